@@ -1,0 +1,49 @@
+//! `bundle.json`: the index of a bundle. It says which file holds which
+//! objects (by Flux inventory id), which images the bundle uses and where,
+//! the Nix store paths those images need, and the digests that identify the
+//! bundle and the spec it came from.
+
+use serde::{Deserialize, Serialize};
+
+pub const INDEX_FILE: &str = "bundle.json";
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BundleIndex {
+    pub format_version: u32,
+    /// `sha256:` + hex sha256 over the lines `<path> <sha256>\n` of
+    /// `kustomization.yaml` and every object file, sorted by path.
+    pub digest: String,
+    /// `sha256:` + hex sha256 of the spec as canonical JSON (sorted keys).
+    pub spec_digest: String,
+    pub nixflux_version: String,
+    pub files: Vec<IndexFile>,
+    pub images: Vec<IndexImage>,
+    /// Store paths of the bundle's `nix:0` images: what every node needs.
+    pub store_paths: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IndexFile {
+    pub path: String,
+    pub sha256: String,
+    pub owner: String,
+    /// Flux inventory ids (`<namespace>_<name>_<group>_<kind>`).
+    pub objects: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IndexImage {
+    pub reference: String,
+    pub used_by: Vec<ImageUser>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ImageUser {
+    pub object: String,
+    pub container: String,
+}

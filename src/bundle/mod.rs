@@ -1,0 +1,178 @@
+//! The bundle: rendered objects as content-addressed files, the
+//! `kustomization.yaml` that lists them and the `bundle.json` index, built in
+//! memory and written to a directory all at once or not at all.
+//!
+//!     kustomization.yaml        lists the object files of this bundle
+//!     objects/<sha256>.yaml     one file per app / top-level object
+//!     bundle.json               index (see `index.rs`)
+
+pub mod index;
+pub mod write;
+pub mod yaml;
+
+use std::collections::BTreeMap;
+
+use sha2::{Digest, Sha256};
+
+use crate::render::Rendered;
+pub use index::{BundleIndex, ImageUser, IndexFile, IndexImage, INDEX_FILE};
+
+pub const KUSTOMIZATION_FILE: &str = "kustomization.yaml";
+pub const OBJECTS_DIR: &str = "objects";
+
+/// One file of a bundle: its path relative to the bundle root and content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleFile {
+    pub path: String,
+    pub content: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    /// The object files, in kustomization order.
+    pub objects: Vec<BundleFile>,
+    pub kustomization: BundleFile,
+    pub index: BundleIndex,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
+}
+
+/// Digest of a spec independent of key order and formatting.
+pub fn spec_digest(spec: &serde_json::Value) -> String {
+    // serde_json's map is ordered by key, so this is canonical.
+    format!("sha256:{}", sha256_hex(spec.to_string().as_bytes()))
+}
+
+impl Bundle {
+    pub fn build(rendered: &Rendered, spec_digest: String) -> Bundle {
+        let mut objects = Vec::with_capacity(rendered.groups.len());
+        let mut files = Vec::with_capacity(rendered.groups.len());
+        for group in &rendered.groups {
+            let mut text = String::with_capacity(2048 * group.manifests.len());
+            for (i, m) in group.manifests.iter().enumerate() {
+                if i > 0 {
+                    text.push_str("---\n");
+                }
+                yaml::write_document(&mut text, &m.body.to_json());
+            }
+            let content = text.into_bytes();
+            let sha = sha256_hex(&content);
+            let path = format!("{OBJECTS_DIR}/{sha}.yaml");
+            files.push(IndexFile {
+                path: path.clone(),
+                sha256: sha,
+                owner: group.owner.clone(),
+                objects: group
+                    .manifests
+                    .iter()
+                    .map(|m| m.id().inventory_id())
+                    .collect(),
+            });
+            objects.push(BundleFile { path, content });
+        }
+
+        // Two groups with identical content would be one file listed twice;
+        // the duplicate-object check makes that impossible, but never list a
+        // resource twice regardless.
+        let mut listed = std::collections::BTreeSet::new();
+        let resources: Vec<&str> = objects
+            .iter()
+            .map(|f| f.path.as_str())
+            .filter(|p| listed.insert(*p))
+            .collect();
+        let kustomization = serde_json::json!({
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "resources": resources,
+        });
+        let kustomization = BundleFile {
+            path: KUSTOMIZATION_FILE.into(),
+            content: yaml::to_string(&kustomization).into_bytes(),
+        };
+
+        let mut lines: Vec<(String, String)> = objects
+            .iter()
+            .map(|f| (f.path.clone(), sha256_hex(&f.content)))
+            .collect();
+        lines.push((
+            kustomization.path.clone(),
+            sha256_hex(&kustomization.content),
+        ));
+        lines.sort();
+        lines.dedup();
+        let listing: String = lines.iter().map(|(p, h)| format!("{p} {h}\n")).collect();
+        let digest = format!("sha256:{}", sha256_hex(listing.as_bytes()));
+
+        let mut by_image: BTreeMap<String, Vec<ImageUser>> = BTreeMap::new();
+        for u in &rendered.images {
+            by_image
+                .entry(u.reference.to_string())
+                .or_default()
+                .push(ImageUser {
+                    object: u.object.inventory_id(),
+                    container: u.container.clone(),
+                });
+        }
+        let mut store_paths: Vec<String> = rendered
+            .images
+            .iter()
+            .filter_map(|u| u.reference.store_path())
+            .map(ToString::to_string)
+            .collect();
+        store_paths.sort();
+        store_paths.dedup();
+        let index = BundleIndex {
+            format_version: index::FORMAT_VERSION,
+            digest,
+            spec_digest,
+            nixflux_version: env!("CARGO_PKG_VERSION").to_owned(),
+            files,
+            images: by_image
+                .into_iter()
+                .map(|(reference, used_by)| IndexImage { reference, used_by })
+                .collect(),
+            store_paths,
+        };
+        Bundle {
+            objects,
+            kustomization,
+            index,
+        }
+    }
+
+    /// `bundle.json`'s bytes: pretty JSON with a final newline.
+    pub fn index_bytes(&self) -> Vec<u8> {
+        // A struct of strings and vectors always serialises.
+        let mut v = serde_json::to_vec_pretty(&self.index).unwrap_or_default();
+        v.push(b'\n');
+        v
+    }
+
+    /// All objects as one multi-document YAML stream, in file order.
+    pub fn yaml_stream(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (i, f) in self.objects.iter().enumerate() {
+            if i > 0 {
+                out.extend_from_slice(b"---\n");
+            }
+            out.extend_from_slice(&f.content);
+        }
+        out
+    }
+
+    pub fn object_count(&self) -> usize {
+        self.index.files.iter().map(|f| f.objects.len()).sum()
+    }
+}

@@ -1,0 +1,122 @@
+//! Writing a bundle to a directory without ever leaving a partial one: the
+//! files go into a fresh directory beside the target, which then takes the
+//! target's place by rename. An existing target is replaced only when it is
+//! an earlier bundle (or empty).
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::{Bundle, INDEX_FILE, OBJECTS_DIR};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("refusing to replace `{0}`: it exists and is not a nixflux bundle")]
+    NotABundle(PathBuf),
+    #[error("`{path}`: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+fn io_at(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
+    move |source| WriteError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Whether `dir` may be replaced: an empty directory or an earlier bundle.
+fn replaceable(dir: &Path) -> Result<bool, WriteError> {
+    if dir.join(INDEX_FILE).is_file() {
+        return Ok(true);
+    }
+    Ok(fs::read_dir(dir).map_err(io_at(dir))?.next().is_none())
+}
+
+impl Bundle {
+    /// Writes the bundle to `out`, replacing an earlier bundle there.
+    pub fn write_to(&self, out: &Path) -> Result<(), WriteError> {
+        let parent = match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let exists = match fs::symlink_metadata(out) {
+            Ok(meta) if meta.is_dir() => {
+                if !replaceable(out)? {
+                    return Err(WriteError::NotABundle(out.to_owned()));
+                }
+                true
+            }
+            Ok(_) => return Err(WriteError::NotABundle(out.to_owned())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+            Err(e) => {
+                return Err(WriteError::Io {
+                    path: out.to_owned(),
+                    source: e,
+                })
+            }
+        };
+        let base = out
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "bundle".into());
+        let staging = tempfile::Builder::new()
+            .prefix(&format!(".{base}.nixflux-"))
+            .tempdir_in(&parent)
+            .map_err(io_at(&parent))?;
+        let root = staging.path();
+        let objects = root.join(OBJECTS_DIR);
+        fs::create_dir(&objects).map_err(io_at(&objects))?;
+        for f in self
+            .objects
+            .iter()
+            .chain(std::iter::once(&self.kustomization))
+        {
+            let path = root.join(&f.path);
+            fs::write(&path, &f.content).map_err(io_at(&path))?;
+        }
+        let index = root.join(INDEX_FILE);
+        fs::write(&index, self.index_bytes()).map_err(io_at(&index))?;
+        set_dir_mode(root)?;
+        set_dir_mode(&objects)?;
+
+        if exists {
+            // Move the old bundle aside first; a rename cannot replace a
+            // non-empty directory. It is deleted once the new one is in place.
+            let old = tempfile::Builder::new()
+                .prefix(&format!(".{base}.nixflux-old-"))
+                .tempdir_in(&parent)
+                .map_err(io_at(&parent))?;
+            let old_bundle = old.path().join("bundle");
+            fs::rename(out, &old_bundle).map_err(io_at(out))?;
+            if let Err(e) = fs::rename(root, out) {
+                // Put the old bundle back: the target must never be lost.
+                let _ = fs::rename(&old_bundle, out);
+                return Err(WriteError::Io {
+                    path: out.to_owned(),
+                    source: e,
+                });
+            }
+            drop(old);
+        } else {
+            fs::rename(root, out).map_err(io_at(out))?;
+        }
+        // The staging directory is now `out`; do not let its guard delete it.
+        let _ = staging.keep();
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+fn set_dir_mode(dir: &Path) -> Result<(), WriteError> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).map_err(io_at(dir))
+}
+
+#[cfg(not(unix))]
+fn set_dir_mode(_dir: &Path) -> Result<(), WriteError> {
+    Ok(())
+}

@@ -1,0 +1,32 @@
+//! `nixflux check`: every check of `render`, nothing written.
+
+use std::process::ExitCode;
+
+use crate::cli::{Global, Output};
+
+use super::SpecInput;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub input: SpecInput,
+}
+
+pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
+    let (bundle, apps) = super::build_bundle(&args.input)?;
+    match global.output {
+        Output::Json => println!(
+            "{}",
+            serde_json::json!({ "ok": true, "apps": apps, "objects": bundle.object_count(), "digest": bundle.index.digest })
+        ),
+        Output::Text if !global.quiet => {
+            eprintln!(
+                "ok: {apps} apps, {} objects, digest {}",
+                bundle.object_count(),
+                bundle.index.digest
+            )
+        }
+        Output::Text => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}

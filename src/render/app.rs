@@ -1,0 +1,518 @@
+//! One app of the spec -> its objects, in apply order: Namespace,
+//! ServiceAccount, PersistentVolumeClaims, Deployment, Service, Ingress,
+//! NetworkPolicy, then the app's raw objects. Also the checks that only need
+//! the app itself (a port for the ingress, one source per volume, ...).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::core::v1::{
+    Namespace, PersistentVolumeClaim, PersistentVolumeClaimSpec, Service, ServiceAccount,
+    ServicePort, ServiceSpec, VolumeResourceRequirements,
+};
+use k8s_openapi::api::networking::v1::{
+    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule,
+    IngressServiceBackend, IngressSpec, IngressTLS, ServiceBackendPort,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use crate::spec::names::{is_dns1123_subdomain, AppName};
+use crate::spec::{App, JsonPath, Labels, Problem, Protocol, Spec};
+
+use super::manifest::Manifest;
+use super::network_policy::Profiles;
+use super::workload::{self, HTTP_PORT};
+
+pub const NAME_LABEL: &str = "app.kubernetes.io/name";
+pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+pub const MANAGER: &str = "nixflux";
+/// Flux never prunes objects carrying this annotation.
+pub const PRUNE_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/prune";
+
+/// Namespaces that exist in every cluster: nixflux never renders (and so
+/// never lets Flux prune) their Namespace objects.
+pub const SYSTEM_NAMESPACES: &[&str] =
+    &["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/// Everything rendering one app needs to know.
+pub struct AppContext<'a> {
+    pub spec: &'a Spec,
+    pub name: &'a AppName,
+    pub app: &'a App,
+    pub namespace: String,
+    pub at: JsonPath,
+}
+
+impl<'a> AppContext<'a> {
+    pub fn new(spec: &'a Spec, name: &'a AppName, app: &'a App) -> Self {
+        let namespace = app
+            .namespace
+            .as_ref()
+            .map_or_else(|| name.to_string(), |n| n.to_string());
+        AppContext {
+            spec,
+            name,
+            app,
+            namespace,
+            at: JsonPath::root().key("apps").key(name.as_str()),
+        }
+    }
+
+    pub fn selector_labels(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([(NAME_LABEL.to_owned(), self.name.to_string())])
+    }
+
+    /// User labels (defaults, then the app's), then the standard ones, which win.
+    pub fn labels(&self) -> BTreeMap<String, String> {
+        let mut labels = to_strings(&self.spec.defaults.labels);
+        labels.extend(to_strings(&self.app.labels));
+        labels.insert(NAME_LABEL.to_owned(), self.name.to_string());
+        labels.insert(MANAGED_BY_LABEL.to_owned(), MANAGER.to_owned());
+        labels
+    }
+
+    fn annotations(&self) -> Option<BTreeMap<String, String>> {
+        let mut a = to_strings(&self.spec.defaults.annotations);
+        a.extend(to_strings(&self.app.annotations));
+        (!a.is_empty()).then_some(a)
+    }
+
+    pub fn meta(&self, name: &str) -> ObjectMeta {
+        ObjectMeta {
+            name: Some(name.to_owned()),
+            namespace: Some(self.namespace.clone()),
+            labels: Some(self.labels()),
+            annotations: self.annotations(),
+            ..Default::default()
+        }
+    }
+
+    pub fn claim_name(&self, volume: &str) -> String {
+        format!("{}-{volume}", self.name)
+    }
+
+    /// Whether this app's Namespace object is rendered at all (by it or shared).
+    pub fn wants_namespace(&self) -> bool {
+        self.app
+            .create_namespace
+            .unwrap_or(self.spec.defaults.create_namespaces)
+            && !SYSTEM_NAMESPACES.contains(&self.namespace.as_str())
+    }
+
+    /// Claims that outlive the app (not pruned by Flux).
+    fn retains_data(&self) -> bool {
+        self.app
+            .volumes
+            .values()
+            .any(|v| v.persistent_volume_claim.as_ref().is_some_and(|c| !c.prune))
+    }
+}
+
+pub fn to_strings(labels: &Labels) -> BTreeMap<String, String> {
+    labels
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+}
+
+/// The Namespace object for `namespace`, owned by one app or shared by several.
+pub fn namespace_object(
+    spec: &Spec,
+    namespace: &str,
+    owner: Option<&AppName>,
+    retain: bool,
+) -> Namespace {
+    let mut labels = to_strings(&spec.defaults.labels);
+    labels.insert(MANAGED_BY_LABEL.to_owned(), MANAGER.to_owned());
+    if let Some(app) = owner {
+        labels.insert(NAME_LABEL.to_owned(), app.to_string());
+    }
+    Namespace {
+        metadata: ObjectMeta {
+            name: Some(namespace.to_owned()),
+            labels: Some(labels),
+            annotations: retain
+                .then(|| BTreeMap::from([(PRUNE_ANNOTATION.to_owned(), "disabled".to_owned())])),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+/// Renders an enabled app. `own_namespace` says whether its Namespace goes
+/// into its own file (false when shared or not rendered).
+pub fn render(
+    cx: &AppContext,
+    profiles: &Profiles,
+    own_namespace: bool,
+    problems: &mut Vec<Problem>,
+) -> Vec<Manifest> {
+    let app = cx.app;
+    let at = &cx.at;
+    validate(cx, problems);
+    let mut out = Vec::new();
+    if own_namespace {
+        out.push(Manifest::new(
+            namespace_object(cx.spec, &cx.namespace, Some(cx.name), cx.retains_data()),
+            at.clone(),
+        ));
+    }
+    if let Some(image) = &app.image {
+        out.push(Manifest::new(
+            ServiceAccount {
+                metadata: ObjectMeta {
+                    annotations: (!app.service_account.annotations.is_empty())
+                        .then(|| to_strings(&app.service_account.annotations)),
+                    ..cx.meta(cx.name.as_str())
+                },
+                automount_service_account_token: Some(app.service_account.automount_token),
+                ..Default::default()
+            },
+            at.key("serviceAccount"),
+        ));
+        for (name, v) in &app.volumes {
+            if let Some(claim) = &v.persistent_volume_claim {
+                let mut meta = cx.meta(&cx.claim_name(name.as_str()));
+                if !claim.prune {
+                    meta.annotations
+                        .get_or_insert_with(BTreeMap::new)
+                        .insert(PRUNE_ANNOTATION.into(), "disabled".into());
+                }
+                out.push(Manifest::new(
+                    PersistentVolumeClaim {
+                        metadata: meta,
+                        spec: Some(PersistentVolumeClaimSpec {
+                            access_modes: Some(vec![claim.access_mode.as_str().into()]),
+                            storage_class_name: claim.storage_class_name.clone(),
+                            resources: Some(VolumeResourceRequirements {
+                                requests: Some(BTreeMap::from([(
+                                    "storage".into(),
+                                    Quantity(claim.size.to_string()),
+                                )])),
+                                limits: None,
+                            }),
+                            ..Default::default()
+                        }),
+                        status: None,
+                    },
+                    at.key("volumes").key(name.as_str()),
+                ));
+            }
+        }
+        out.push(Manifest::generated(
+            workload::deployment(cx, image),
+            at.clone(),
+        ));
+        if let Some(service) = service(cx) {
+            out.push(Manifest::new(service, at.key("port")));
+        }
+        if let Some(ingress) = ingress(cx) {
+            out.push(Manifest::new(ingress, at.key("ingress")));
+        }
+        let profile_at = if app.network_policy.profile.is_some() {
+            at.key("networkPolicy").key("profile")
+        } else {
+            JsonPath::root().key("defaults").key("networkPolicyProfile")
+        };
+        let profile = app
+            .network_policy
+            .profile
+            .as_ref()
+            .unwrap_or(&cx.spec.defaults.network_policy_profile);
+        match profiles.network_policy(cx, profile) {
+            Ok(Some(policy)) => out.push(Manifest::new(policy, profile_at)),
+            Ok(None) => {}
+            Err(p) => problems.push(Problem {
+                path: profile_at,
+                ..p
+            }),
+        }
+    }
+    let mut raw = Vec::new();
+    for (i, obj) in app.objects.iter().enumerate() {
+        let origin = at.key("objects").index(i);
+        match Manifest::from_raw(&obj.0, origin) {
+            Ok(mut m) => {
+                if m.namespace().is_none()
+                    && super::manifest::kind_info(obj.api_version(), obj.kind()).namespaced
+                {
+                    m.set_namespace(&cx.namespace);
+                }
+                raw.push(m);
+            }
+            Err(ps) => problems.extend(ps),
+        }
+    }
+    raw.sort_by_cached_key(|m| (m.kind_rank(), m.id()));
+    out.extend(raw);
+    out
+}
+
+fn service(cx: &AppContext) -> Option<Service> {
+    let app = cx.app;
+    app.port?;
+    let mut ports = vec![ServicePort {
+        name: Some(HTTP_PORT.into()),
+        port: i32::from(app.service_port.0),
+        target_port: Some(IntOrString::String(HTTP_PORT.into())),
+        protocol: Some("TCP".into()),
+        ..Default::default()
+    }];
+    for (name, p) in &app.extra_ports {
+        ports.push(ServicePort {
+            name: Some(name.to_string()),
+            port: i32::from(p.service_port.unwrap_or(p.port).0),
+            target_port: Some(IntOrString::String(name.to_string())),
+            protocol: Some(p.protocol.as_str().into()),
+            ..Default::default()
+        });
+    }
+    Some(Service {
+        metadata: cx.meta(cx.name.as_str()),
+        spec: Some(ServiceSpec {
+            type_: Some("ClusterIP".into()),
+            selector: Some(cx.selector_labels()),
+            ports: Some(ports),
+            ..Default::default()
+        }),
+        status: None,
+    })
+}
+
+fn ingress(cx: &AppContext) -> Option<Ingress> {
+    let ing = cx.app.ingress.as_ref()?;
+    let mut meta = cx.meta(cx.name.as_str());
+    if !ing.annotations.is_empty() {
+        meta.annotations
+            .get_or_insert_with(BTreeMap::new)
+            .extend(to_strings(&ing.annotations));
+    }
+    Some(Ingress {
+        metadata: meta,
+        spec: Some(IngressSpec {
+            ingress_class_name: ing
+                .class_name
+                .clone()
+                .or_else(|| cx.spec.defaults.ingress_class_name.clone()),
+            rules: Some(vec![IngressRule {
+                host: Some(ing.host.clone()),
+                http: Some(HTTPIngressRuleValue {
+                    paths: vec![HTTPIngressPath {
+                        path: Some(ing.path.clone()),
+                        path_type: "Prefix".into(),
+                        backend: IngressBackend {
+                            service: Some(IngressServiceBackend {
+                                name: cx.name.to_string(),
+                                port: Some(ServiceBackendPort {
+                                    name: Some(HTTP_PORT.into()),
+                                    number: None,
+                                }),
+                            }),
+                            resource: None,
+                        },
+                    }],
+                }),
+            }]),
+            tls: ing.tls.as_ref().map(|t| {
+                vec![IngressTLS {
+                    hosts: Some(vec![ing.host.clone()]),
+                    secret_name: Some(t.secret_name.clone()),
+                }]
+            }),
+            ..Default::default()
+        }),
+        status: None,
+    })
+}
+
+/// Checks that need only the app: fields that make no sense together,
+/// clashing ports and mounts, and names that are not names.
+fn validate(cx: &AppContext, problems: &mut Vec<Problem>) {
+    let app = cx.app;
+    let at = &cx.at;
+    let mut bad = |path: JsonPath, msg: String, hint: &str| {
+        let p = Problem::new(path, msg);
+        problems.push(if hint.is_empty() {
+            p
+        } else {
+            p.with_hint(hint)
+        });
+    };
+    if app.image.is_none() {
+        let needs_image: [(&str, bool); 9] = [
+            ("port", app.port.is_some()),
+            ("extraPorts", !app.extra_ports.is_empty()),
+            ("health", app.health.is_some()),
+            ("ingress", app.ingress.is_some()),
+            ("command", app.command.is_some()),
+            ("args", app.args.is_some()),
+            ("env", !app.env.is_empty()),
+            ("volumes", !app.volumes.is_empty()),
+            ("resources", app.resources.is_some()),
+        ];
+        for (field, set) in needs_image {
+            if set {
+                bad(
+                    at.key(field),
+                    format!("`{field}` is set but the app has no `image`"),
+                    "set `image`, or move the workload into `objects`",
+                );
+            }
+        }
+    }
+    if app.replicas < 0 {
+        bad(
+            at.key("replicas"),
+            format!("replicas is {}: it must be 0 or more", app.replicas),
+            "",
+        );
+    }
+    if app.image.is_some() && app.port.is_none() {
+        if app.health.is_some() {
+            bad(
+                at.key("health"),
+                "`health` is probed on `port`, but the app has no `port`".into(),
+                "set `port` to the port the app listens on",
+            );
+        }
+        if app.ingress.is_some() {
+            bad(
+                at.key("ingress"),
+                "`ingress` routes to `port`, but the app has no `port`".into(),
+                "set `port` to the port the app listens on",
+            );
+        }
+    }
+    if let Some(h) = &app.health {
+        if !h.starts_with('/') {
+            bad(
+                at.key("health"),
+                format!("health path `{h}` must start with `/`"),
+                "",
+            );
+        }
+    }
+    if let Some(ing) = &app.ingress {
+        let host = ing.host.strip_prefix("*.").unwrap_or(&ing.host);
+        if !is_dns1123_subdomain(host) {
+            bad(
+                at.key("ingress").key("host"),
+                format!("ingress host `{}` is not a valid host name", ing.host),
+                "use a lowercase DNS name such as `photos.example.org` (or `*.example.org`)",
+            );
+        }
+        if !ing.path.starts_with('/') {
+            bad(
+                at.key("ingress").key("path"),
+                format!("ingress path `{}` must start with `/`", ing.path),
+                "",
+            );
+        }
+        if let Some(tls) = &ing.tls {
+            if !is_dns1123_subdomain(&tls.secret_name) {
+                bad(
+                    at.key("ingress").key("tls").key("secretName"),
+                    format!("`{}` is not a valid Secret name", tls.secret_name),
+                    "a Secret name is a lowercase DNS subdomain",
+                );
+            }
+        }
+    }
+    for (i, s) in app.env_from_secrets.iter().enumerate() {
+        if !is_dns1123_subdomain(s) {
+            bad(
+                at.key("envFromSecrets").index(i),
+                format!("`{s}` is not a valid Secret name"),
+                "a Secret name is a lowercase DNS subdomain",
+            );
+        }
+    }
+    // Container ports and Service ports must be unique per protocol.
+    let mut container_ports: BTreeMap<(u16, &str), &str> = BTreeMap::new();
+    let mut service_ports: BTreeMap<(u16, &str), &str> = BTreeMap::new();
+    if let Some(p) = app.port {
+        container_ports.insert((p.0, "TCP"), HTTP_PORT);
+        service_ports.insert((app.service_port.0, "TCP"), HTTP_PORT);
+    }
+    for (name, p) in &app.extra_ports {
+        let here = at.key("extraPorts").key(name.as_str());
+        if name.as_str() == HTTP_PORT {
+            bad(
+                here.clone(),
+                "the extra port name `http` is taken by `port`".into(),
+                "give the extra port another name",
+            );
+        }
+        let proto = p.protocol.as_str();
+        if let Some(other) = container_ports.insert((p.port.0, proto), name.as_str()) {
+            bad(
+                here.key("port"),
+                format!(
+                    "container port {}/{proto} is already opened by port `{other}`",
+                    p.port.0
+                ),
+                "",
+            );
+        }
+        let sp = p.service_port.unwrap_or(p.port).0;
+        if let Some(other) = service_ports.insert((sp, proto), name.as_str()) {
+            bad(
+                here.key("servicePort"),
+                format!("service port {sp}/{proto} is already used by port `{other}`"),
+                "set `servicePort` to a free port",
+            );
+        }
+        if p.host_port.is_some() && p.protocol == Protocol::Sctp {
+            bad(
+                here.key("hostPort"),
+                "hostPort with SCTP is not supported by most CNIs".into(),
+                "",
+            );
+        }
+    }
+    let mut mounts = BTreeSet::new();
+    for (name, v) in &app.volumes {
+        let here = at.key("volumes").key(name.as_str());
+        let sources = [
+            v.persistent_volume_claim.is_some(),
+            v.existing_claim.is_some(),
+            v.host_path.is_some(),
+            v.empty_dir.is_some(),
+            v.config_map.is_some(),
+            v.secret.is_some(),
+        ];
+        if sources.iter().filter(|s| **s).count() != 1 {
+            bad(here.clone(), format!("volume `{name}` needs exactly one source"), "set one of `persistentVolumeClaim`, `existingClaim`, `hostPath`, `emptyDir`, `configMap`, `secret`");
+        }
+        if !v.mount_path.starts_with('/') {
+            bad(
+                here.key("mountPath"),
+                format!("mount path `{}` must be absolute", v.mount_path),
+                "",
+            );
+        } else if !mounts.insert(v.mount_path.trim_end_matches('/')) {
+            bad(
+                here.key("mountPath"),
+                format!("mount path `{}` is used by another volume", v.mount_path),
+                "",
+            );
+        }
+        if let Some(h) = &v.host_path {
+            if !h.starts_with('/') {
+                bad(
+                    here.key("hostPath"),
+                    format!("host path `{h}` must be absolute"),
+                    "",
+                );
+            }
+        }
+        if cx.claim_name(name.as_str()).len() > 253 {
+            bad(
+                here,
+                "the claim name `<app>-<volume>` is longer than 253 characters".into(),
+                "",
+            );
+        }
+    }
+}

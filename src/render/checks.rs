@@ -1,0 +1,217 @@
+//! Checks across the whole bundle, run on every render: valid names and
+//! namespaces, duplicate object ids, Services that target ports their pods
+//! do not open, ingress hosts claimed by two apps, and plaintext Secrets.
+
+use std::collections::{BTreeMap, HashMap};
+
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use crate::spec::{JsonPath, Problem, Spec};
+
+use super::manifest::{kind_info, Body, Manifest, ObjectId};
+use super::Group;
+
+pub fn run(spec: &Spec, groups: &[Group], problems: &mut Vec<Problem>) {
+    let all: Vec<&Manifest> = groups.iter().flat_map(|g| &g.manifests).collect();
+    names(&all, problems);
+    duplicates(&all, problems);
+    service_ports(&all, problems);
+    ingress_hosts(groups, problems);
+    if !spec.allow_plaintext_secrets {
+        plaintext_secrets(&all, problems);
+    }
+}
+
+fn names(all: &[&Manifest], problems: &mut Vec<Problem>) {
+    for m in all {
+        let info = kind_info(m.body.api_version(), m.body.kind());
+        let id = m.id();
+        if let Err(rule) = info.name_rule.check(&id.name) {
+            problems.push(Problem::new(
+                m.origin.clone(),
+                format!("{} `{}`: the name {rule}", id.kind, id.name),
+            ));
+        }
+        match (&id.namespace, info.namespaced) {
+            (Some(ns), true) => {
+                if let Err(rule) = crate::spec::names::NameRule::Dns1123Label.check(ns) {
+                    problems.push(Problem::new(
+                        m.origin.clone(),
+                        format!("{id}: namespace `{ns}` {rule}"),
+                    ));
+                }
+            }
+            (Some(ns), false) => problems.push(
+                Problem::new(
+                    m.origin.clone(),
+                    format!("{id} is cluster-scoped but has namespace `{ns}`"),
+                )
+                .with_hint("remove `metadata.namespace`"),
+            ),
+            (None, true) => problems.push(
+                Problem::new(
+                    m.origin.clone(),
+                    format!("{id} is namespaced but has no namespace"),
+                )
+                .with_hint("set `metadata.namespace`, or move the object into an app's `objects`"),
+            ),
+            (None, false) => {}
+        }
+    }
+}
+
+fn duplicates(all: &[&Manifest], problems: &mut Vec<Problem>) {
+    let mut seen: HashMap<ObjectId, &JsonPath> = HashMap::new();
+    for m in all {
+        let id = m.id();
+        if let Some(first) = seen.get(&id) {
+            problems.push(
+                Problem::new(
+                    m.origin.clone(),
+                    format!("{id} is defined twice; the first is at `{first}`"),
+                )
+                .with_hint("Flux refuses a build with duplicate objects: keep one of them"),
+            );
+        } else {
+            seen.insert(id, &m.origin);
+        }
+    }
+}
+
+/// A Service port must target a port that every pod it selects opens. Only
+/// pods of this bundle are known: a Service that selects none is not checked.
+fn service_ports(all: &[&Manifest], problems: &mut Vec<Problem>) {
+    let workloads: Vec<_> = all
+        .iter()
+        .filter_map(|m| Some((m, m.pod_template()?)))
+        .collect();
+    for m in all {
+        let Body::Service(svc) = &m.body else {
+            continue;
+        };
+        let Some(spec) = &svc.spec else { continue };
+        let Some(selector) = spec.selector.as_ref().filter(|s| !s.is_empty()) else {
+            continue;
+        };
+        let ns = m.namespace();
+        let selected = workloads.iter().filter(|(w, (labels, _))| {
+            w.namespace() == ns
+                && labels.is_some_and(|l| selector.iter().all(|(k, v)| l.get(k) == Some(v)))
+        });
+        for (w, (_, pod)) in selected {
+            let opened: Vec<(Option<&str>, i32, &str)> = pod
+                .containers
+                .iter()
+                .flat_map(|c| c.ports.iter().flatten())
+                .map(|p| {
+                    (
+                        p.name.as_deref(),
+                        p.container_port,
+                        p.protocol.as_deref().unwrap_or("TCP"),
+                    )
+                })
+                .collect();
+            for (i, port) in spec.ports.iter().flatten().enumerate() {
+                let proto = port.protocol.as_deref().unwrap_or("TCP");
+                let target = port
+                    .target_port
+                    .clone()
+                    .unwrap_or(IntOrString::Int(port.port));
+                let ok = match &target {
+                    IntOrString::Int(n) => opened.iter().any(|(_, p, pr)| p == n && *pr == proto),
+                    IntOrString::String(name) => opened
+                        .iter()
+                        .any(|(n, _, pr)| *n == Some(name.as_str()) && *pr == proto),
+                };
+                if !ok {
+                    let target_text = match &target {
+                        IntOrString::Int(n) => format!("{n}/{proto}"),
+                        IntOrString::String(s) => format!("`{s}` ({proto})"),
+                    };
+                    let open_text = if opened.is_empty() {
+                        "no ports".to_owned()
+                    } else {
+                        opened
+                            .iter()
+                            .map(|(n, p, pr)| match n {
+                                Some(n) => format!("{p}/{pr} `{n}`"),
+                                None => format!("{p}/{pr}"),
+                            })
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
+                    let at = if m.origin.to_string().ends_with(".port") {
+                        m.origin.clone()
+                    } else {
+                        JsonPath::raw(format!("{}.spec.ports[{i}].targetPort", m.origin))
+                    };
+                    problems.push(
+                        Problem::new(
+                            at,
+                            format!(
+                                "{} targets port {target_text}, which {} does not open",
+                                m.id(),
+                                w.id()
+                            ),
+                        )
+                        .with_hint(format!("its containers open {open_text}")),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn ingress_hosts(groups: &[Group], problems: &mut Vec<Problem>) {
+    let mut owners: BTreeMap<String, (&str, &JsonPath)> = BTreeMap::new();
+    for g in groups {
+        for m in &g.manifests {
+            let Body::Ingress(ing) = &m.body else {
+                continue;
+            };
+            for rule in ing.spec.iter().flat_map(|s| s.rules.iter().flatten()) {
+                let Some(host) = &rule.host else { continue };
+                match owners.get(host) {
+                    Some((owner, first)) if *owner != g.owner.as_str() => problems.push(
+                        Problem::new(
+                            m.origin.clone(),
+                            format!(
+                                "ingress host `{host}` is already claimed by {owner} at `{first}`"
+                            ),
+                        )
+                        .with_hint(
+                            "each host belongs to one app: pick another host or merge the routes",
+                        ),
+                    ),
+                    Some(_) => {}
+                    None => {
+                        owners.insert(host.clone(), (g.owner.as_str(), &m.origin));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn plaintext_secrets(all: &[&Manifest], problems: &mut Vec<Problem>) {
+    for m in all {
+        let Body::Secret(s) = &m.body else { continue };
+        let has = |field: &str, present: bool| present.then(|| field.to_owned());
+        let fields: Vec<String> = [
+            has("data", s.data.as_ref().is_some_and(|d| !d.is_empty())),
+            has(
+                "stringData",
+                s.string_data.as_ref().is_some_and(|d| !d.is_empty()),
+            ),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !fields.is_empty() {
+            problems.push(
+                Problem::new(m.origin.clone(), format!("{} carries secret values in `{}`", m.id(), fields.join("` and `")))
+                    .with_hint("secret values must not enter the Nix store or the bucket: use an ExternalSecret or a SOPS-encrypted Secret, or set `allowPlaintextSecrets: true`"),
+            );
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! spec -> typed Kubernetes objects, grouped into the files of a bundle.
+//!
+//! Each enabled app becomes one group (its file), each top-level object and
+//! each namespace shared by several apps one more. Then images are pinned and
+//! the bundle-wide checks run; any problem fails the whole render.
+
+pub mod app;
+pub mod checks;
+pub mod images;
+pub mod manifest;
+pub mod network_policy;
+pub mod workload;
+
+use std::collections::BTreeMap;
+
+use crate::spec::{JsonPath, Problem, Spec};
+
+pub use images::ImageUse;
+pub use manifest::{Manifest, ObjectId};
+
+/// The objects of one bundle file.
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// Who owns the file, for messages and `bundle.json`: `app `web``,
+    /// `objects[2]`, `namespace `media``.
+    pub owner: String,
+    pub manifests: Vec<Manifest>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub groups: Vec<Group>,
+    pub images: Vec<ImageUse>,
+}
+
+pub fn render(spec: &Spec) -> Result<Rendered, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let profiles = network_policy::Profiles::new(spec, &mut problems);
+    let image_map = images::ImageMap::new(spec, &mut problems);
+
+    let apps: Vec<app::AppContext> = spec
+        .apps
+        .iter()
+        .filter(|(_, a)| a.enable)
+        .map(|(name, a)| app::AppContext::new(spec, name, a))
+        .collect();
+
+    // A namespace wanted by several apps gets a file of its own, so that
+    // removing one of the apps does not prune it from under the others.
+    let mut namespace_users: BTreeMap<&str, Vec<&app::AppContext>> = BTreeMap::new();
+    for cx in apps.iter().filter(|cx| cx.wants_namespace()) {
+        namespace_users
+            .entry(cx.namespace.as_str())
+            .or_default()
+            .push(cx);
+    }
+
+    let mut groups = Vec::new();
+    for cx in &apps {
+        let own = namespace_users
+            .get(cx.namespace.as_str())
+            .is_some_and(|users| users.len() == 1);
+        let manifests = app::render(cx, &profiles, own, &mut problems);
+        groups.push(Group {
+            owner: format!("app `{}`", cx.name),
+            manifests,
+        });
+    }
+    for (ns, users) in namespace_users.iter().filter(|(_, users)| users.len() > 1) {
+        let retain = users.iter().any(|cx| {
+            cx.app
+                .volumes
+                .values()
+                .any(|v| v.persistent_volume_claim.as_ref().is_some_and(|c| !c.prune))
+        });
+        let origin = users[0].at.key("namespace");
+        let object = app::namespace_object(spec, ns, None, retain);
+        groups.push(Group {
+            owner: format!("namespace `{ns}`"),
+            manifests: vec![Manifest::new(object, origin)],
+        });
+    }
+    for (i, obj) in spec.objects.iter().enumerate() {
+        let origin = JsonPath::root().key("objects").index(i);
+        match Manifest::from_raw(&obj.0, origin.clone()) {
+            Ok(m) => groups.push(Group {
+                owner: format!("`{origin}`"),
+                manifests: vec![m],
+            }),
+            Err(ps) => problems.extend(ps),
+        }
+    }
+
+    let mut uses = Vec::new();
+    for g in &mut groups {
+        images::pin(spec, &image_map, &mut g.manifests, &mut uses, &mut problems);
+    }
+    checks::run(spec, &groups, &mut problems);
+
+    if problems.is_empty() {
+        uses.sort();
+        Ok(Rendered {
+            groups,
+            images: uses,
+        })
+    } else {
+        let mut seen = std::collections::HashSet::new();
+        problems.retain(|p| seen.insert((p.path.clone(), p.message.clone())));
+        Err(problems)
+    }
+}

@@ -1,0 +1,150 @@
+//! The input model: the spec that the NixOS module writes and `render` reads.
+//!
+//! `parse` is strict: unknown fields, wrong types, missing fields and invalid
+//! names are errors that name the JSON path, the line and, for misspelt
+//! fields, the nearest known one.
+
+pub mod model;
+pub mod names;
+pub mod problem;
+pub mod quantity;
+
+pub use model::*;
+pub use problem::{JsonPath, Problem, Problems};
+
+use serde_path_to_error::Segment;
+
+/// Reads a spec from JSON text. `source_name` is how errors name the input.
+pub fn parse(text: &str, source_name: &str) -> Result<Spec, Problems> {
+    let fail = |problem| Problems {
+        source_name: source_name.to_owned(),
+        problems: vec![problem],
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
+    let spec: Spec = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| fail(problem_from(json_path(e.path()), e.inner())))?;
+    de.end()
+        .map_err(|e| fail(problem_from(JsonPath::root(), &e)))?;
+    Ok(spec)
+}
+
+/// Converts serde_path_to_error's path into ours.
+pub fn json_path(at: &serde_path_to_error::Path) -> JsonPath {
+    at.iter()
+        .fold(JsonPath::root(), |path, segment| match segment {
+            Segment::Seq { index } => path.index(*index),
+            Segment::Map { key } => path.key(key),
+            Segment::Enum { variant } => path.key(variant),
+            Segment::Unknown => path.key("?"),
+        })
+}
+
+fn problem_from(path: JsonPath, inner: &serde_json::Error) -> Problem {
+    let position = (inner.line() > 0).then(|| (inner.line(), inner.column()));
+    let full = inner.to_string();
+    let message = match position {
+        Some((l, c)) => full
+            .strip_suffix(&format!(" at line {l} column {c}"))
+            .unwrap_or(&full)
+            .to_owned(),
+        None => full,
+    };
+    let message = if inner.is_syntax() || inner.is_eof() {
+        format!("the file is not valid JSON: {message}")
+    } else {
+        message
+    };
+    let hint = suggestion(&message);
+    Problem {
+        path,
+        position,
+        message,
+        hint,
+    }
+}
+
+/// For serde's "unknown field `x`, expected one of `a`, `b`" (and the same
+/// for enum variants), the hint names the nearest expected word, or lists them.
+fn suggestion(message: &str) -> Option<String> {
+    let rest = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("unknown variant `"))?;
+    let (found, rest) = rest.split_once('`')?;
+    let expected: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    if expected.is_empty() {
+        return Some("this object takes no fields".to_owned());
+    }
+    let nearest = expected
+        .iter()
+        .map(|e| {
+            (
+                strsim::damerau_levenshtein(&found.to_ascii_lowercase(), &e.to_ascii_lowercase()),
+                *e,
+            )
+        })
+        .min();
+    match nearest {
+        Some((d, e)) if d <= (found.len().max(e.len()) / 3).max(2) => {
+            Some(format!("did you mean `{e}`?"))
+        }
+        _ => Some(format!(
+            "expected one of {}",
+            expected
+                .iter()
+                .map(|e| format!("`{e}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> Problem {
+        parse(text, "t.json").unwrap_err().problems.remove(0)
+    }
+
+    #[test]
+    fn minimal_spec_parses() {
+        let spec = parse(r#"{"apiVersion":"nixflux/v1alpha1"}"#, "t").unwrap();
+        assert!(spec.apps.is_empty());
+        assert_eq!(spec.defaults.network_policy_profile.as_str(), "web-app");
+    }
+
+    #[test]
+    fn unknown_field_names_path_and_nearest() {
+        let p =
+            err(r#"{"apiVersion":"nixflux/v1alpha1","apps":{"web":{"image":"x","replicsa":2}}}"#);
+        assert_eq!(p.path.to_string(), "apps.web.replicsa");
+        assert!(
+            p.message.starts_with("unknown field `replicsa`"),
+            "{}",
+            p.message
+        );
+        assert_eq!(p.hint.as_deref(), Some("did you mean `replicas`?"));
+        assert_eq!(p.position, Some((1, 70)));
+    }
+
+    #[test]
+    fn far_unknown_field_lists_known_ones() {
+        let p = err(r#"{"apiVersion":"nixflux/v1alpha1","defaults":{"zzzzzzzzzz":1}}"#);
+        assert!(p
+            .hint
+            .unwrap()
+            .starts_with("expected one of `ingressClassName`"));
+    }
+
+    #[test]
+    fn trailing_garbage_is_an_error() {
+        let p = err(r#"{"apiVersion":"nixflux/v1alpha1"} x"#);
+        assert!(p.message.contains("not valid JSON"), "{}", p.message);
+    }
+
+    #[test]
+    fn wrong_api_version() {
+        let p = err(r#"{"apiVersion":"nixflux/v2"}"#);
+        assert!(p.message.contains("unsupported apiVersion `nixflux/v2`"));
+    }
+}

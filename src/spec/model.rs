@@ -1,0 +1,478 @@
+//! The spec's types: the JSON contract between the Nix module and `render`.
+//!
+//! Every struct denies unknown fields, every name is a validated newtype, and
+//! every default lives here (`#[serde(default = ..)]`) so that `docs/spec.md`
+//! and the NixOS module can mirror one place. Maps are `BTreeMap`s: the
+//! order of the input never reaches the output.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
+
+use super::names::{AppName, EnvName, LabelKey, NamespaceName, PortName, ProfileName, VolumeName};
+use super::quantity::Quantity;
+
+pub const API_VERSION: &str = "nixflux/v1alpha1";
+
+pub type Labels = BTreeMap<LabelKey, String>;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Spec {
+    pub api_version: ApiVersion,
+    #[serde(default)]
+    pub apps: BTreeMap<AppName, App>,
+    /// Raw objects that belong to no app (cluster-level objects, shared config).
+    #[serde(default)]
+    pub objects: Vec<RawObject>,
+    /// Symbolic image name -> image reference, applied to every container.
+    #[serde(default)]
+    pub images: BTreeMap<String, String>,
+    #[serde(default)]
+    pub network_policy_profiles: BTreeMap<ProfileName, CustomProfile>,
+    #[serde(default)]
+    pub defaults: Defaults,
+    #[serde(default)]
+    pub allow_unpinned_images: bool,
+    #[serde(default)]
+    pub allow_plaintext_secrets: bool,
+}
+
+/// The spec's `apiVersion`; only `nixflux/v1alpha1` exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiVersion;
+
+impl<'de> Deserialize<'de> for ApiVersion {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s == API_VERSION {
+            Ok(ApiVersion)
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "unsupported apiVersion `{s}`: this nixflux reads `{API_VERSION}`"
+            )))
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Defaults {
+    #[serde(default)]
+    pub ingress_class_name: Option<String>,
+    #[serde(default = "default_profile")]
+    pub network_policy_profile: ProfileName,
+    /// The namespace the ingress controller runs in (k3s: Traefik in `kube-system`).
+    #[serde(default = "default_ingress_namespace")]
+    pub ingress_controller_namespace: NamespaceName,
+    #[serde(default = "yes")]
+    pub create_namespaces: bool,
+    #[serde(default)]
+    pub labels: Labels,
+    #[serde(default)]
+    pub annotations: Labels,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults {
+            ingress_class_name: None,
+            network_policy_profile: default_profile(),
+            ingress_controller_namespace: default_ingress_namespace(),
+            create_namespaces: true,
+            labels: Labels::new(),
+            annotations: Labels::new(),
+        }
+    }
+}
+
+fn default_profile() -> ProfileName {
+    ProfileName::from_static("web-app")
+}
+
+fn default_ingress_namespace() -> NamespaceName {
+    NamespaceName::from_static("kube-system")
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn one() -> i32 {
+    1
+}
+
+fn eighty() -> Port {
+    Port(80)
+}
+
+fn root_path() -> String {
+    "/".to_owned()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct App {
+    #[serde(default = "yes")]
+    pub enable: bool,
+    #[serde(default)]
+    pub namespace: Option<NamespaceName>,
+    /// Whether this app's Namespace object is rendered (default: `defaults.createNamespaces`).
+    #[serde(default)]
+    pub create_namespace: Option<bool>,
+    /// Image reference or a key of the top-level `images` map. Without an
+    /// image the app renders no workload, only its namespace and `objects`.
+    #[serde(default)]
+    pub image: Option<String>,
+    #[serde(default = "one")]
+    pub replicas: i32,
+    /// The container port the app listens on; named `http`.
+    #[serde(default)]
+    pub port: Option<Port>,
+    #[serde(default = "eighty")]
+    pub service_port: Port,
+    #[serde(default)]
+    pub extra_ports: BTreeMap<PortName, ExtraPort>,
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+    #[serde(default)]
+    pub args: Option<Vec<String>>,
+    #[serde(default)]
+    pub env: BTreeMap<EnvName, String>,
+    /// Secrets whose keys become environment variables (`envFrom`).
+    #[serde(default)]
+    pub env_from_secrets: Vec<String>,
+    #[serde(default)]
+    pub resources: Option<Resources>,
+    /// HTTP path probed on `port` for startup, readiness and liveness.
+    #[serde(default)]
+    pub health: Option<String>,
+    #[serde(default)]
+    pub ingress: Option<AppIngress>,
+    #[serde(default)]
+    pub network_policy: AppNetworkPolicy,
+    #[serde(default)]
+    pub service_account: AppServiceAccount,
+    #[serde(default)]
+    pub security: Security,
+    #[serde(default)]
+    pub volumes: BTreeMap<VolumeName, Volume>,
+    #[serde(default)]
+    pub labels: Labels,
+    #[serde(default)]
+    pub annotations: Labels,
+    /// Raw objects that belong to this app; namespaced ones default to its namespace.
+    #[serde(default)]
+    pub objects: Vec<RawObject>,
+}
+
+/// A TCP/UDP port number, 1 to 65535.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Port(pub u16);
+
+impl<'de> Deserialize<'de> for Port {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = i64::deserialize(d)?;
+        match u16::try_from(n) {
+            Ok(p) if p > 0 => Ok(Port(p)),
+            _ => Err(serde::de::Error::custom(format!(
+                "port {n} is out of range: a port is 1 to 65535"
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum Protocol {
+    #[serde(rename = "TCP")]
+    Tcp,
+    #[serde(rename = "UDP")]
+    Udp,
+    #[serde(rename = "SCTP")]
+    Sctp,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+            Protocol::Sctp => "SCTP",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExtraPort {
+    pub port: Port,
+    #[serde(default = "tcp")]
+    pub protocol: Protocol,
+    /// Port on the Service (default: the container port).
+    #[serde(default)]
+    pub service_port: Option<Port>,
+    /// Also open the port on the node's address (for LAN discovery protocols).
+    #[serde(default)]
+    pub host_port: Option<Port>,
+}
+
+fn tcp() -> Protocol {
+    Protocol::Tcp
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Resources {
+    #[serde(default)]
+    pub requests: Option<ResourceList>,
+    #[serde(default)]
+    pub limits: Option<ResourceList>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ResourceList {
+    #[serde(default)]
+    pub cpu: Option<Quantity>,
+    #[serde(default)]
+    pub memory: Option<Quantity>,
+    #[serde(default)]
+    pub ephemeral_storage: Option<Quantity>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AppIngress {
+    pub host: String,
+    #[serde(default = "root_path")]
+    pub path: String,
+    #[serde(default)]
+    pub class_name: Option<String>,
+    #[serde(default)]
+    pub tls: Option<IngressTls>,
+    #[serde(default)]
+    pub annotations: Labels,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IngressTls {
+    pub secret_name: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AppNetworkPolicy {
+    /// Profile name (default: `defaults.networkPolicyProfile`).
+    #[serde(default)]
+    pub profile: Option<ProfileName>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AppServiceAccount {
+    /// Mount the ServiceAccount token into pods (default false).
+    #[serde(default)]
+    pub automount_token: bool,
+    #[serde(default)]
+    pub annotations: Labels,
+}
+
+/// Pod and container security settings. The defaults are the restricted
+/// baseline: no privilege escalation, all capabilities dropped, seccomp
+/// `RuntimeDefault`. Each field relaxes or tightens one of them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Security {
+    #[serde(default)]
+    pub allow_privilege_escalation: bool,
+    #[serde(default)]
+    pub add_capabilities: Vec<String>,
+    #[serde(default = "runtime_default")]
+    pub seccomp_profile: SeccompProfile,
+    #[serde(default)]
+    pub run_as_user: Option<i64>,
+    #[serde(default)]
+    pub run_as_group: Option<i64>,
+    #[serde(default)]
+    pub fs_group: Option<i64>,
+    #[serde(default)]
+    pub run_as_non_root: Option<bool>,
+    #[serde(default)]
+    pub read_only_root_filesystem: bool,
+}
+
+impl Default for Security {
+    fn default() -> Self {
+        Security {
+            allow_privilege_escalation: false,
+            add_capabilities: Vec::new(),
+            seccomp_profile: SeccompProfile::RuntimeDefault,
+            run_as_user: None,
+            run_as_group: None,
+            fs_group: None,
+            run_as_non_root: None,
+            read_only_root_filesystem: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum SeccompProfile {
+    RuntimeDefault,
+    Unconfined,
+}
+
+fn runtime_default() -> SeccompProfile {
+    SeccompProfile::RuntimeDefault
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Volume {
+    pub mount_path: String,
+    #[serde(default)]
+    pub read_only: bool,
+    #[serde(default)]
+    pub sub_path: Option<String>,
+    /// A new claim `<app>-<volume>` rendered with the app.
+    #[serde(default)]
+    pub persistent_volume_claim: Option<ClaimSpec>,
+    /// A claim that exists already (not rendered by nixflux).
+    #[serde(default)]
+    pub existing_claim: Option<String>,
+    #[serde(default)]
+    pub host_path: Option<String>,
+    #[serde(default)]
+    pub empty_dir: Option<EmptyDir>,
+    #[serde(default)]
+    pub config_map: Option<String>,
+    #[serde(default)]
+    pub secret: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClaimSpec {
+    pub size: Quantity,
+    #[serde(default)]
+    pub storage_class_name: Option<String>,
+    #[serde(default = "rwo")]
+    pub access_mode: AccessMode,
+    /// Let Flux delete the claim (and its data) when the app goes away.
+    /// Default false: the claim and the app's Namespace are kept.
+    #[serde(default)]
+    pub prune: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum AccessMode {
+    ReadWriteOnce,
+    ReadWriteOncePod,
+    ReadWriteMany,
+    ReadOnlyMany,
+}
+
+impl AccessMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessMode::ReadWriteOnce => "ReadWriteOnce",
+            AccessMode::ReadWriteOncePod => "ReadWriteOncePod",
+            AccessMode::ReadWriteMany => "ReadWriteMany",
+            AccessMode::ReadOnlyMany => "ReadOnlyMany",
+        }
+    }
+}
+
+fn rwo() -> AccessMode {
+    AccessMode::ReadWriteOnce
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EmptyDir {
+    #[serde(default)]
+    pub medium: Option<String>,
+    #[serde(default)]
+    pub size_limit: Option<Quantity>,
+}
+
+/// A custom network policy profile: NetworkPolicy rules applied to the app's
+/// pods. A direction that is absent is not restricted; present (even `[]`),
+/// only its rules are allowed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CustomProfile {
+    #[serde(default)]
+    pub ingress: Option<Vec<Value>>,
+    #[serde(default)]
+    pub egress: Option<Vec<Value>>,
+}
+
+/// A raw Kubernetes object: a JSON object with string `apiVersion`, `kind`
+/// and `metadata.name`. Its body is checked against its type during render.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawObject(pub Map<String, Value>);
+
+impl RawObject {
+    pub fn api_version(&self) -> &str {
+        self.0
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+    pub fn kind(&self) -> &str {
+        self.0
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+}
+
+impl<'de> Deserialize<'de> for RawObject {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let map = match Value::deserialize(d)? {
+            Value::Object(m) => m,
+            other => {
+                return Err(D::Error::custom(format!(
+                    "expected a Kubernetes object (a JSON object with `apiVersion`, `kind` and `metadata`), found {}",
+                    json_type(&other)
+                )))
+            }
+        };
+        for key in ["apiVersion", "kind"] {
+            match map.get(key) {
+                Some(Value::String(s)) if !s.is_empty() => {}
+                Some(other) => {
+                    return Err(D::Error::custom(format!(
+                        "`{key}` must be a non-empty string, found {}",
+                        json_type(other)
+                    )))
+                }
+                None => return Err(D::Error::custom(format!("the object has no `{key}`"))),
+            }
+        }
+        match map.get("metadata").and_then(|m| m.get("name")) {
+            Some(Value::String(s)) if !s.is_empty() => {}
+            _ => {
+                return Err(D::Error::custom(
+                    "the object has no `metadata.name` (generateName is not supported: Flux needs stable names)",
+                ))
+            }
+        }
+        Ok(RawObject(map))
+    }
+}
+
+pub fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

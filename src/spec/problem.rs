@@ -1,0 +1,145 @@
+//! `Problem`: one thing wrong with the input, at a JSON path, with a hint.
+//!
+//! Parsing stops at the first problem (the JSON can't be read past it);
+//! render checks collect every problem so that one run shows them all.
+
+use std::fmt;
+
+/// A JSON path into the spec, written the way a reader finds the place:
+/// `apps.web.objects[2].spec.replicas`; keys that are not plain words are
+/// quoted: `labels["app.kubernetes.io/name"]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct JsonPath(String);
+
+impl JsonPath {
+    pub fn root() -> Self {
+        JsonPath(String::new())
+    }
+
+    pub fn key(&self, key: &str) -> Self {
+        let plain = !key.is_empty()
+            && key
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+            && !key.as_bytes()[0].is_ascii_digit();
+        let mut s = self.0.clone();
+        if plain {
+            if !s.is_empty() {
+                s.push('.');
+            }
+            s.push_str(key);
+        } else {
+            s.push('[');
+            s.push_str(&serde_json::Value::String(key.to_owned()).to_string());
+            s.push(']');
+        }
+        JsonPath(s)
+    }
+
+    pub fn index(&self, i: usize) -> Self {
+        JsonPath(format!("{}[{i}]", self.0))
+    }
+
+    /// A path already written in this notation (e.g. joined from two paths).
+    pub fn raw(s: String) -> Self {
+        JsonPath(s)
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Display for JsonPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("(top level)")
+        } else {
+            f.write_str(&self.0)
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub path: JsonPath,
+    /// Line and column in the input file, when the parser knows them.
+    pub position: Option<(usize, usize)>,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Problem {
+    pub fn new(path: JsonPath, message: impl Into<String>) -> Self {
+        Problem {
+            path,
+            position: None,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "at `{}`", self.path)?;
+        if let Some((line, column)) = self.position {
+            write!(f, " (line {line}, column {column})")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Everything wrong with one input. Never empty.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct Problems {
+    /// The input's name as the user gave it (a file path, or `-`).
+    pub source_name: String,
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for Problems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.problems.as_slice() {
+            [one] => write!(f, "invalid spec `{}`: {one}", self.source_name),
+            many => write!(
+                f,
+                "invalid spec `{}`: {} problems",
+                self.source_name,
+                many.len()
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_quote_keys_that_are_not_words() {
+        let p = JsonPath::root()
+            .key("apps")
+            .key("web")
+            .key("labels")
+            .key("app.kubernetes.io/name");
+        assert_eq!(
+            p.to_string(),
+            r#"apps.web.labels["app.kubernetes.io/name"]"#
+        );
+        assert_eq!(
+            JsonPath::root()
+                .key("objects")
+                .index(2)
+                .key("kind")
+                .to_string(),
+            "objects[2].kind"
+        );
+        assert_eq!(JsonPath::root().to_string(), "(top level)");
+    }
+}
