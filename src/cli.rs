@@ -10,11 +10,7 @@ use crate::command;
 use crate::spec::Problems;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "nixflux",
-    version,
-    about = "Render Nix-declared apps into checked Kubernetes bundles for Flux"
-)]
+#[command(name = "nixflux", version, about = "Render Nix-declared apps into checked Kubernetes bundles for Flux")]
 pub struct Cli {
     /// More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -80,14 +76,17 @@ impl Cli {
     }
 
     pub fn run(self) -> anyhow::Result<ExitCode> {
-        let global = Global {
-            output: self.output,
-            quiet: self.quiet,
-        };
-        match self.command {
+        let global = Global { output: self.output, quiet: self.quiet };
+        let result = match self.command {
             Command::Render(args) => command::render::run(args, global),
             Command::Check(args) => command::check::run(args, global),
+        };
+        if let (Output::Json, Err(err)) = (global.output, &result) {
+            if let Some(problems) = err.downcast_ref::<Problems>() {
+                println!("{}", problems_json(problems));
+            }
         }
+        result
     }
 }
 
@@ -109,6 +108,24 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
         return ExitCode::from(2);
     }
     ExitCode::from(1)
+}
+
+/// The JSON form of a spec's problems, for `--output json`.
+pub fn problems_json(problems: &Problems) -> serde_json::Value {
+    let list: Vec<serde_json::Value> = problems
+        .problems
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "path": p.path.to_string(),
+                "line": p.position.map(|(l, _)| l),
+                "column": p.position.map(|(_, c)| c),
+                "message": p.message,
+                "hint": p.hint,
+            })
+        })
+        .collect();
+    serde_json::json!({ "ok": false, "source": problems.source_name, "problems": list })
 }
 
 /// The text form of a spec's problems, as printed on stderr.

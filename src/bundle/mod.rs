@@ -74,11 +74,7 @@ impl Bundle {
                 path: path.clone(),
                 sha256: sha,
                 owner: group.owner.clone(),
-                objects: group
-                    .manifests
-                    .iter()
-                    .map(|m| m.id().inventory_id())
-                    .collect(),
+                objects: group.manifests.iter().map(|m| m.id().inventory_id()).collect(),
             });
             objects.push(BundleFile { path, content });
         }
@@ -87,29 +83,18 @@ impl Bundle {
         // the duplicate-object check makes that impossible, but never list a
         // resource twice regardless.
         let mut listed = std::collections::BTreeSet::new();
-        let resources: Vec<&str> = objects
-            .iter()
-            .map(|f| f.path.as_str())
-            .filter(|p| listed.insert(*p))
-            .collect();
+        let resources: Vec<&str> = objects.iter().map(|f| f.path.as_str()).filter(|p| listed.insert(*p)).collect();
         let kustomization = serde_json::json!({
             "apiVersion": "kustomize.config.k8s.io/v1beta1",
             "kind": "Kustomization",
             "resources": resources,
         });
-        let kustomization = BundleFile {
-            path: KUSTOMIZATION_FILE.into(),
-            content: yaml::to_string(&kustomization).into_bytes(),
-        };
+        let kustomization =
+            BundleFile { path: KUSTOMIZATION_FILE.into(), content: yaml::to_string(&kustomization).into_bytes() };
 
-        let mut lines: Vec<(String, String)> = objects
-            .iter()
-            .map(|f| (f.path.clone(), sha256_hex(&f.content)))
-            .collect();
-        lines.push((
-            kustomization.path.clone(),
-            sha256_hex(&kustomization.content),
-        ));
+        let mut lines: Vec<(String, String)> =
+            objects.iter().map(|f| (f.path.clone(), sha256_hex(&f.content))).collect();
+        lines.push((kustomization.path.clone(), sha256_hex(&kustomization.content)));
         lines.sort();
         lines.dedup();
         let listing: String = lines.iter().map(|(p, h)| format!("{p} {h}\n")).collect();
@@ -120,17 +105,10 @@ impl Bundle {
             by_image
                 .entry(u.reference.to_string())
                 .or_default()
-                .push(ImageUser {
-                    object: u.object.inventory_id(),
-                    container: u.container.clone(),
-                });
+                .push(ImageUser { object: u.object.inventory_id(), container: u.container.clone() });
         }
-        let mut store_paths: Vec<String> = rendered
-            .images
-            .iter()
-            .filter_map(|u| u.reference.store_path())
-            .map(ToString::to_string)
-            .collect();
+        let mut store_paths: Vec<String> =
+            rendered.images.iter().filter_map(|u| u.reference.store_path()).map(ToString::to_string).collect();
         store_paths.sort();
         store_paths.dedup();
         let index = BundleIndex {
@@ -139,17 +117,10 @@ impl Bundle {
             spec_digest,
             nixflux_version: env!("CARGO_PKG_VERSION").to_owned(),
             files,
-            images: by_image
-                .into_iter()
-                .map(|(reference, used_by)| IndexImage { reference, used_by })
-                .collect(),
+            images: by_image.into_iter().map(|(reference, used_by)| IndexImage { reference, used_by }).collect(),
             store_paths,
         };
-        Bundle {
-            objects,
-            kustomization,
-            index,
-        }
+        Bundle { objects, kustomization, index }
     }
 
     /// `bundle.json`'s bytes: pretty JSON with a final newline.

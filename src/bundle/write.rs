@@ -22,10 +22,7 @@ pub enum WriteError {
 }
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
-    move |source| WriteError::Io {
-        path: path.to_owned(),
-        source,
-    }
+    move |source| WriteError::Io { path: path.to_owned(), source }
 }
 
 /// Whether `dir` may be replaced: an empty directory or an earlier bundle.
@@ -52,17 +49,9 @@ impl Bundle {
             }
             Ok(_) => return Err(WriteError::NotABundle(out.to_owned())),
             Err(e) if e.kind() == io::ErrorKind::NotFound => false,
-            Err(e) => {
-                return Err(WriteError::Io {
-                    path: out.to_owned(),
-                    source: e,
-                })
-            }
+            Err(e) => return Err(WriteError::Io { path: out.to_owned(), source: e }),
         };
-        let base = out
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "bundle".into());
+        let base = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "bundle".into());
         let staging = tempfile::Builder::new()
             .prefix(&format!(".{base}.nixflux-"))
             .tempdir_in(&parent)
@@ -70,11 +59,7 @@ impl Bundle {
         let root = staging.path();
         let objects = root.join(OBJECTS_DIR);
         fs::create_dir(&objects).map_err(io_at(&objects))?;
-        for f in self
-            .objects
-            .iter()
-            .chain(std::iter::once(&self.kustomization))
-        {
+        for f in self.objects.iter().chain(std::iter::once(&self.kustomization)) {
             let path = root.join(&f.path);
             fs::write(&path, &f.content).map_err(io_at(&path))?;
         }
@@ -95,10 +80,7 @@ impl Bundle {
             if let Err(e) = fs::rename(root, out) {
                 // Put the old bundle back: the target must never be lost.
                 let _ = fs::rename(&old_bundle, out);
-                return Err(WriteError::Io {
-                    path: out.to_owned(),
-                    source: e,
-                });
+                return Err(WriteError::Io { path: out.to_owned(), source: e });
             }
             drop(old);
         } else {

@@ -124,11 +124,7 @@ pub fn is_plain_safe(s: &str) -> bool {
         return false;
     }
     let alphabet_ok = b.iter().all(|c| {
-        c.is_ascii_alphanumeric()
-            || matches!(
-                c,
-                b'.' | b'_' | b'/' | b'-' | b':' | b'@' | b'=' | b'+' | b',' | b' '
-            )
+        c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'/' | b'-' | b':' | b'@' | b'=' | b'+' | b',' | b' ')
     });
     alphabet_ok
         && !s.contains(": ")
@@ -144,11 +140,7 @@ fn is_block_safe(s: &str) -> bool {
         && s.chars().all(|c| {
             c == '\n'
                 || c == '\t'
-                || !(c.is_control()
-                    || c == '\u{feff}'
-                    || c == '\u{2028}'
-                    || c == '\u{2029}'
-                    || c == '\u{85}')
+                || !(c.is_control() || c == '\u{feff}' || c == '\u{2028}' || c == '\u{2029}' || c == '\u{85}')
         })
         && !s.lines().any(|l| l.ends_with([' ', '\t']))
 }
@@ -205,15 +197,7 @@ mod tests {
         ] {
             assert!(!is_plain_safe(s), "{s}");
         }
-        for s in [
-            "web",
-            "app.kubernetes.io/name",
-            "/healthz",
-            "nginx:1.27",
-            "RuntimeDefault",
-            "Hello world",
-            "a=b",
-        ] {
+        for s in ["web", "app.kubernetes.io/name", "/healthz", "nginx:1.27", "RuntimeDefault", "Hello world", "a=b"] {
             assert!(is_plain_safe(s), "{s}");
         }
     }

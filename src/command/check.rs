@@ -20,11 +20,7 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
             serde_json::json!({ "ok": true, "apps": apps, "objects": bundle.object_count(), "digest": bundle.index.digest })
         ),
         Output::Text if !global.quiet => {
-            eprintln!(
-                "ok: {apps} apps, {} objects, digest {}",
-                bundle.object_count(),
-                bundle.index.digest
-            )
+            eprintln!("ok: {apps} apps, {} objects, digest {}", bundle.object_count(), bundle.index.digest)
         }
         Output::Text => {}
     }

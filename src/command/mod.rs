@@ -34,14 +34,11 @@ impl SpecInput {
             (_, true) => Ok((EXAMPLE_SPEC.to_owned(), "<built-in example>".to_owned())),
             (Some(p), _) if p.as_os_str() == "-" => {
                 let mut text = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut text)
-                    .context("reading the spec from stdin")?;
+                std::io::stdin().read_to_string(&mut text).context("reading the spec from stdin")?;
                 Ok((text, "<stdin>".to_owned()))
             }
             (Some(p), _) => {
-                let text = std::fs::read_to_string(p)
-                    .with_context(|| format!("reading spec `{}`", p.display()))?;
+                let text = std::fs::read_to_string(p).with_context(|| format!("reading spec `{}`", p.display()))?;
                 Ok((text, p.display().to_string()))
             }
             (None, false) => Err(crate::cli::BadInput {
@@ -58,10 +55,7 @@ pub fn build_bundle(input: &SpecInput) -> anyhow::Result<(Bundle, usize)> {
     let (text, name) = input.read()?;
     let spec = spec::parse(&text, &name)?;
     tracing::info!(apps = spec.apps.len(), "spec parsed");
-    let rendered = render(&spec).map_err(|problems| Problems {
-        source_name: name.clone(),
-        problems,
-    })?;
+    let rendered = render(&spec).map_err(|problems| Problems { source_name: name.clone(), problems })?;
     // The text parsed as a spec, so it is valid JSON.
     let value: serde_json::Value = serde_json::from_str(&text).context("re-reading the spec")?;
     let bundle = Bundle::build(&rendered, bundle::spec_digest(&value));

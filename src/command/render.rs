@@ -68,7 +68,11 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
                 Output::Text => stdout.write_all(&bundle.yaml_stream()),
                 Output::Json => {
                     let files: Vec<_> = bundle.objects.iter().map(|f| String::from_utf8_lossy(&f.content)).collect();
-                    writeln!(stdout, "{}", serde_json::json!({ "summary": summary, "index": bundle.index, "files": files }))
+                    writeln!(
+                        stdout,
+                        "{}",
+                        serde_json::json!({ "summary": summary, "index": bundle.index, "files": files })
+                    )
                 }
             }
             .context("writing to stdout")?;

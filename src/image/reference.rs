@@ -21,16 +21,8 @@ const MAX_TAG_LEN: usize = 128;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ImageRef {
-    Nix {
-        path: StorePath,
-        tag: Option<String>,
-    },
-    Registry {
-        domain: Option<String>,
-        path: String,
-        tag: Option<String>,
-        digest: Option<Digest>,
-    },
+    Nix { path: StorePath, tag: Option<String> },
+    Registry { domain: Option<String>, path: String, tag: Option<String>, digest: Option<Digest> },
 }
 
 /// `algorithm:hex`, e.g. `sha256:` and 64 lowercase hex digits.
@@ -47,27 +39,17 @@ pub enum ImageRefError {
     #[error("`{reference}` has white space or a control character: image references have none")]
     Whitespace { reference: String },
     #[error("`{reference}` is not a nix-snapshotter reference: {source}")]
-    StorePath {
-        reference: String,
-        source: StorePathError,
-    },
+    StorePath { reference: String, source: StorePathError },
     #[error("`{reference}` has an empty tag after `:`")]
     EmptyTag { reference: String },
     #[error("`{reference}` has an invalid tag `{tag}`: a tag is 1 to 128 letters, digits, `_`, `.` or `-`, not starting with `.` or `-`")]
     Tag { reference: String, tag: String },
     #[error("`{reference}` has an invalid digest `{digest}`: {why}")]
-    Digest {
-        reference: String,
-        digest: String,
-        why: &'static str,
-    },
+    Digest { reference: String, digest: String, why: &'static str },
     #[error("`{reference}` has an invalid registry host `{domain}`: a host is DNS labels separated by `.`, optionally `:port`")]
     Domain { reference: String, domain: String },
     #[error("`{reference}` has an invalid path component `{component}`: components are lowercase letters and digits, joined by `.`, `_`, `__` or `-`")]
-    PathComponent {
-        reference: String,
-        component: String,
-    },
+    PathComponent { reference: String, component: String },
     #[error("`{reference}` has uppercase letters in its repository name; repository names are lowercase")]
     Uppercase { reference: String },
     #[error("`{reference}` has a name of {len} characters: at most 255 are allowed")]
@@ -97,8 +79,7 @@ fn is_tag(tag: &str) -> bool {
     !b.is_empty()
         && b.len() <= MAX_TAG_LEN
         && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
 }
 
 /// A path component: `[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*`.
@@ -154,45 +135,27 @@ fn is_domain(d: &str) -> bool {
 }
 
 fn parse_digest(reference: &str, d: &str) -> Result<Digest, ImageRefError> {
-    let err = |why| ImageRefError::Digest {
-        reference: reference.to_owned(),
-        digest: d.to_owned(),
-        why,
-    };
-    let (algorithm, hex) = d
-        .split_once(':')
-        .ok_or_else(|| err("a digest is `algorithm:hex`, e.g. `sha256:` and 64 hex digits"))?;
+    let err = |why| ImageRefError::Digest { reference: reference.to_owned(), digest: d.to_owned(), why };
+    let (algorithm, hex) =
+        d.split_once(':').ok_or_else(|| err("a digest is `algorithm:hex`, e.g. `sha256:` and 64 hex digits"))?;
     let algo_ok = !algorithm.is_empty()
         && algorithm.as_bytes()[0].is_ascii_lowercase()
-        && algorithm.bytes().all(|c| {
-            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'+' | b'.' | b'_' | b'-')
-        });
+        && algorithm
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'+' | b'.' | b'_' | b'-'));
     if !algo_ok {
-        return Err(err(
-            "the algorithm is lowercase letters and digits, e.g. `sha256`",
-        ));
+        return Err(err("the algorithm is lowercase letters and digits, e.g. `sha256`"));
     }
-    if !hex
-        .bytes()
-        .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
-        || hex.is_empty()
-    {
+    if !hex.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)) || hex.is_empty() {
         return Err(err("the hex part is lowercase hex digits"));
     }
     match algorithm {
-        "sha256" if hex.len() != 64 => {
-            return Err(err("a sha256 digest has exactly 64 hex digits"))
-        }
-        "sha512" if hex.len() != 128 => {
-            return Err(err("a sha512 digest has exactly 128 hex digits"))
-        }
+        "sha256" if hex.len() != 64 => return Err(err("a sha256 digest has exactly 64 hex digits")),
+        "sha512" if hex.len() != 128 => return Err(err("a sha512 digest has exactly 128 hex digits")),
         _ if hex.len() < 32 => return Err(err("the hex part has at least 32 digits")),
         _ => {}
     }
-    Ok(Digest {
-        algorithm: algorithm.to_owned(),
-        hex: hex.to_owned(),
-    })
+    Ok(Digest { algorithm: algorithm.to_owned(), hex: hex.to_owned() })
 }
 
 impl FromStr for ImageRef {
@@ -214,25 +177,16 @@ impl FromStr for ImageRef {
             };
             let path = path
                 .parse::<StorePath>()
-                .map_err(|source| ImageRefError::StorePath {
-                    reference: reference.clone(),
-                    source,
-                })?;
+                .map_err(|source| ImageRefError::StorePath { reference: reference.clone(), source })?;
             if let Some(t) = tag {
                 if t.is_empty() {
                     return Err(ImageRefError::EmptyTag { reference });
                 }
                 if !is_tag(t) {
-                    return Err(ImageRefError::Tag {
-                        reference,
-                        tag: t.to_owned(),
-                    });
+                    return Err(ImageRefError::Tag { reference, tag: t.to_owned() });
                 }
             }
-            return Ok(ImageRef::Nix {
-                path,
-                tag: tag.map(str::to_owned),
-            });
+            return Ok(ImageRef::Nix { path, tag: tag.map(str::to_owned) });
         }
 
         let (name_tag, digest) = match s.split_once('@') {
@@ -242,10 +196,7 @@ impl FromStr for ImageRef {
         // The tag is after the last `:` that follows the last `/`.
         let last_slash = name_tag.rfind('/').map_or(0, |i| i + 1);
         let (name, tag) = match name_tag[last_slash..].rfind(':') {
-            Some(i) => (
-                &name_tag[..last_slash + i],
-                Some(&name_tag[last_slash + i + 1..]),
-            ),
+            Some(i) => (&name_tag[..last_slash + i], Some(&name_tag[last_slash + i + 1..])),
             None => (name_tag, None),
         };
         if let Some(t) = tag {
@@ -253,32 +204,21 @@ impl FromStr for ImageRef {
                 return Err(ImageRefError::EmptyTag { reference });
             }
             if !is_tag(t) {
-                return Err(ImageRefError::Tag {
-                    reference,
-                    tag: t.to_owned(),
-                });
+                return Err(ImageRefError::Tag { reference, tag: t.to_owned() });
             }
         }
         if name.len() > MAX_NAME_LEN {
-            return Err(ImageRefError::NameTooLong {
-                reference,
-                len: name.len(),
-            });
+            return Err(ImageRefError::NameTooLong { reference, len: name.len() });
         }
         let (domain, path) = match name.split_once('/') {
-            Some((first, rest))
-                if first.contains(['.', ':']) || first == "localhost" || first.starts_with('[') =>
-            {
+            Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" || first.starts_with('[') => {
                 (Some(first), rest)
             }
             _ => (None, name),
         };
         if let Some(d) = domain {
             if !is_domain(d) {
-                return Err(ImageRefError::Domain {
-                    reference,
-                    domain: d.to_owned(),
-                });
+                return Err(ImageRefError::Domain { reference, domain: d.to_owned() });
             }
         }
         for component in path.split('/') {
@@ -288,10 +228,7 @@ impl FromStr for ImageRef {
                 {
                     return Err(ImageRefError::Uppercase { reference });
                 }
-                return Err(ImageRefError::PathComponent {
-                    reference,
-                    component: component.to_owned(),
-                });
+                return Err(ImageRefError::PathComponent { reference, component: component.to_owned() });
             }
         }
         Ok(ImageRef::Registry {
@@ -313,12 +250,7 @@ impl fmt::Display for ImageRef {
                 }
                 Ok(())
             }
-            ImageRef::Registry {
-                domain,
-                path,
-                tag,
-                digest,
-            } => {
+            ImageRef::Registry { domain, path, tag, digest } => {
                 if let Some(d) = domain {
                     write!(f, "{d}/")?;
                 }
@@ -364,10 +296,7 @@ mod tests {
             ("nginx:1.27".to_owned(), false),
             (format!("nginx@{SHA}"), true),
             (format!("nginx:1.27@{SHA}"), true),
-            (
-                "ghcr.io/immich-app/immich-server:v1.120.0".to_owned(),
-                false,
-            ),
+            ("ghcr.io/immich-app/immich-server:v1.120.0".to_owned(), false),
             (format!("ghcr.io/immich-app/immich-server@{SHA}"), true),
             ("localhost:5000/team/app:dev".to_owned(), false),
             ("localhost/app".to_owned(), false),
@@ -408,23 +337,14 @@ mod tests {
             ("nginx latest", "white space"),
             ("nix:0/usr/bin/x", "not a nix-snapshotter reference"),
             ("nix:0/nix/store/short-x", "hash part of 5 characters"),
-            (
-                "nix:0/nix/store/0c0ai3dkvq2wnbh4nc3fzvnxl7ijsbfz-web.tar:",
-                "empty tag",
-            ),
+            ("nix:0/nix/store/0c0ai3dkvq2wnbh4nc3fzvnxl7ijsbfz-web.tar:", "empty tag"),
             ("nginx:", "empty tag"),
             ("nginx:-x", "invalid tag `-x`"),
             ("nginx:a/b", "invalid registry host `nginx:a`"),
             ("nginx@sha256:abc", "exactly 64 hex digits"),
             ("nginx@sha256", "`algorithm:hex`"),
-            (
-                "nginx@SHA256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-                "algorithm is lowercase",
-            ),
-            (
-                "nginx@sha256:0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef",
-                "lowercase hex",
-            ),
+            ("nginx@SHA256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "algorithm is lowercase"),
+            ("nginx@sha256:0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef", "lowercase hex"),
             ("Nginx", "uppercase"),
             ("ghcr.io/Immich/server", "uppercase"),
             ("-bad.example.com/x", "invalid registry host"),
@@ -440,9 +360,6 @@ mod tests {
             assert!(err.contains(needle), "{input:?}: `{err}` lacks `{needle}`");
         }
         let long = format!("a/{}", "b".repeat(260));
-        assert!(matches!(
-            long.parse::<ImageRef>(),
-            Err(ImageRefError::NameTooLong { .. })
-        ));
+        assert!(matches!(long.parse::<ImageRef>(), Err(ImageRefError::NameTooLong { .. })));
     }
 }

@@ -71,56 +71,28 @@ impl FromStr for StorePath {
         }
         let (hash, name) = match rest.split_once('-') {
             Some(parts) => parts,
-            None if rest.len() == HASH_LEN => {
-                return Err(StorePathError::MissingName(s.to_owned()))
-            }
-            None => {
-                return Err(StorePathError::HashLength {
-                    path: s.to_owned(),
-                    len: rest.chars().count(),
-                })
-            }
+            None if rest.len() == HASH_LEN => return Err(StorePathError::MissingName(s.to_owned())),
+            None => return Err(StorePathError::HashLength { path: s.to_owned(), len: rest.chars().count() }),
         };
         if hash.len() != HASH_LEN {
-            return Err(StorePathError::HashLength {
-                path: s.to_owned(),
-                len: hash.chars().count(),
-            });
+            return Err(StorePathError::HashLength { path: s.to_owned(), len: hash.chars().count() });
         }
-        if let Some(ch) = hash
-            .chars()
-            .find(|c| !c.is_ascii() || !NIX_BASE32_ALPHABET.contains(&(*c as u8)))
-        {
-            return Err(StorePathError::HashCharacter {
-                path: s.to_owned(),
-                ch,
-            });
+        if let Some(ch) = hash.chars().find(|c| !c.is_ascii() || !NIX_BASE32_ALPHABET.contains(&(*c as u8))) {
+            return Err(StorePathError::HashCharacter { path: s.to_owned(), ch });
         }
         if name.is_empty() {
             return Err(StorePathError::MissingName(s.to_owned()));
         }
         if name.len() > MAX_NAME_LEN {
-            return Err(StorePathError::NameTooLong {
-                path: s.to_owned(),
-                len: name.len(),
-            });
+            return Err(StorePathError::NameTooLong { path: s.to_owned(), len: name.len() });
         }
-        if let Some(ch) = name
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || "+-._?=".contains(*c)))
-        {
-            return Err(StorePathError::NameCharacter {
-                path: s.to_owned(),
-                ch,
-            });
+        if let Some(ch) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || "+-._?=".contains(*c))) {
+            return Err(StorePathError::NameCharacter { path: s.to_owned(), ch });
         }
         if name.starts_with('.') {
             return Err(StorePathError::NameDot(s.to_owned()));
         }
-        Ok(StorePath {
-            hash: hash.to_owned(),
-            name: name.to_owned(),
-        })
+        Ok(StorePath { hash: hash.to_owned(), name: name.to_owned() })
     }
 }
 
@@ -161,39 +133,23 @@ mod tests {
     fn rejects_each_way_of_being_wrong() {
         let cases: &[(&str, fn(&StorePathError) -> bool)] = &[
             ("/usr/bin/x", |e| matches!(e, StorePathError::NotInStore(_))),
-            ("/nix/store/abc-x", |e| {
-                matches!(e, StorePathError::HashLength { len: 3, .. })
-            }),
+            ("/nix/store/abc-x", |e| matches!(e, StorePathError::HashLength { len: 3, .. })),
             ("/nix/store/0c0ai3dkvq2wnbh4nc3fzvnxl7ijsbfe-x", |e| {
                 matches!(e, StorePathError::HashCharacter { ch: 'e', .. })
             }),
-            ("/nix/store/0c0ai3dkvq2wnbh4nc3fzvnxl7ijsbfz", |e| {
-                matches!(e, StorePathError::MissingName(_))
-            }),
-            ("/nix/store/0c0ai3dkvq2wnbh4nc3fzvnxl7ijsbfz-", |e| {
-                matches!(e, StorePathError::MissingName(_))
-            }),
+            ("/nix/store/0c0ai3dkvq2wnbh4nc3fzvnxl7ijsbfz", |e| matches!(e, StorePathError::MissingName(_))),
+            ("/nix/store/0c0ai3dkvq2wnbh4nc3fzvnxl7ijsbfz-", |e| matches!(e, StorePathError::MissingName(_))),
             ("/nix/store/0c0ai3dkvq2wnbh4nc3fzvnxl7ijsbfz-a b", |e| {
                 matches!(e, StorePathError::NameCharacter { ch: ' ', .. })
             }),
-            ("/nix/store/0c0ai3dkvq2wnbh4nc3fzvnxl7ijsbfz-.x", |e| {
-                matches!(e, StorePathError::NameDot(_))
-            }),
-            ("/nix/store/0c0ai3dkvq2wnbh4nc3fzvnxl7ijsbfz-x/bin", |e| {
-                matches!(e, StorePathError::Subpath(_))
-            }),
+            ("/nix/store/0c0ai3dkvq2wnbh4nc3fzvnxl7ijsbfz-.x", |e| matches!(e, StorePathError::NameDot(_))),
+            ("/nix/store/0c0ai3dkvq2wnbh4nc3fzvnxl7ijsbfz-x/bin", |e| matches!(e, StorePathError::Subpath(_))),
         ];
         for (input, is_expected) in cases {
             let err = input.parse::<StorePath>().unwrap_err();
             assert!(is_expected(&err), "{input}: {err:?}");
         }
-        let long = format!(
-            "/nix/store/0c0ai3dkvq2wnbh4nc3fzvnxl7ijsbfz-{}",
-            "a".repeat(212)
-        );
-        assert!(matches!(
-            long.parse::<StorePath>(),
-            Err(StorePathError::NameTooLong { .. })
-        ));
+        let long = format!("/nix/store/0c0ai3dkvq2wnbh4nc3fzvnxl7ijsbfz-{}", "a".repeat(212));
+        assert!(matches!(long.parse::<StorePath>(), Err(StorePathError::NameTooLong { .. })));
     }
 }

@@ -6,12 +6,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::{
-    Namespace, PersistentVolumeClaim, PersistentVolumeClaimSpec, Service, ServiceAccount,
-    ServicePort, ServiceSpec, VolumeResourceRequirements,
+    Namespace, PersistentVolumeClaim, PersistentVolumeClaimSpec, Service, ServiceAccount, ServicePort, ServiceSpec,
+    VolumeResourceRequirements,
 };
 use k8s_openapi::api::networking::v1::{
-    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule,
-    IngressServiceBackend, IngressSpec, IngressTLS, ServiceBackendPort,
+    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule, IngressServiceBackend, IngressSpec,
+    IngressTLS, ServiceBackendPort,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -32,8 +32,7 @@ pub const PRUNE_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/prune";
 
 /// Namespaces that exist in every cluster: nixflux never renders (and so
 /// never lets Flux prune) their Namespace objects.
-pub const SYSTEM_NAMESPACES: &[&str] =
-    &["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// Everything rendering one app needs to know.
 pub struct AppContext<'a> {
@@ -46,17 +45,8 @@ pub struct AppContext<'a> {
 
 impl<'a> AppContext<'a> {
     pub fn new(spec: &'a Spec, name: &'a AppName, app: &'a App) -> Self {
-        let namespace = app
-            .namespace
-            .as_ref()
-            .map_or_else(|| name.to_string(), |n| n.to_string());
-        AppContext {
-            spec,
-            name,
-            app,
-            namespace,
-            at: JsonPath::root().key("apps").key(name.as_str()),
-        }
+        let namespace = app.namespace.as_ref().map_or_else(|| name.to_string(), |n| n.to_string());
+        AppContext { spec, name, app, namespace, at: JsonPath::root().key("apps").key(name.as_str()) }
     }
 
     pub fn selector_labels(&self) -> BTreeMap<String, String> {
@@ -94,35 +84,22 @@ impl<'a> AppContext<'a> {
 
     /// Whether this app's Namespace object is rendered at all (by it or shared).
     pub fn wants_namespace(&self) -> bool {
-        self.app
-            .create_namespace
-            .unwrap_or(self.spec.defaults.create_namespaces)
+        self.app.create_namespace.unwrap_or(self.spec.defaults.create_namespaces)
             && !SYSTEM_NAMESPACES.contains(&self.namespace.as_str())
     }
 
     /// Claims that outlive the app (not pruned by Flux).
     fn retains_data(&self) -> bool {
-        self.app
-            .volumes
-            .values()
-            .any(|v| v.persistent_volume_claim.as_ref().is_some_and(|c| !c.prune))
+        self.app.volumes.values().any(|v| v.persistent_volume_claim.as_ref().is_some_and(|c| !c.prune))
     }
 }
 
 pub fn to_strings(labels: &Labels) -> BTreeMap<String, String> {
-    labels
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect()
+    labels.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
 }
 
 /// The Namespace object for `namespace`, owned by one app or shared by several.
-pub fn namespace_object(
-    spec: &Spec,
-    namespace: &str,
-    owner: Option<&AppName>,
-    retain: bool,
-) -> Namespace {
+pub fn namespace_object(spec: &Spec, namespace: &str, owner: Option<&AppName>, retain: bool) -> Namespace {
     let mut labels = to_strings(&spec.defaults.labels);
     labels.insert(MANAGED_BY_LABEL.to_owned(), MANAGER.to_owned());
     if let Some(app) = owner {
@@ -132,8 +109,7 @@ pub fn namespace_object(
         metadata: ObjectMeta {
             name: Some(namespace.to_owned()),
             labels: Some(labels),
-            annotations: retain
-                .then(|| BTreeMap::from([(PRUNE_ANNOTATION.to_owned(), "disabled".to_owned())])),
+            annotations: retain.then(|| BTreeMap::from([(PRUNE_ANNOTATION.to_owned(), "disabled".to_owned())])),
             ..Default::default()
         },
         ..Default::default()
@@ -142,21 +118,13 @@ pub fn namespace_object(
 
 /// Renders an enabled app. `own_namespace` says whether its Namespace goes
 /// into its own file (false when shared or not rendered).
-pub fn render(
-    cx: &AppContext,
-    profiles: &Profiles,
-    own_namespace: bool,
-    problems: &mut Vec<Problem>,
-) -> Vec<Manifest> {
+pub fn render(cx: &AppContext, profiles: &Profiles, own_namespace: bool, problems: &mut Vec<Problem>) -> Vec<Manifest> {
     let app = cx.app;
     let at = &cx.at;
     validate(cx, problems);
     let mut out = Vec::new();
     if own_namespace {
-        out.push(Manifest::new(
-            namespace_object(cx.spec, &cx.namespace, Some(cx.name), cx.retains_data()),
-            at.clone(),
-        ));
+        out.push(Manifest::new(namespace_object(cx.spec, &cx.namespace, Some(cx.name), cx.retains_data()), at.clone()));
     }
     if let Some(image) = &app.image {
         out.push(Manifest::new(
@@ -186,10 +154,7 @@ pub fn render(
                             access_modes: Some(vec![claim.access_mode.as_str().into()]),
                             storage_class_name: claim.storage_class_name.clone(),
                             resources: Some(VolumeResourceRequirements {
-                                requests: Some(BTreeMap::from([(
-                                    "storage".into(),
-                                    Quantity(claim.size.to_string()),
-                                )])),
+                                requests: Some(BTreeMap::from([("storage".into(), Quantity(claim.size.to_string()))])),
                                 limits: None,
                             }),
                             ..Default::default()
@@ -200,10 +165,7 @@ pub fn render(
                 ));
             }
         }
-        out.push(Manifest::generated(
-            workload::deployment(cx, image),
-            at.clone(),
-        ));
+        out.push(Manifest::generated(workload::deployment(cx, image), at.clone()));
         if let Some(service) = service(cx) {
             out.push(Manifest::new(service, at.key("port")));
         }
@@ -215,18 +177,11 @@ pub fn render(
         } else {
             JsonPath::root().key("defaults").key("networkPolicyProfile")
         };
-        let profile = app
-            .network_policy
-            .profile
-            .as_ref()
-            .unwrap_or(&cx.spec.defaults.network_policy_profile);
+        let profile = app.network_policy.profile.as_ref().unwrap_or(&cx.spec.defaults.network_policy_profile);
         match profiles.network_policy(cx, profile) {
             Ok(Some(policy)) => out.push(Manifest::new(policy, profile_at)),
             Ok(None) => {}
-            Err(p) => problems.push(Problem {
-                path: profile_at,
-                ..p
-            }),
+            Err(p) => problems.push(Problem { path: profile_at, ..p }),
         }
     }
     let mut raw = Vec::new();
@@ -234,9 +189,7 @@ pub fn render(
         let origin = at.key("objects").index(i);
         match Manifest::from_raw(&obj.0, origin) {
             Ok(mut m) => {
-                if m.namespace().is_none()
-                    && super::manifest::kind_info(obj.api_version(), obj.kind()).namespaced
-                {
+                if m.namespace().is_none() && super::manifest::kind_info(obj.api_version(), obj.kind()).namespaced {
                     m.set_namespace(&cx.namespace);
                 }
                 raw.push(m);
@@ -284,17 +237,12 @@ fn ingress(cx: &AppContext) -> Option<Ingress> {
     let ing = cx.app.ingress.as_ref()?;
     let mut meta = cx.meta(cx.name.as_str());
     if !ing.annotations.is_empty() {
-        meta.annotations
-            .get_or_insert_with(BTreeMap::new)
-            .extend(to_strings(&ing.annotations));
+        meta.annotations.get_or_insert_with(BTreeMap::new).extend(to_strings(&ing.annotations));
     }
     Some(Ingress {
         metadata: meta,
         spec: Some(IngressSpec {
-            ingress_class_name: ing
-                .class_name
-                .clone()
-                .or_else(|| cx.spec.defaults.ingress_class_name.clone()),
+            ingress_class_name: ing.class_name.clone().or_else(|| cx.spec.defaults.ingress_class_name.clone()),
             rules: Some(vec![IngressRule {
                 host: Some(ing.host.clone()),
                 http: Some(HTTPIngressRuleValue {
@@ -304,10 +252,7 @@ fn ingress(cx: &AppContext) -> Option<Ingress> {
                         backend: IngressBackend {
                             service: Some(IngressServiceBackend {
                                 name: cx.name.to_string(),
-                                port: Some(ServiceBackendPort {
-                                    name: Some(HTTP_PORT.into()),
-                                    number: None,
-                                }),
+                                port: Some(ServiceBackendPort { name: Some(HTTP_PORT.into()), number: None }),
                             }),
                             resource: None,
                         },
@@ -315,10 +260,7 @@ fn ingress(cx: &AppContext) -> Option<Ingress> {
                 }),
             }]),
             tls: ing.tls.as_ref().map(|t| {
-                vec![IngressTLS {
-                    hosts: Some(vec![ing.host.clone()]),
-                    secret_name: Some(t.secret_name.clone()),
-                }]
+                vec![IngressTLS { hosts: Some(vec![ing.host.clone()]), secret_name: Some(t.secret_name.clone()) }]
             }),
             ..Default::default()
         }),
@@ -333,11 +275,7 @@ fn validate(cx: &AppContext, problems: &mut Vec<Problem>) {
     let at = &cx.at;
     let mut bad = |path: JsonPath, msg: String, hint: &str| {
         let p = Problem::new(path, msg);
-        problems.push(if hint.is_empty() {
-            p
-        } else {
-            p.with_hint(hint)
-        });
+        problems.push(if hint.is_empty() { p } else { p.with_hint(hint) });
     };
     if app.image.is_none() {
         let needs_image: [(&str, bool); 9] = [
@@ -362,11 +300,7 @@ fn validate(cx: &AppContext, problems: &mut Vec<Problem>) {
         }
     }
     if app.replicas < 0 {
-        bad(
-            at.key("replicas"),
-            format!("replicas is {}: it must be 0 or more", app.replicas),
-            "",
-        );
+        bad(at.key("replicas"), format!("replicas is {}: it must be 0 or more", app.replicas), "");
     }
     if app.image.is_some() && app.port.is_none() {
         if app.health.is_some() {
@@ -386,11 +320,7 @@ fn validate(cx: &AppContext, problems: &mut Vec<Problem>) {
     }
     if let Some(h) = &app.health {
         if !h.starts_with('/') {
-            bad(
-                at.key("health"),
-                format!("health path `{h}` must start with `/`"),
-                "",
-            );
+            bad(at.key("health"), format!("health path `{h}` must start with `/`"), "");
         }
     }
     if let Some(ing) = &app.ingress {
@@ -403,11 +333,7 @@ fn validate(cx: &AppContext, problems: &mut Vec<Problem>) {
             );
         }
         if !ing.path.starts_with('/') {
-            bad(
-                at.key("ingress").key("path"),
-                format!("ingress path `{}` must start with `/`", ing.path),
-                "",
-            );
+            bad(at.key("ingress").key("path"), format!("ingress path `{}` must start with `/`", ing.path), "");
         }
         if let Some(tls) = &ing.tls {
             if !is_dns1123_subdomain(&tls.secret_name) {
@@ -448,10 +374,7 @@ fn validate(cx: &AppContext, problems: &mut Vec<Problem>) {
         if let Some(other) = container_ports.insert((p.port.0, proto), name.as_str()) {
             bad(
                 here.key("port"),
-                format!(
-                    "container port {}/{proto} is already opened by port `{other}`",
-                    p.port.0
-                ),
+                format!("container port {}/{proto} is already opened by port `{other}`", p.port.0),
                 "",
             );
         }
@@ -464,11 +387,7 @@ fn validate(cx: &AppContext, problems: &mut Vec<Problem>) {
             );
         }
         if p.host_port.is_some() && p.protocol == Protocol::Sctp {
-            bad(
-                here.key("hostPort"),
-                "hostPort with SCTP is not supported by most CNIs".into(),
-                "",
-            );
+            bad(here.key("hostPort"), "hostPort with SCTP is not supported by most CNIs".into(), "");
         }
     }
     let mut mounts = BTreeSet::new();
@@ -483,36 +402,24 @@ fn validate(cx: &AppContext, problems: &mut Vec<Problem>) {
             v.secret.is_some(),
         ];
         if sources.iter().filter(|s| **s).count() != 1 {
-            bad(here.clone(), format!("volume `{name}` needs exactly one source"), "set one of `persistentVolumeClaim`, `existingClaim`, `hostPath`, `emptyDir`, `configMap`, `secret`");
+            bad(
+                here.clone(),
+                format!("volume `{name}` needs exactly one source"),
+                "set one of `persistentVolumeClaim`, `existingClaim`, `hostPath`, `emptyDir`, `configMap`, `secret`",
+            );
         }
         if !v.mount_path.starts_with('/') {
-            bad(
-                here.key("mountPath"),
-                format!("mount path `{}` must be absolute", v.mount_path),
-                "",
-            );
+            bad(here.key("mountPath"), format!("mount path `{}` must be absolute", v.mount_path), "");
         } else if !mounts.insert(v.mount_path.trim_end_matches('/')) {
-            bad(
-                here.key("mountPath"),
-                format!("mount path `{}` is used by another volume", v.mount_path),
-                "",
-            );
+            bad(here.key("mountPath"), format!("mount path `{}` is used by another volume", v.mount_path), "");
         }
         if let Some(h) = &v.host_path {
             if !h.starts_with('/') {
-                bad(
-                    here.key("hostPath"),
-                    format!("host path `{h}` must be absolute"),
-                    "",
-                );
+                bad(here.key("hostPath"), format!("host path `{h}` must be absolute"), "");
             }
         }
         if cx.claim_name(name.as_str()).len() > 253 {
-            bad(
-                here,
-                "the claim name `<app>-<volume>` is longer than 253 characters".into(),
-                "",
-            );
+            bad(here, "the claim name `<app>-<volume>` is longer than 253 characters".into(), "");
         }
     }
 }

@@ -27,33 +27,21 @@ fn names(all: &[&Manifest], problems: &mut Vec<Problem>) {
         let info = kind_info(m.body.api_version(), m.body.kind());
         let id = m.id();
         if let Err(rule) = info.name_rule.check(&id.name) {
-            problems.push(Problem::new(
-                m.origin.clone(),
-                format!("{} `{}`: the name {rule}", id.kind, id.name),
-            ));
+            problems.push(Problem::new(m.origin.clone(), format!("{} `{}`: the name {rule}", id.kind, id.name)));
         }
         match (&id.namespace, info.namespaced) {
             (Some(ns), true) => {
                 if let Err(rule) = crate::spec::names::NameRule::Dns1123Label.check(ns) {
-                    problems.push(Problem::new(
-                        m.origin.clone(),
-                        format!("{id}: namespace `{ns}` {rule}"),
-                    ));
+                    problems.push(Problem::new(m.origin.clone(), format!("{id}: namespace `{ns}` {rule}")));
                 }
             }
             (Some(ns), false) => problems.push(
-                Problem::new(
-                    m.origin.clone(),
-                    format!("{id} is cluster-scoped but has namespace `{ns}`"),
-                )
-                .with_hint("remove `metadata.namespace`"),
+                Problem::new(m.origin.clone(), format!("{id} is cluster-scoped but has namespace `{ns}`"))
+                    .with_hint("remove `metadata.namespace`"),
             ),
             (None, true) => problems.push(
-                Problem::new(
-                    m.origin.clone(),
-                    format!("{id} is namespaced but has no namespace"),
-                )
-                .with_hint("set `metadata.namespace`, or move the object into an app's `objects`"),
+                Problem::new(m.origin.clone(), format!("{id} is namespaced but has no namespace"))
+                    .with_hint("set `metadata.namespace`, or move the object into an app's `objects`"),
             ),
             (None, false) => {}
         }
@@ -66,11 +54,8 @@ fn duplicates(all: &[&Manifest], problems: &mut Vec<Problem>) {
         let id = m.id();
         if let Some(first) = seen.get(&id) {
             problems.push(
-                Problem::new(
-                    m.origin.clone(),
-                    format!("{id} is defined twice; the first is at `{first}`"),
-                )
-                .with_hint("Flux refuses a build with duplicate objects: keep one of them"),
+                Problem::new(m.origin.clone(), format!("{id} is defined twice; the first is at `{first}`"))
+                    .with_hint("Flux refuses a build with duplicate objects: keep one of them"),
             );
         } else {
             seen.insert(id, &m.origin);
@@ -81,10 +66,7 @@ fn duplicates(all: &[&Manifest], problems: &mut Vec<Problem>) {
 /// A Service port must target a port that every pod it selects opens. Only
 /// pods of this bundle are known: a Service that selects none is not checked.
 fn service_ports(all: &[&Manifest], problems: &mut Vec<Problem>) {
-    let workloads: Vec<_> = all
-        .iter()
-        .filter_map(|m| Some((m, m.pod_template()?)))
-        .collect();
+    let workloads: Vec<_> = all.iter().filter_map(|m| Some((m, m.pod_template()?))).collect();
     for m in all {
         let Body::Service(svc) = &m.body else {
             continue;
@@ -95,33 +77,23 @@ fn service_ports(all: &[&Manifest], problems: &mut Vec<Problem>) {
         };
         let ns = m.namespace();
         let selected = workloads.iter().filter(|(w, (labels, _))| {
-            w.namespace() == ns
-                && labels.is_some_and(|l| selector.iter().all(|(k, v)| l.get(k) == Some(v)))
+            w.namespace() == ns && labels.is_some_and(|l| selector.iter().all(|(k, v)| l.get(k) == Some(v)))
         });
         for (w, (_, pod)) in selected {
             let opened: Vec<(Option<&str>, i32, &str)> = pod
                 .containers
                 .iter()
                 .flat_map(|c| c.ports.iter().flatten())
-                .map(|p| {
-                    (
-                        p.name.as_deref(),
-                        p.container_port,
-                        p.protocol.as_deref().unwrap_or("TCP"),
-                    )
-                })
+                .map(|p| (p.name.as_deref(), p.container_port, p.protocol.as_deref().unwrap_or("TCP")))
                 .collect();
             for (i, port) in spec.ports.iter().flatten().enumerate() {
                 let proto = port.protocol.as_deref().unwrap_or("TCP");
-                let target = port
-                    .target_port
-                    .clone()
-                    .unwrap_or(IntOrString::Int(port.port));
+                let target = port.target_port.clone().unwrap_or(IntOrString::Int(port.port));
                 let ok = match &target {
                     IntOrString::Int(n) => opened.iter().any(|(_, p, pr)| p == n && *pr == proto),
-                    IntOrString::String(name) => opened
-                        .iter()
-                        .any(|(n, _, pr)| *n == Some(name.as_str()) && *pr == proto),
+                    IntOrString::String(name) => {
+                        opened.iter().any(|(n, _, pr)| *n == Some(name.as_str()) && *pr == proto)
+                    }
                 };
                 if !ok {
                     let target_text = match &target {
@@ -148,11 +120,7 @@ fn service_ports(all: &[&Manifest], problems: &mut Vec<Problem>) {
                     problems.push(
                         Problem::new(
                             at,
-                            format!(
-                                "{} targets port {target_text}, which {} does not open",
-                                m.id(),
-                                w.id()
-                            ),
+                            format!("{} targets port {target_text}, which {} does not open", m.id(), w.id()),
                         )
                         .with_hint(format!("its containers open {open_text}")),
                     );
@@ -175,13 +143,9 @@ fn ingress_hosts(groups: &[Group], problems: &mut Vec<Problem>) {
                     Some((owner, first)) if *owner != g.owner.as_str() => problems.push(
                         Problem::new(
                             m.origin.clone(),
-                            format!(
-                                "ingress host `{host}` is already claimed by {owner} at `{first}`"
-                            ),
+                            format!("ingress host `{host}` is already claimed by {owner} at `{first}`"),
                         )
-                        .with_hint(
-                            "each host belongs to one app: pick another host or merge the routes",
-                        ),
+                        .with_hint("each host belongs to one app: pick another host or merge the routes"),
                     ),
                     Some(_) => {}
                     None => {
@@ -199,10 +163,7 @@ fn plaintext_secrets(all: &[&Manifest], problems: &mut Vec<Problem>) {
         let has = |field: &str, present: bool| present.then(|| field.to_owned());
         let fields: Vec<String> = [
             has("data", s.data.as_ref().is_some_and(|d| !d.is_empty())),
-            has(
-                "stringData",
-                s.string_data.as_ref().is_some_and(|d| !d.is_empty()),
-            ),
+            has("stringData", s.string_data.as_ref().is_some_and(|d| !d.is_empty())),
         ]
         .into_iter()
         .flatten()

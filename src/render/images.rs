@@ -31,10 +31,7 @@ impl ImageMap {
         for (key, value) in &spec.images {
             let at = JsonPath::root().key("images").key(key);
             if key.is_empty() || key.chars().any(char::is_whitespace) {
-                problems.push(Problem::new(
-                    at.clone(),
-                    format!("image name `{key}` is empty or has white space"),
-                ));
+                problems.push(Problem::new(at.clone(), format!("image name `{key}` is empty or has white space")));
             }
             let parsed = value.parse::<ImageRef>().map_err(|e| {
                 problems.push(Problem::new(at.clone(), e.to_string()));
@@ -52,9 +49,7 @@ impl ImageMap {
     /// Looks `image` up by its whole text, then by its name without tag or
     /// digest (as kustomize's image transformer does).
     fn lookup(&self, image: &str) -> Option<&Result<ImageRef, ()>> {
-        self.entries
-            .get(image)
-            .or_else(|| self.entries.get(strip_tag_and_digest(image)))
+        self.entries.get(image).or_else(|| self.entries.get(strip_tag_and_digest(image)))
     }
 }
 
@@ -91,16 +86,9 @@ pub fn pin(
         };
         let pod_at = JsonPath::raw(format!("{origin}.{pod_path}"));
         for_each_container(pod, |list, i, container| {
-            let at = if generated {
-                origin.key("image")
-            } else {
-                pod_at.key(list).index(i).key("image")
-            };
+            let at = if generated { origin.key("image") } else { pod_at.key(list).index(i).key("image") };
             let Some(text) = container.image.clone() else {
-                problems.push(Problem::new(
-                    at,
-                    format!("container `{}` has no image", container.name),
-                ));
+                problems.push(Problem::new(at, format!("container `{}` has no image", container.name)));
                 return;
             };
             let reference = match map.lookup(&text) {
@@ -129,21 +117,14 @@ pub fn pin(
                 container.image_pull_policy = Some("IfNotPresent".into());
             }
             container.image = Some(reference.to_string());
-            uses.push(ImageUse {
-                reference,
-                object: object.clone(),
-                container: container.name.clone(),
-            });
+            uses.push(ImageUse { reference, object: object.clone(), container: container.name.clone() });
         });
     }
 }
 
 /// Calls `f(list name, index, container)` for containers, init containers
 /// and ephemeral containers (which have their own type in Kubernetes).
-fn for_each_container(
-    pod: &mut PodSpec,
-    mut f: impl FnMut(&str, usize, &mut k8s_openapi::api::core::v1::Container),
-) {
+fn for_each_container(pod: &mut PodSpec, mut f: impl FnMut(&str, usize, &mut k8s_openapi::api::core::v1::Container)) {
     for (i, c) in pod.init_containers.iter_mut().flatten().enumerate() {
         f("initContainers", i, c);
     }
@@ -171,14 +152,8 @@ mod tests {
     #[test]
     fn strips_tag_and_digest_but_not_port() {
         assert_eq!(strip_tag_and_digest("nginx:1.27"), "nginx");
-        assert_eq!(
-            strip_tag_and_digest("localhost:5000/app:dev"),
-            "localhost:5000/app"
-        );
-        assert_eq!(
-            strip_tag_and_digest("localhost:5000/app"),
-            "localhost:5000/app"
-        );
+        assert_eq!(strip_tag_and_digest("localhost:5000/app:dev"), "localhost:5000/app");
+        assert_eq!(strip_tag_and_digest("localhost:5000/app"), "localhost:5000/app");
         assert_eq!(strip_tag_and_digest("app@sha256:abc"), "app");
     }
 }

@@ -9,8 +9,8 @@ use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet}
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, LimitRange, Namespace, PersistentVolume, PersistentVolumeClaim, Pod, PodSpec,
-    ResourceQuota, Secret, Service, ServiceAccount,
+    ConfigMap, LimitRange, Namespace, PersistentVolume, PersistentVolumeClaim, Pod, PodSpec, ResourceQuota, Secret,
+    Service, ServiceAccount,
 };
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
@@ -40,13 +40,7 @@ pub struct ObjectId {
 impl ObjectId {
     /// Flux's inventory form: `<namespace>_<name>_<group>_<kind>`.
     pub fn inventory_id(&self) -> String {
-        format!(
-            "{}_{}_{}_{}",
-            self.namespace.as_deref().unwrap_or(""),
-            self.name,
-            self.group,
-            self.kind
-        )
+        format!("{}_{}_{}_{}", self.namespace.as_deref().unwrap_or(""), self.name, self.group, self.kind)
     }
 }
 
@@ -224,18 +218,11 @@ pub fn kind_info(api_version: &str, kind: &str) -> KindInfo {
 
 /// Deserialises `map` into `T` and back; any field the round trip drops is
 /// one `T` does not have: reported as an unknown field at its path.
-pub fn round_trip<T: DeserializeOwned + Serialize>(
-    map: &Map<String, Value>,
-    at: &JsonPath,
-) -> Result<T, Vec<Problem>> {
+pub fn round_trip<T: DeserializeOwned + Serialize>(map: &Map<String, Value>, at: &JsonPath) -> Result<T, Vec<Problem>> {
     let typed: T = serde_path_to_error::deserialize(Value::Object(map.clone())).map_err(|e| {
-        vec![Problem::new(
-            join(at, &json_path(e.path())),
-            e.inner().to_string(),
-        )]
+        vec![Problem::new(join(at, &json_path(e.path())), crate::spec::humanize(&e.inner().to_string()))]
     })?;
-    let back =
-        serde_json::to_value(&typed).map_err(|e| vec![Problem::new(at.clone(), e.to_string())])?;
+    let back = serde_json::to_value(&typed).map_err(|e| vec![Problem::new(at.clone(), e.to_string())])?;
     let mut problems = Vec::new();
     dropped_fields(&Value::Object(map.clone()), &back, at, &mut problems);
     if problems.is_empty() {
@@ -288,12 +275,7 @@ fn dropped_fields(original: &Value, back: &Value, at: &JsonPath, problems: &mut 
 pub fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
-        .map(|c| {
-            (
-                strsim::damerau_levenshtein(&word.to_ascii_lowercase(), &c.to_ascii_lowercase()),
-                *c,
-            )
-        })
+        .map(|c| (strsim::damerau_levenshtein(&word.to_ascii_lowercase(), &c.to_ascii_lowercase()), *c))
         .filter(|(d, c)| *d <= (word.len().max(c.len()) / 3).max(2))
         .min()
         .map(|(_, c)| c)
@@ -312,19 +294,11 @@ pub struct Manifest {
 
 impl Manifest {
     pub fn new(body: impl Into<Body>, origin: JsonPath) -> Self {
-        Manifest {
-            body: body.into(),
-            origin,
-            generated: false,
-        }
+        Manifest { body: body.into(), origin, generated: false }
     }
 
     pub fn generated(body: impl Into<Body>, origin: JsonPath) -> Self {
-        Manifest {
-            body: body.into(),
-            origin,
-            generated: true,
-        }
+        Manifest { body: body.into(), origin, generated: true }
     }
 
     /// Builds a manifest from a raw object, typing built-in kinds.
@@ -333,11 +307,7 @@ impl Manifest {
             Some(typed) => typed?,
             None => Body::Dynamic(map.clone()),
         };
-        Ok(Manifest {
-            body,
-            origin,
-            generated: false,
-        })
+        Ok(Manifest { body, origin, generated: false })
     }
 
     pub fn name(&self) -> &str {
@@ -356,11 +326,9 @@ impl Manifest {
 
     fn dynamic_meta_str(&self, key: &str) -> &str {
         match &self.body {
-            Body::Dynamic(m) => m
-                .get("metadata")
-                .and_then(|md| md.get(key))
-                .and_then(Value::as_str)
-                .unwrap_or_default(),
+            Body::Dynamic(m) => {
+                m.get("metadata").and_then(|md| md.get(key)).and_then(Value::as_str).unwrap_or_default()
+            }
             _ => "",
         }
     }
@@ -389,22 +357,11 @@ impl Manifest {
     }
 
     /// The pod template's labels and spec of a workload kind (or a Pod).
-    pub fn pod_template(
-        &self,
-    ) -> Option<(
-        Option<&std::collections::BTreeMap<String, String>>,
-        &PodSpec,
-    )> {
+    pub fn pod_template(&self) -> Option<(Option<&std::collections::BTreeMap<String, String>>, &PodSpec)> {
         fn t(
             tpl: &k8s_openapi::api::core::v1::PodTemplateSpec,
-        ) -> Option<(
-            Option<&std::collections::BTreeMap<String, String>>,
-            &PodSpec,
-        )> {
-            Some((
-                tpl.metadata.as_ref().and_then(|m| m.labels.as_ref()),
-                tpl.spec.as_ref()?,
-            ))
+        ) -> Option<(Option<&std::collections::BTreeMap<String, String>>, &PodSpec)> {
+            Some((tpl.metadata.as_ref().and_then(|m| m.labels.as_ref()), tpl.spec.as_ref()?))
         }
         match &self.body {
             Body::Deployment(o) => t(&o.spec.as_ref()?.template),
@@ -422,35 +379,13 @@ impl Manifest {
     /// parent relative to the object (for messages).
     pub fn pod_spec_mut(&mut self) -> Option<(&mut PodSpec, &'static str)> {
         match &mut self.body {
-            Body::Deployment(o) => Some((
-                o.spec.as_mut()?.template.spec.as_mut()?,
-                "spec.template.spec",
-            )),
-            Body::StatefulSet(o) => Some((
-                o.spec.as_mut()?.template.spec.as_mut()?,
-                "spec.template.spec",
-            )),
-            Body::DaemonSet(o) => Some((
-                o.spec.as_mut()?.template.spec.as_mut()?,
-                "spec.template.spec",
-            )),
-            Body::ReplicaSet(o) => Some((
-                o.spec.as_mut()?.template.as_mut()?.spec.as_mut()?,
-                "spec.template.spec",
-            )),
-            Body::Job(o) => Some((
-                o.spec.as_mut()?.template.spec.as_mut()?,
-                "spec.template.spec",
-            )),
+            Body::Deployment(o) => Some((o.spec.as_mut()?.template.spec.as_mut()?, "spec.template.spec")),
+            Body::StatefulSet(o) => Some((o.spec.as_mut()?.template.spec.as_mut()?, "spec.template.spec")),
+            Body::DaemonSet(o) => Some((o.spec.as_mut()?.template.spec.as_mut()?, "spec.template.spec")),
+            Body::ReplicaSet(o) => Some((o.spec.as_mut()?.template.as_mut()?.spec.as_mut()?, "spec.template.spec")),
+            Body::Job(o) => Some((o.spec.as_mut()?.template.spec.as_mut()?, "spec.template.spec")),
             Body::CronJob(o) => Some((
-                o.spec
-                    .as_mut()?
-                    .job_template
-                    .spec
-                    .as_mut()?
-                    .template
-                    .spec
-                    .as_mut()?,
+                o.spec.as_mut()?.job_template.spec.as_mut()?.template.spec.as_mut()?,
                 "spec.jobTemplate.spec.template.spec",
             )),
             Body::Pod(o) => Some((o.spec.as_mut()?, "spec")),
@@ -515,10 +450,7 @@ mod tests {
         }));
         let err = Manifest::from_raw(&obj, JsonPath::root().key("objects").index(0)).unwrap_err();
         assert_eq!(err.len(), 1);
-        assert_eq!(
-            err[0].path.to_string(),
-            "objects[0].spec.template.spec.containers[0].imagePullPolicey"
-        );
+        assert_eq!(err[0].path.to_string(), "objects[0].spec.template.spec.containers[0].imagePullPolicey");
         assert_eq!(err[0].message, "unknown field `imagePullPolicey`");
     }
 
@@ -529,11 +461,7 @@ mod tests {
         );
         let err = Manifest::from_raw(&obj, JsonPath::root().key("objects").index(1)).unwrap_err();
         assert_eq!(err[0].path.to_string(), "objects[1].spec.replicas");
-        assert!(
-            err[0].message.contains("invalid type"),
-            "{}",
-            err[0].message
-        );
+        assert!(err[0].message.contains("invalid type"), "{}", err[0].message);
     }
 
     #[test]
@@ -551,9 +479,8 @@ mod tests {
 
     #[test]
     fn inventory_id_matches_flux() {
-        let obj = raw(
-            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "ns"}}),
-        );
+        let obj =
+            raw(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "ns"}}));
         let m = Manifest::from_raw(&obj, JsonPath::root()).unwrap();
         assert_eq!(m.id().inventory_id(), "ns_web_apps_Deployment");
     }

@@ -38,55 +38,35 @@ pub fn render(spec: &Spec) -> Result<Rendered, Vec<Problem>> {
     let profiles = network_policy::Profiles::new(spec, &mut problems);
     let image_map = images::ImageMap::new(spec, &mut problems);
 
-    let apps: Vec<app::AppContext> = spec
-        .apps
-        .iter()
-        .filter(|(_, a)| a.enable)
-        .map(|(name, a)| app::AppContext::new(spec, name, a))
-        .collect();
+    let apps: Vec<app::AppContext> =
+        spec.apps.iter().filter(|(_, a)| a.enable).map(|(name, a)| app::AppContext::new(spec, name, a)).collect();
 
     // A namespace wanted by several apps gets a file of its own, so that
     // removing one of the apps does not prune it from under the others.
     let mut namespace_users: BTreeMap<&str, Vec<&app::AppContext>> = BTreeMap::new();
     for cx in apps.iter().filter(|cx| cx.wants_namespace()) {
-        namespace_users
-            .entry(cx.namespace.as_str())
-            .or_default()
-            .push(cx);
+        namespace_users.entry(cx.namespace.as_str()).or_default().push(cx);
     }
 
     let mut groups = Vec::new();
     for cx in &apps {
-        let own = namespace_users
-            .get(cx.namespace.as_str())
-            .is_some_and(|users| users.len() == 1);
+        let own =
+            cx.wants_namespace() && namespace_users.get(cx.namespace.as_str()).is_some_and(|users| users.len() == 1);
         let manifests = app::render(cx, &profiles, own, &mut problems);
-        groups.push(Group {
-            owner: format!("app `{}`", cx.name),
-            manifests,
-        });
+        groups.push(Group { owner: format!("app `{}`", cx.name), manifests });
     }
     for (ns, users) in namespace_users.iter().filter(|(_, users)| users.len() > 1) {
-        let retain = users.iter().any(|cx| {
-            cx.app
-                .volumes
-                .values()
-                .any(|v| v.persistent_volume_claim.as_ref().is_some_and(|c| !c.prune))
-        });
+        let retain = users
+            .iter()
+            .any(|cx| cx.app.volumes.values().any(|v| v.persistent_volume_claim.as_ref().is_some_and(|c| !c.prune)));
         let origin = users[0].at.key("namespace");
         let object = app::namespace_object(spec, ns, None, retain);
-        groups.push(Group {
-            owner: format!("namespace `{ns}`"),
-            manifests: vec![Manifest::new(object, origin)],
-        });
+        groups.push(Group { owner: format!("namespace `{ns}`"), manifests: vec![Manifest::new(object, origin)] });
     }
     for (i, obj) in spec.objects.iter().enumerate() {
         let origin = JsonPath::root().key("objects").index(i);
         match Manifest::from_raw(&obj.0, origin.clone()) {
-            Ok(m) => groups.push(Group {
-                owner: format!("`{origin}`"),
-                manifests: vec![m],
-            }),
+            Ok(m) => groups.push(Group { owner: format!("`{origin}`"), manifests: vec![m] }),
             Err(ps) => problems.extend(ps),
         }
     }
@@ -99,13 +79,12 @@ pub fn render(spec: &Spec) -> Result<Rendered, Vec<Problem>> {
 
     if problems.is_empty() {
         uses.sort();
-        Ok(Rendered {
-            groups,
-            images: uses,
-        })
+        Ok(Rendered { groups, images: uses })
     } else {
         let mut seen = std::collections::HashSet::new();
         problems.retain(|p| seen.insert((p.path.clone(), p.message.clone())));
+        // Read top to bottom like the spec: by path, then in order found.
+        problems.sort_by(|a, b| a.path.cmp(&b.path));
         Err(problems)
     }
 }

@@ -6,11 +6,10 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
-    EnvFromSource, EnvVar, HTTPGetAction, HostPathVolumeSource, PersistentVolumeClaimVolumeSource,
-    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
-    SeccompProfile as K8sSeccomp, SecretEnvSource, SecretVolumeSource, SecurityContext,
-    Volume as K8sVolume, VolumeMount,
+    Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvFromSource, EnvVar,
+    HTTPGetAction, HostPathVolumeSource, PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec,
+    PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile as K8sSeccomp, SecretEnvSource, SecretVolumeSource,
+    SecurityContext, Volume as K8sVolume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -29,19 +28,11 @@ pub fn deployment(cx: &AppContext, image: &str) -> Deployment {
         metadata: cx.meta(cx.name.as_str()),
         spec: Some(DeploymentSpec {
             replicas: Some(app.replicas),
-            selector: LabelSelector {
-                match_labels: Some(cx.selector_labels()),
-                ..Default::default()
-            },
-            strategy: needs_recreate(app).then(|| DeploymentStrategy {
-                type_: Some("Recreate".into()),
-                ..Default::default()
-            }),
+            selector: LabelSelector { match_labels: Some(cx.selector_labels()), ..Default::default() },
+            strategy: needs_recreate(app)
+                .then(|| DeploymentStrategy { type_: Some("Recreate".into()), ..Default::default() }),
             template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(cx.labels()),
-                    ..Default::default()
-                }),
+                metadata: Some(ObjectMeta { labels: Some(cx.labels()), ..Default::default() }),
                 spec: Some(pod_spec(cx, image)),
             },
             ..Default::default()
@@ -55,12 +46,9 @@ pub fn deployment(cx: &AppContext, image: &str) -> Deployment {
 fn needs_recreate(app: &App) -> bool {
     app.volumes.values().any(|v| {
         v.existing_claim.is_some()
-            || v.persistent_volume_claim.as_ref().is_some_and(|c| {
-                matches!(
-                    c.access_mode,
-                    AccessMode::ReadWriteOnce | AccessMode::ReadWriteOncePod
-                )
-            })
+            || v.persistent_volume_claim
+                .as_ref()
+                .is_some_and(|c| matches!(c.access_mode, AccessMode::ReadWriteOnce | AccessMode::ReadWriteOncePod))
     })
 }
 
@@ -96,26 +84,17 @@ fn pod_spec(cx: &AppContext, image: &str) -> PodSpec {
                         .as_ref()
                         .map(|_| cx.claim_name(name.as_str()))
                         .or_else(|| v.existing_claim.clone())
-                        .map(|claim_name| PersistentVolumeClaimVolumeSource {
-                            claim_name,
-                            read_only: None,
-                        }),
-                    host_path: v
-                        .host_path
-                        .clone()
-                        .map(|path| HostPathVolumeSource { path, type_: None }),
+                        .map(|claim_name| PersistentVolumeClaimVolumeSource { claim_name, read_only: None }),
+                    host_path: v.host_path.clone().map(|path| HostPathVolumeSource { path, type_: None }),
                     empty_dir: v.empty_dir.as_ref().map(|e| EmptyDirVolumeSource {
                         medium: e.medium.clone(),
                         size_limit: e.size_limit.as_ref().map(|q| Quantity(q.to_string())),
                     }),
-                    config_map: v.config_map.clone().map(|name| ConfigMapVolumeSource {
-                        name,
-                        ..Default::default()
-                    }),
-                    secret: v.secret.clone().map(|secret_name| SecretVolumeSource {
-                        secret_name: Some(secret_name),
-                        ..Default::default()
-                    }),
+                    config_map: v.config_map.clone().map(|name| ConfigMapVolumeSource { name, ..Default::default() }),
+                    secret: v
+                        .secret
+                        .clone()
+                        .map(|secret_name| SecretVolumeSource { secret_name: Some(secret_name), ..Default::default() }),
                     ..Default::default()
                 })
                 .collect(),
@@ -165,21 +144,14 @@ fn container(cx: &AppContext, image: &str) -> Container {
         env: non_empty(
             app.env
                 .iter()
-                .map(|(k, v)| EnvVar {
-                    name: k.to_string(),
-                    value: Some(v.clone()),
-                    value_from: None,
-                })
+                .map(|(k, v)| EnvVar { name: k.to_string(), value: Some(v.clone()), value_from: None })
                 .collect(),
         ),
         env_from: non_empty(
             app.env_from_secrets
                 .iter()
                 .map(|name| EnvFromSource {
-                    secret_ref: Some(SecretEnvSource {
-                        name: name.clone(),
-                        optional: None,
-                    }),
+                    secret_ref: Some(SecretEnvSource { name: name.clone(), optional: None }),
                     ..Default::default()
                 })
                 .collect(),
@@ -221,14 +193,10 @@ fn container(cx: &AppContext, image: &str) -> Container {
 }
 
 fn resource_list(r: &ResourceList) -> BTreeMap<String, Quantity> {
-    [
-        ("cpu", &r.cpu),
-        ("memory", &r.memory),
-        ("ephemeral-storage", &r.ephemeral_storage),
-    ]
-    .into_iter()
-    .filter_map(|(k, q)| q.as_ref().map(|q| (k.to_owned(), Quantity(q.to_string()))))
-    .collect()
+    [("cpu", &r.cpu), ("memory", &r.memory), ("ephemeral-storage", &r.ephemeral_storage)]
+        .into_iter()
+        .filter_map(|(k, q)| q.as_ref().map(|q| (k.to_owned(), Quantity(q.to_string()))))
+        .collect()
 }
 
 pub fn non_empty<T>(v: Vec<T>) -> Option<Vec<T>> {

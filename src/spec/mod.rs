@@ -16,59 +16,78 @@ use serde_path_to_error::Segment;
 
 /// Reads a spec from JSON text. `source_name` is how errors name the input.
 pub fn parse(text: &str, source_name: &str) -> Result<Spec, Problems> {
-    let fail = |problem| Problems {
-        source_name: source_name.to_owned(),
-        problems: vec![problem],
-    };
+    let fail = |problem| Problems { source_name: source_name.to_owned(), problems: vec![problem] };
     let mut de = serde_json::Deserializer::from_str(text);
-    let spec: Spec = serde_path_to_error::deserialize(&mut de)
-        .map_err(|e| fail(problem_from(json_path(e.path()), e.inner())))?;
-    de.end()
-        .map_err(|e| fail(problem_from(JsonPath::root(), &e)))?;
+    let spec: Spec =
+        serde_path_to_error::deserialize(&mut de).map_err(|e| fail(problem_from(json_path(e.path()), e.inner())))?;
+    de.end().map_err(|e| fail(problem_from(JsonPath::root(), &e)))?;
     Ok(spec)
 }
 
 /// Converts serde_path_to_error's path into ours.
 pub fn json_path(at: &serde_path_to_error::Path) -> JsonPath {
-    at.iter()
-        .fold(JsonPath::root(), |path, segment| match segment {
-            Segment::Seq { index } => path.index(*index),
-            Segment::Map { key } => path.key(key),
-            Segment::Enum { variant } => path.key(variant),
-            Segment::Unknown => path.key("?"),
-        })
+    at.iter().fold(JsonPath::root(), |path, segment| match segment {
+        Segment::Seq { index } => path.index(*index),
+        Segment::Map { key } => path.key(key),
+        Segment::Enum { variant } => path.key(variant),
+        Segment::Unknown => path.key("?"),
+    })
 }
 
 fn problem_from(path: JsonPath, inner: &serde_json::Error) -> Problem {
     let position = (inner.line() > 0).then(|| (inner.line(), inner.column()));
     let full = inner.to_string();
     let message = match position {
-        Some((l, c)) => full
-            .strip_suffix(&format!(" at line {l} column {c}"))
-            .unwrap_or(&full)
-            .to_owned(),
+        Some((l, c)) => full.strip_suffix(&format!(" at line {l} column {c}")).unwrap_or(&full).to_owned(),
         None => full,
     };
-    let message = if inner.is_syntax() || inner.is_eof() {
-        format!("the file is not valid JSON: {message}")
-    } else {
-        message
-    };
-    let hint = suggestion(&message);
-    Problem {
-        path,
-        position,
-        message,
-        hint,
+    if inner.is_syntax() || inner.is_eof() {
+        // The path of a half-read document means little; the position is the place.
+        return Problem {
+            path: JsonPath::root(),
+            position,
+            message: format!("the file is not valid JSON: {message}"),
+            hint: None,
+        };
     }
+    let hint = suggestion(&message);
+    let mut message = humanize(&message);
+    if hint.as_deref().is_some_and(|h| h.starts_with("did you mean")) {
+        if let Some((head, _)) = message.split_once(", expected") {
+            message = head.to_owned();
+        }
+    }
+    let hint = hint.or_else(|| {
+        (message == "missing field `apiVersion`")
+            .then(|| format!("the first field of a spec is `\"apiVersion\": \"{API_VERSION}\"`"))
+    });
+    Problem { path, position, message, hint }
+}
+
+/// serde names Rust types in its messages; say what a JSON author would.
+pub fn humanize(message: &str) -> String {
+    let mut m = message.to_owned();
+    for (rust, human) in [
+        ("expected i32", "expected an integer"),
+        ("expected i64", "expected an integer"),
+        ("expected u16", "expected an integer"),
+        ("expected u32", "expected an integer"),
+        ("expected u64", "expected an integer"),
+        ("expected f64", "expected a number"),
+        ("expected a sequence", "expected an array"),
+        ("expected a map", "expected an object"),
+    ] {
+        if let Some(head) = m.strip_suffix(rust) {
+            m = format!("{head}{human}");
+        }
+    }
+    m
 }
 
 /// For serde's "unknown field `x`, expected one of `a`, `b`" (and the same
 /// for enum variants), the hint names the nearest expected word, or lists them.
 fn suggestion(message: &str) -> Option<String> {
-    let rest = message
-        .strip_prefix("unknown field `")
-        .or_else(|| message.strip_prefix("unknown variant `"))?;
+    let rest = message.strip_prefix("unknown field `").or_else(|| message.strip_prefix("unknown variant `"))?;
     let (found, rest) = rest.split_once('`')?;
     let expected: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
     if expected.is_empty() {
@@ -76,24 +95,13 @@ fn suggestion(message: &str) -> Option<String> {
     }
     let nearest = expected
         .iter()
-        .map(|e| {
-            (
-                strsim::damerau_levenshtein(&found.to_ascii_lowercase(), &e.to_ascii_lowercase()),
-                *e,
-            )
-        })
+        .map(|e| (strsim::damerau_levenshtein(&found.to_ascii_lowercase(), &e.to_ascii_lowercase()), *e))
         .min();
     match nearest {
-        Some((d, e)) if d <= (found.len().max(e.len()) / 3).max(2) => {
-            Some(format!("did you mean `{e}`?"))
-        }
+        Some((d, e)) if d <= (found.len().max(e.len()) / 3).max(2) => Some(format!("did you mean `{e}`?")),
         _ => Some(format!(
             "expected one of {}",
-            expected
-                .iter()
-                .map(|e| format!("`{e}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            expected.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")
         )),
     }
 }
@@ -115,14 +123,9 @@ mod tests {
 
     #[test]
     fn unknown_field_names_path_and_nearest() {
-        let p =
-            err(r#"{"apiVersion":"nixflux/v1alpha1","apps":{"web":{"image":"x","replicsa":2}}}"#);
+        let p = err(r#"{"apiVersion":"nixflux/v1alpha1","apps":{"web":{"image":"x","replicsa":2}}}"#);
         assert_eq!(p.path.to_string(), "apps.web.replicsa");
-        assert!(
-            p.message.starts_with("unknown field `replicsa`"),
-            "{}",
-            p.message
-        );
+        assert!(p.message.starts_with("unknown field `replicsa`"), "{}", p.message);
         assert_eq!(p.hint.as_deref(), Some("did you mean `replicas`?"));
         assert_eq!(p.position, Some((1, 70)));
     }
@@ -130,10 +133,7 @@ mod tests {
     #[test]
     fn far_unknown_field_lists_known_ones() {
         let p = err(r#"{"apiVersion":"nixflux/v1alpha1","defaults":{"zzzzzzzzzz":1}}"#);
-        assert!(p
-            .hint
-            .unwrap()
-            .starts_with("expected one of `ingressClassName`"));
+        assert!(p.hint.unwrap().starts_with("expected one of `ingressClassName`"));
     }
 
     #[test]

@@ -49,9 +49,7 @@ impl<'de> Deserialize<'de> for ApiVersion {
         if s == API_VERSION {
             Ok(ApiVersion)
         } else {
-            Err(serde::de::Error::custom(format!(
-                "unsupported apiVersion `{s}`: this nixflux reads `{API_VERSION}`"
-            )))
+            Err(serde::de::Error::custom(format!("unsupported apiVersion `{s}`: this nixflux reads `{API_VERSION}`")))
         }
     }
 }
@@ -176,9 +174,7 @@ impl<'de> Deserialize<'de> for Port {
         let n = i64::deserialize(d)?;
         match u16::try_from(n) {
             Ok(p) if p > 0 => Ok(Port(p)),
-            _ => Err(serde::de::Error::custom(format!(
-                "port {n} is out of range: a port is 1 to 65535"
-            ))),
+            _ => Err(serde::de::Error::custom(format!("port {n} is out of range: a port is 1 to 65535"))),
         }
     }
 }
@@ -417,16 +413,10 @@ pub struct RawObject(pub Map<String, Value>);
 
 impl RawObject {
     pub fn api_version(&self) -> &str {
-        self.0
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
+        self.0.get("apiVersion").and_then(Value::as_str).unwrap_or_default()
     }
     pub fn kind(&self) -> &str {
-        self.0
-            .get("kind")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
+        self.0.get("kind").and_then(Value::as_str).unwrap_or_default()
     }
 }
 

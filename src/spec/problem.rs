@@ -18,9 +18,7 @@ impl JsonPath {
 
     pub fn key(&self, key: &str) -> Self {
         let plain = !key.is_empty()
-            && key
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+            && key.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
             && !key.as_bytes()[0].is_ascii_digit();
         let mut s = self.0.clone();
         if plain {
@@ -71,12 +69,7 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(path: JsonPath, message: impl Into<String>) -> Self {
-        Problem {
-            path,
-            position: None,
-            message: message.into(),
-            hint: None,
-        }
+        Problem { path, position: None, message: message.into(), hint: None }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
@@ -87,9 +80,10 @@ impl Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "at `{}`", self.path)?;
-        if let Some((line, column)) = self.position {
-            write!(f, " (line {line}, column {column})")?;
+        match (self.path.is_root(), self.position) {
+            (true, Some((line, column))) => write!(f, "at line {line}, column {column}")?,
+            (false, Some((line, column))) => write!(f, "at `{}` (line {line}, column {column})", self.path)?,
+            (_, None) => write!(f, "at `{}`", self.path)?,
         }
         write!(f, ": {}", self.message)
     }
@@ -107,12 +101,7 @@ impl fmt::Display for Problems {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.problems.as_slice() {
             [one] => write!(f, "invalid spec `{}`: {one}", self.source_name),
-            many => write!(
-                f,
-                "invalid spec `{}`: {} problems",
-                self.source_name,
-                many.len()
-            ),
+            many => write!(f, "invalid spec `{}`: {} problems", self.source_name, many.len()),
         }
     }
 }
@@ -123,23 +112,9 @@ mod tests {
 
     #[test]
     fn paths_quote_keys_that_are_not_words() {
-        let p = JsonPath::root()
-            .key("apps")
-            .key("web")
-            .key("labels")
-            .key("app.kubernetes.io/name");
-        assert_eq!(
-            p.to_string(),
-            r#"apps.web.labels["app.kubernetes.io/name"]"#
-        );
-        assert_eq!(
-            JsonPath::root()
-                .key("objects")
-                .index(2)
-                .key("kind")
-                .to_string(),
-            "objects[2].kind"
-        );
+        let p = JsonPath::root().key("apps").key("web").key("labels").key("app.kubernetes.io/name");
+        assert_eq!(p.to_string(), r#"apps.web.labels["app.kubernetes.io/name"]"#);
+        assert_eq!(JsonPath::root().key("objects").index(2).key("kind").to_string(), "objects[2].kind");
         assert_eq!(JsonPath::root().to_string(), "(top level)");
     }
 }

@@ -15,9 +15,7 @@ impl Quantity {
     }
 }
 
-const SUFFIXES: &[&str] = &[
-    "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m", "k", "M", "G", "T", "P", "E", "",
-];
+const SUFFIXES: &[&str] = &["Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m", "k", "M", "G", "T", "P", "E", ""];
 
 fn is_number(s: &str) -> bool {
     let s = s.strip_prefix(['+', '-']).unwrap_or(s);
@@ -33,10 +31,7 @@ fn is_number(s: &str) -> bool {
 }
 
 fn is_quantity(s: &str) -> bool {
-    if SUFFIXES
-        .iter()
-        .any(|suffix| s.strip_suffix(suffix).is_some_and(is_number))
-    {
+    if SUFFIXES.iter().any(|suffix| s.strip_suffix(suffix).is_some_and(is_number)) {
         return true;
     }
     match s.find(['e', 'E']) {
@@ -91,9 +86,7 @@ mod tests {
 
     #[test]
     fn quantities() {
-        for ok in [
-            "1", "500m", "1.5Gi", "0.5", ".5", "1e3", "2E-2", "+1k", "100Mi", "1Ei", "3.",
-        ] {
+        for ok in ["1", "500m", "1.5Gi", "0.5", ".5", "1e3", "2E-2", "+1k", "100Mi", "1Ei", "3."] {
             assert!(ok.parse::<Quantity>().is_ok(), "{ok}");
         }
         for bad in ["", "Mi", "1.5.5", "1GB", "1 Gi", "e3", "1e", "abc", "."] {

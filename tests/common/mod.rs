@@ -1,0 +1,53 @@
+//! Helpers shared by the integration tests: the built binary, a temporary
+//! directory, expected-file comparison with a bless switch.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn nixflux() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nixflux"));
+    cmd.env_remove("RUST_LOG").env("NO_COLOR", "1");
+    cmd
+}
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn example() -> PathBuf {
+    root().join("docs/examples/homelab.json")
+}
+
+/// Set NIXFLUX_BLESS=1 to rewrite expected files from the actual output.
+pub fn blessing() -> bool {
+    std::env::var_os("NIXFLUX_BLESS").is_some_and(|v| v == "1")
+}
+
+/// Compares `actual` with the file at `expected`; with blessing, writes it.
+/// Returns a description of the mismatch, if any.
+pub fn compare(expected: &Path, actual: &str) -> Option<String> {
+    if blessing() {
+        std::fs::create_dir_all(expected.parent().expect("expected files live in a directory")).unwrap();
+        std::fs::write(expected, actual).unwrap();
+        return None;
+    }
+    let want = std::fs::read_to_string(expected).unwrap_or_default();
+    (want != actual).then(|| format!("{}:\n--- expected\n{want}\n--- actual\n{actual}", expected.display()))
+}
+
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("run nixflux");
+    assert!(out.status.success(), "nixflux failed ({:?}):\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+/// Parses a multi-document YAML stream into JSON values (empty documents dropped).
+pub fn yaml_documents(text: &str) -> Vec<serde_json::Value> {
+    use serde::Deserialize;
+    serde_norway::Deserializer::from_str(text)
+        .map(|doc| serde_json::Value::deserialize(doc).expect("valid YAML document"))
+        .filter(|v| !v.is_null())
+        .collect()
+}
