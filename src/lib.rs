@@ -7,5 +7,6 @@ pub mod cli;
 pub mod command;
 pub mod image;
 pub mod nix;
+pub mod parallel;
 pub mod render;
 pub mod spec;

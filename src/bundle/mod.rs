@@ -2,9 +2,11 @@
 //! `kustomization.yaml` that lists them and the `bundle.json` index, built in
 //! memory and written to a directory all at once or not at all.
 //!
-//!     kustomization.yaml        lists the object files of this bundle
-//!     objects/<sha256>.yaml     one file per app / top-level object
-//!     bundle.json               index (see `index.rs`)
+//! ```text
+//! kustomization.yaml        lists the object files of this bundle
+//! objects/<sha256>.yaml     one file per app / top-level object
+//! bundle.json               index (see `index.rs`)
+//! ```
 
 pub mod index;
 pub mod write;
@@ -57,9 +59,7 @@ pub fn spec_digest(spec: &serde_json::Value) -> String {
 
 impl Bundle {
     pub fn build(rendered: &Rendered, spec_digest: String) -> Bundle {
-        let mut objects = Vec::with_capacity(rendered.groups.len());
-        let mut files = Vec::with_capacity(rendered.groups.len());
-        for group in &rendered.groups {
+        let serialized = crate::parallel::map(&rendered.groups, |group| {
             let mut text = String::with_capacity(2048 * group.manifests.len());
             for (i, m) in group.manifests.iter().enumerate() {
                 if i > 0 {
@@ -69,13 +69,14 @@ impl Bundle {
             }
             let content = text.into_bytes();
             let sha = sha256_hex(&content);
+            let objects: Vec<String> = group.manifests.iter().map(|m| m.id().inventory_id()).collect();
+            (content, sha, objects)
+        });
+        let mut objects = Vec::with_capacity(serialized.len());
+        let mut files = Vec::with_capacity(serialized.len());
+        for (group, (content, sha, ids)) in rendered.groups.iter().zip(serialized) {
             let path = format!("{OBJECTS_DIR}/{sha}.yaml");
-            files.push(IndexFile {
-                path: path.clone(),
-                sha256: sha,
-                owner: group.owner.clone(),
-                objects: group.manifests.iter().map(|m| m.id().inventory_id()).collect(),
-            });
+            files.push(IndexFile { path: path.clone(), sha256: sha, owner: group.owner.clone(), objects: ids });
             objects.push(BundleFile { path, content });
         }
 

@@ -59,10 +59,14 @@ impl Bundle {
         let root = staging.path();
         let objects = root.join(OBJECTS_DIR);
         fs::create_dir(&objects).map_err(io_at(&objects))?;
-        for f in self.objects.iter().chain(std::iter::once(&self.kustomization)) {
+        // Creating files is the slow part on most disks; overlap it.
+        let files: Vec<&super::BundleFile> = self.objects.iter().chain(std::iter::once(&self.kustomization)).collect();
+        crate::parallel::map(&files, |f| {
             let path = root.join(&f.path);
-            fs::write(&path, &f.content).map_err(io_at(&path))?;
-        }
+            fs::write(&path, &f.content).map_err(|source| WriteError::Io { path, source })
+        })
+        .into_iter()
+        .collect::<Result<Vec<()>, _>>()?;
         let index = root.join(INDEX_FILE);
         fs::write(&index, self.index_bytes()).map_err(io_at(&index))?;
         set_dir_mode(root)?;

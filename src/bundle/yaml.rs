@@ -18,7 +18,8 @@ pub fn write_document(out: &mut String, value: &Value) {
         Value::Object(m) if !m.is_empty() => write_map(out, m, 0, false),
         Value::Array(a) if !a.is_empty() => write_seq(out, a, 0, false),
         scalar => {
-            write_scalar(out, scalar, 0);
+            // Indent block text so no line of it can read as `---`.
+            write_scalar(out, scalar, 2);
             out.push('\n');
         }
     }
@@ -101,9 +102,39 @@ fn write_string(out: &mut String, s: &str, col: usize, is_key: bool) {
     } else if !is_key && is_block_safe(s) {
         write_literal_block(out, s, col);
     } else {
-        // A JSON string is a valid YAML double-quoted scalar.
-        out.push_str(&Value::String(s.to_owned()).to_string());
+        write_double_quoted(out, s);
     }
+}
+
+/// YAML's printable set (c-printable), less the characters some readers
+/// treat as line breaks or byte-order marks.
+fn is_printable(c: char) -> bool {
+    matches!(c, '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..='\u{10ffff}')
+        && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
+}
+
+/// A double-quoted scalar: `"` and `\` escaped, every character outside the
+/// printable set as `\uXXXX` (or `\UXXXXXXXX`).
+fn write_double_quoted(out: &mut String, s: &str) {
+    use std::fmt::Write;
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if is_printable(c) => out.push(c),
+            c if (c as u32) <= 0xffff => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => {
+                let _ = write!(out, "\\U{:08x}", c as u32);
+            }
+        }
+    }
+    out.push('"');
 }
 
 /// Words that some YAML version reads as a boolean or null.
@@ -113,35 +144,30 @@ const KEYWORDS: &[&str] = &["y", "n", "yes", "no", "true", "false", "on", "off",
 /// anything but this string.
 pub fn is_plain_safe(s: &str) -> bool {
     let b = s.as_bytes();
-    let Some(&first) = b.first() else {
-        return false;
-    };
-    if !(first.is_ascii_alphabetic() || first == b'/') {
+    let (Some(&first), Some(&last)) = (b.first(), b.last()) else { return false };
+    if !(first.is_ascii_alphabetic() || first == b'/') || last == b' ' || last == b':' {
         return false;
     }
-    let last = b[b.len() - 1];
-    if last == b' ' || last == b':' {
-        return false;
+    // One pass over the safe alphabet; a space may not follow `:` or another
+    // space (`#` is outside the alphabet, so ` #` cannot occur).
+    let mut prev = 0u8;
+    for &c in b {
+        let ok = c.is_ascii_alphanumeric()
+            || matches!(c, b'.' | b'_' | b'/' | b'-' | b':' | b'@' | b'=' | b'+' | b',')
+            || (c == b' ' && prev != b':' && prev != b' ');
+        if !ok {
+            return false;
+        }
+        prev = c;
     }
-    let alphabet_ok = b.iter().all(|c| {
-        c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'/' | b'-' | b':' | b'@' | b'=' | b'+' | b',' | b' ')
-    });
-    alphabet_ok
-        && !s.contains(": ")
-        && !s.contains(" #")
-        && !s.contains("  ")
-        && !KEYWORDS.iter().any(|k| s.eq_ignore_ascii_case(k))
+    b.len() > 5 || !KEYWORDS.iter().any(|k| s.eq_ignore_ascii_case(k))
 }
 
 /// Multi-line text that a literal block (`|`) keeps exactly.
 fn is_block_safe(s: &str) -> bool {
     s.contains('\n')
         && !s.starts_with([' ', '\t', '\n'])
-        && s.chars().all(|c| {
-            c == '\n'
-                || c == '\t'
-                || !(c.is_control() || c == '\u{feff}' || c == '\u{2028}' || c == '\u{2029}' || c == '\u{85}')
-        })
+        && s.chars().all(|c| c == '\n' || c == '\t' || is_printable(c))
         && !s.lines().any(|l| l.ends_with([' ', '\t']))
 }
 

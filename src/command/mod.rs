@@ -53,12 +53,23 @@ impl SpecInput {
 /// Reads, parses, renders and bundles a spec: everything but writing.
 pub fn build_bundle(input: &SpecInput) -> anyhow::Result<(Bundle, usize)> {
     let (text, name) = input.read()?;
+    let started = std::time::Instant::now();
     let spec = spec::parse(&text, &name)?;
-    tracing::info!(apps = spec.apps.len(), "spec parsed");
-    let rendered = render(&spec).map_err(|problems| Problems { source_name: name.clone(), problems })?;
-    // The text parsed as a spec, so it is valid JSON.
-    let value: serde_json::Value = serde_json::from_str(&text).context("re-reading the spec")?;
-    let bundle = Bundle::build(&rendered, bundle::spec_digest(&value));
+    tracing::debug!(apps = spec.apps.len(), elapsed = ?started.elapsed(), "spec parsed");
+    // The spec's digest needs the whole JSON tree; build it beside the render.
+    let (rendered, digest) = std::thread::scope(|scope| {
+        let digest = scope.spawn(|| {
+            // The text parsed as a spec, so it is valid JSON.
+            serde_json::from_str::<serde_json::Value>(&text).map(|v| bundle::spec_digest(&v))
+        });
+        let rendered = render(&spec);
+        (rendered, digest.join())
+    });
+    let rendered = rendered.map_err(|problems| Problems { source_name: name.clone(), problems })?;
+    let digest = digest.unwrap_or_else(|e| std::panic::resume_unwind(e)).context("re-reading the spec")?;
+    tracing::debug!(groups = rendered.groups.len(), elapsed = ?started.elapsed(), "rendered and checked");
+    let bundle = Bundle::build(&rendered, digest);
+    tracing::debug!(files = bundle.objects.len(), elapsed = ?started.elapsed(), "bundle built");
     let apps = spec.apps.values().filter(|a| a.enable).count();
     Ok((bundle, apps))
 }

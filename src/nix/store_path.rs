@@ -131,7 +131,8 @@ mod tests {
 
     #[test]
     fn rejects_each_way_of_being_wrong() {
-        let cases: &[(&str, fn(&StorePathError) -> bool)] = &[
+        type IsExpected = fn(&StorePathError) -> bool;
+        let cases: &[(&str, IsExpected)] = &[
             ("/usr/bin/x", |e| matches!(e, StorePathError::NotInStore(_))),
             ("/nix/store/abc-x", |e| matches!(e, StorePathError::HashLength { len: 3, .. })),
             ("/nix/store/0c0ai3dkvq2wnbh4nc3fzvnxl7ijsbfe-x", |e| {

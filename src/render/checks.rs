@@ -66,19 +66,21 @@ fn duplicates(all: &[&Manifest], problems: &mut Vec<Problem>) {
 /// A Service port must target a port that every pod it selects opens. Only
 /// pods of this bundle are known: a Service that selects none is not checked.
 fn service_ports(all: &[&Manifest], problems: &mut Vec<Problem>) {
-    let workloads: Vec<_> = all.iter().filter_map(|m| Some((m, m.pod_template()?))).collect();
+    // Index workloads by namespace: a Service only selects pods of its own.
+    let mut workloads: HashMap<Option<&str>, Vec<_>> = HashMap::new();
     for m in all {
-        let Body::Service(svc) = &m.body else {
-            continue;
-        };
+        if let Some(t) = m.pod_template() {
+            workloads.entry(m.namespace()).or_default().push((m, t));
+        }
+    }
+    for m in all {
+        let Body::Service(svc) = &m.body else { continue };
         let Some(spec) = &svc.spec else { continue };
-        let Some(selector) = spec.selector.as_ref().filter(|s| !s.is_empty()) else {
-            continue;
-        };
-        let ns = m.namespace();
-        let selected = workloads.iter().filter(|(w, (labels, _))| {
-            w.namespace() == ns && labels.is_some_and(|l| selector.iter().all(|(k, v)| l.get(k) == Some(v)))
-        });
+        let Some(selector) = spec.selector.as_ref().filter(|s| !s.is_empty()) else { continue };
+        let Some(candidates) = workloads.get(&m.namespace()) else { continue };
+        let selected = candidates
+            .iter()
+            .filter(|(_, (labels, _))| labels.is_some_and(|l| selector.iter().all(|(k, v)| l.get(k) == Some(v))));
         for (w, (_, pod)) in selected {
             let opened: Vec<(Option<&str>, i32, &str)> = pod
                 .containers

@@ -48,13 +48,23 @@ pub fn render(spec: &Spec) -> Result<Rendered, Vec<Problem>> {
         namespace_users.entry(cx.namespace.as_str()).or_default().push(cx);
     }
 
-    let mut groups = Vec::new();
-    for cx in &apps {
+    // Apps render (and pin their images) independently, so in parallel.
+    let per_app = crate::parallel::map(&apps, |cx| {
         let own =
             cx.wants_namespace() && namespace_users.get(cx.namespace.as_str()).is_some_and(|users| users.len() == 1);
-        let manifests = app::render(cx, &profiles, own, &mut problems);
-        groups.push(Group { owner: format!("app `{}`", cx.name), manifests });
+        let (mut problems, mut uses) = (Vec::new(), Vec::new());
+        let mut manifests = app::render(cx, &profiles, own, &mut problems);
+        images::pin(spec, &image_map, &mut manifests, &mut uses, &mut problems);
+        (Group { owner: format!("app `{}`", cx.name), manifests }, problems, uses)
+    });
+    let mut groups = Vec::with_capacity(per_app.len() + spec.objects.len());
+    let mut uses = Vec::new();
+    for (group, app_problems, app_uses) in per_app {
+        groups.push(group);
+        problems.extend(app_problems);
+        uses.extend(app_uses);
     }
+    let first_shared = groups.len();
     for (ns, users) in namespace_users.iter().filter(|(_, users)| users.len() > 1) {
         let retain = users
             .iter()
@@ -71,8 +81,7 @@ pub fn render(spec: &Spec) -> Result<Rendered, Vec<Problem>> {
         }
     }
 
-    let mut uses = Vec::new();
-    for g in &mut groups {
+    for g in &mut groups[first_shared..] {
         images::pin(spec, &image_map, &mut g.manifests, &mut uses, &mut problems);
     }
     checks::run(spec, &groups, &mut problems);

@@ -1,0 +1,221 @@
+//! No input may make nixflux panic. Three generators feed the spec parser
+//! and the renderer: arbitrary JSON, arbitrary text, and mutations of the
+//! example spec (fields removed, retyped, renamed, values swapped), which
+//! reach far deeper into rendering than random JSON does. The YAML emitter
+//! is checked to round-trip whatever it is given.
+
+use nixflux::bundle::{self, yaml, Bundle};
+use nixflux::render::render;
+use nixflux::spec;
+use proptest::prelude::*;
+use serde_json::{Map, Value};
+
+const EXAMPLE: &str = include_str!("../docs/examples/homelab.json");
+
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+        ".{0,12}".prop_map(Value::String),
+        prop::sample::select(vec![
+            "nixflux/v1alpha1",
+            "apps/v1",
+            "v1",
+            "Deployment",
+            "Service",
+            "Secret",
+            "web",
+            "80",
+            "/x",
+            "nix:0/nix/store/w08czs6f3vwv63dhsg0n368wk2xpx05r-nix-image-x.tar"
+        ])
+        .prop_map(|s| Value::String(s.to_owned())),
+    ];
+    leaf.prop_recursive(5, 64, 8, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::btree_map(
+                prop_oneof![
+                    "[a-zA-Z]{1,10}",
+                    prop::sample::select(vec![
+                        "apiVersion",
+                        "apps",
+                        "image",
+                        "port",
+                        "objects",
+                        "kind",
+                        "metadata",
+                        "name",
+                        "spec",
+                        "ingress",
+                        "host",
+                        "volumes"
+                    ])
+                    .prop_map(str::to_owned),
+                ],
+                inner,
+                0..6
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect::<Map<_, _>>())),
+        ]
+    })
+}
+
+/// Parses, renders and bundles; returns whether it rendered. Never panics.
+fn run_all(text: &str) -> bool {
+    let Ok(spec) = spec::parse(text, "fuzz.json") else { return false };
+    match render(&spec) {
+        Ok(rendered) => {
+            let value: Value = serde_json::from_str(text).unwrap();
+            let b = Bundle::build(&rendered, bundle::spec_digest(&value));
+            assert!(!b.index.digest.is_empty());
+            true
+        }
+        Err(problems) => {
+            assert!(!problems.is_empty());
+            false
+        }
+    }
+}
+
+/// One random edit somewhere in the tree.
+#[derive(Debug, Clone)]
+enum Mutation {
+    Remove,
+    Replace(Value),
+    Rename(String),
+}
+
+fn mutate(v: &mut Value, choice: usize, m: &Mutation) -> bool {
+    let mut counter = choice;
+    mutate_at(v, &mut counter, m)
+}
+
+fn mutate_at(v: &mut Value, counter: &mut usize, m: &Mutation) -> bool {
+    match v {
+        Value::Object(map) => {
+            let keys: Vec<String> = map.keys().cloned().collect();
+            for k in keys {
+                if *counter == 0 {
+                    match m {
+                        Mutation::Remove => {
+                            map.remove(&k);
+                        }
+                        Mutation::Replace(new) => {
+                            map.insert(k, new.clone());
+                        }
+                        Mutation::Rename(name) => {
+                            if let Some(old) = map.remove(&k) {
+                                map.insert(name.clone(), old);
+                            }
+                        }
+                    }
+                    return true;
+                }
+                *counter -= 1;
+                if let Some(child) = map.get_mut(&k) {
+                    if mutate_at(child, counter, m) {
+                        return true;
+                    }
+                }
+            }
+            false
+        }
+        Value::Array(a) => {
+            for i in 0..a.len() {
+                if *counter == 0 {
+                    match m {
+                        Mutation::Remove => {
+                            a.remove(i);
+                        }
+                        Mutation::Replace(new) => a[i] = new.clone(),
+                        Mutation::Rename(_) => a.push(a[i].clone()),
+                    }
+                    return true;
+                }
+                *counter -= 1;
+                if mutate_at(&mut a[i], counter, m) {
+                    return true;
+                }
+            }
+            false
+        }
+        _ => false,
+    }
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        Just(Mutation::Remove),
+        json_value().prop_map(Mutation::Replace),
+        prop::sample::select(vec![
+            "image",
+            "port",
+            "namespace",
+            "name",
+            "host",
+            "objects",
+            "kind",
+            "spec",
+            "replicas",
+            "x"
+        ])
+        .prop_map(|s| Mutation::Rename(s.to_owned())),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_json_never_panics(v in json_value()) {
+        run_all(&v.to_string());
+        // The same value wrapped as a spec reaches past the apiVersion check.
+        let mut spec = Map::new();
+        spec.insert("apiVersion".into(), Value::String("nixflux/v1alpha1".into()));
+        spec.insert("apps".into(), Value::Object(Map::from_iter([("web".to_owned(), v.clone())])));
+        run_all(&Value::Object(spec).to_string());
+        let mut spec = Map::new();
+        spec.insert("apiVersion".into(), Value::String("nixflux/v1alpha1".into()));
+        spec.insert("objects".into(), Value::Array(vec![v]));
+        run_all(&Value::Object(spec).to_string());
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics(s in "\\PC{0,200}") {
+        run_all(&s);
+    }
+
+    #[test]
+    fn mutated_example_never_panics(edits in prop::collection::vec((0usize..2000, mutation()), 1..4)) {
+        let mut v: Value = serde_json::from_str(EXAMPLE).unwrap();
+        for (at, m) in &edits {
+            mutate(&mut v, *at, m);
+        }
+        run_all(&v.to_string());
+    }
+
+    #[test]
+    fn yaml_emitter_round_trips(v in json_value()) {
+        let text = yaml::to_string(&v);
+        let back: Value = serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        // YAML has one number type per value; compare numbers by value.
+        prop_assert_eq!(normalize(&back), normalize(&v), "{}", text);
+    }
+}
+
+fn normalize(v: &Value) -> Value {
+    match v {
+        Value::Number(n) => Value::from(n.as_f64().unwrap_or(0.0)),
+        Value::Array(a) => Value::Array(a.iter().map(normalize).collect()),
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), normalize(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+#[test]
+fn the_example_renders() {
+    assert!(run_all(EXAMPLE));
+}
