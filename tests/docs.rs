@@ -1,0 +1,52 @@
+//! Keeps `docs/spec.md` true: every field the parser accepts, at every level
+//! of the spec, must be documented there. The fields are read from the
+//! parser itself (its "unknown field, expected one of ..." answer), so a new
+//! field without documentation fails here.
+
+mod common;
+
+const UNKNOWN: &str = "qqqqqqqqqqqqqqqqqqqq";
+
+/// Each spec has the unknown field at one level of the structure.
+fn probes() -> Vec<(&'static str, String)> {
+    let app = |inner: &str| format!(r#"{{"apiVersion":"nixflux/v1alpha1","apps":{{"a":{inner}}}}}"#);
+    let u = format!(r#""{UNKNOWN}":1"#);
+    vec![
+        ("top level", format!(r#"{{"apiVersion":"nixflux/v1alpha1",{u}}}"#)),
+        ("defaults", format!(r#"{{"apiVersion":"nixflux/v1alpha1","defaults":{{{u}}}}}"#)),
+        ("profile", format!(r#"{{"apiVersion":"nixflux/v1alpha1","networkPolicyProfiles":{{"p":{{{u}}}}}}}"#)),
+        ("app", app(&format!("{{{u}}}"))),
+        ("extra port", app(&format!(r#"{{"extraPorts":{{"p":{{{u}}}}}}}"#))),
+        ("resources", app(&format!(r#"{{"resources":{{{u}}}}}"#))),
+        ("resource list", app(&format!(r#"{{"resources":{{"limits":{{{u}}}}}}}"#))),
+        ("ingress", app(&format!(r#"{{"ingress":{{{u}}}}}"#))),
+        ("ingress tls", app(&format!(r#"{{"ingress":{{"tls":{{{u}}}}}}}"#))),
+        ("network policy", app(&format!(r#"{{"networkPolicy":{{{u}}}}}"#))),
+        ("service account", app(&format!(r#"{{"serviceAccount":{{{u}}}}}"#))),
+        ("security", app(&format!(r#"{{"security":{{{u}}}}}"#))),
+        ("volume", app(&format!(r#"{{"volumes":{{"v":{{{u}}}}}}}"#))),
+        ("claim", app(&format!(r#"{{"volumes":{{"v":{{"persistentVolumeClaim":{{{u}}}}}}}}}"#))),
+        ("empty dir", app(&format!(r#"{{"volumes":{{"v":{{"emptyDir":{{{u}}}}}}}}}"#))),
+    ]
+}
+
+#[test]
+fn every_spec_field_is_documented() {
+    let doc = std::fs::read_to_string(common::root().join("docs/spec.md")).unwrap();
+    let mut missing = Vec::new();
+    for (level, spec) in probes() {
+        let problems = nixflux::spec::parse(&spec, "probe").expect_err(level).problems;
+        let message = &problems[0].message;
+        let hint = problems[0].hint.clone().unwrap_or_default();
+        assert!(message.starts_with(&format!("unknown field `{UNKNOWN}`")), "{level}: {message}");
+        let listed = hint.strip_prefix("expected one of ").unwrap_or_else(|| panic!("{level}: {hint}"));
+        for field in listed.split(", ") {
+            let field = field.trim_matches('`');
+            let documented = [format!("`{field}`"), format!("`{field}."), format!(".{field}`")];
+            if !documented.iter().any(|d| doc.contains(d.as_str())) {
+                missing.push(format!("{level}: `{field}`"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "fields missing from docs/spec.md:\n{}", missing.join("\n"));
+}
