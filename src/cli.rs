@@ -37,6 +37,8 @@ pub enum Command {
     Render(command::render::Args),
     /// Run every check on a spec without writing anything
     Check(command::check::Args),
+    /// Print the NAR hash of a path, as Nix computes it
+    NarHash(command::nar_hash::Args),
 }
 
 /// What the commands need from the global flags.
@@ -80,6 +82,7 @@ impl Cli {
         let result = match self.command {
             Command::Render(args) => command::render::run(args, global),
             Command::Check(args) => command::check::run(args, global),
+            Command::NarHash(args) => command::nar_hash::run(args, global),
         };
         if let (Output::Json, Err(err)) = (global.output, &result) {
             if let Some(problems) = err.downcast_ref::<Problems>() {

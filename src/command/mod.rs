@@ -2,6 +2,7 @@
 //! and print; the domain modules never print.
 
 pub mod check;
+pub mod nar_hash;
 pub mod render;
 
 use std::io::Read;

@@ -19,6 +19,10 @@ pub struct Args {
     /// without it the objects go to stdout as YAML
     #[arg(long, short = 'o', value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Fail when a store path of the bundle's `nix:0` images is not in the
+    /// local Nix store (useful outside a Nix build)
+    #[arg(long)]
+    pub check_store: bool,
 }
 
 #[derive(Serialize)]
@@ -33,6 +37,9 @@ struct Summary<'a> {
 
 pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     let (bundle, apps) = super::build_bundle(&args.input)?;
+    if args.check_store {
+        check_store(&bundle)?;
+    }
     let summary = Summary {
         out: args.out.as_ref().map(|p| p.display().to_string()),
         digest: &bundle.index.digest,
@@ -79,4 +86,32 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every store path the bundle's images need must be in the local store.
+fn check_store(bundle: &crate::bundle::Bundle) -> anyhow::Result<()> {
+    let mut missing = Vec::new();
+    for text in &bundle.index.store_paths {
+        let path: crate::nix::StorePath = text.parse().context("bundle.json holds an invalid store path")?;
+        if !path.is_present() {
+            let users: Vec<String> = bundle
+                .index
+                .images
+                .iter()
+                .filter(|i| i.reference.contains(text.as_str()))
+                .flat_map(|i| i.used_by.iter().map(|u| format!("{} ({})", u.object, u.container)))
+                .collect();
+            missing.push(format!("  {text}, used by {}", users.join(", ")));
+        }
+    }
+    tracing::info!(store_paths = bundle.index.store_paths.len(), missing = missing.len(), "store check");
+    if missing.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "{} of the bundle's {} image store paths are not in the local store:\n{}\nhint: build or copy them here first (`nix-build`, `nix copy`); a node that lacks them cannot start these pods",
+        missing.len(),
+        bundle.index.store_paths.len(),
+        missing.join("\n")
+    )
 }

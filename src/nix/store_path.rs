@@ -52,6 +52,13 @@ impl StorePath {
         &self.name
     }
 
+    /// Whether the path exists in this machine's store. (A path that exists
+    /// is registered in every store nixflux targets; Nix never leaves
+    /// unregistered paths behind in `/nix/store` for long.)
+    pub fn is_present(&self) -> bool {
+        std::fs::symlink_metadata(self.to_string()).is_ok()
+    }
+
     /// The base name `<hash>-<name>`.
     pub fn base_name(&self) -> String {
         format!("{}-{}", self.hash, self.name)

@@ -81,14 +81,14 @@ pub fn pin(
         let object = m.id();
         let origin = m.origin.clone();
         let generated = m.generated;
-        let Some((pod, pod_path)) = m.pod_spec_mut() else {
-            continue;
-        };
+        let Some((pod, pod_path)) = m.pod_spec_mut() else { continue };
         let pod_at = JsonPath::raw(format!("{origin}.{pod_path}"));
         for_each_container(pod, |list, i, container| {
             let at = if generated { origin.key("image") } else { pod_at.key(list).index(i).key("image") };
+            // Generated containers are the app's own: the path says enough.
+            let whose = if generated { String::new() } else { format!("container `{}` of {object}: ", container.name) };
             let Some(text) = container.image.clone() else {
-                problems.push(Problem::new(at, format!("container `{}` has no image", container.name)));
+                problems.push(Problem::new(at, format!("{whose}no image")));
                 return;
             };
             let reference = match map.lookup(&text) {
@@ -98,22 +98,41 @@ pub fn pin(
                     Ok(r) if r.is_pinned() || spec.allow_unpinned_images => r,
                     Ok(r) => {
                         let p = unpinned(at, &r);
+                        let hint = p.hint.clone().unwrap_or_default();
                         problems.push(if spec.images.is_empty() {
-                            p
+                            Problem { message: format!("{whose}{}", p.message), ..p }
                         } else {
-                            let hint = p.hint.clone().unwrap_or_default();
-                            p.with_hint(format!("{hint}; or add `{text}` to the `images` map"))
+                            Problem {
+                                message: format!("{whose}image `{text}` has no entry in `images` and is not pinned"),
+                                ..p
+                            }
+                            .with_hint(format!("add `{}` to the `images` map, or {hint}", strip_tag_and_digest(&text)))
                         });
                         return;
                     }
                     Err(e) => {
-                        problems.push(Problem::new(at, e.to_string()));
+                        problems.push(Problem::new(at, format!("{whose}{e}")));
                         return;
                     }
                 },
             };
+            if let ImageRef::Nix { tag: Some(tag), .. } = &reference {
+                if tag != "latest" {
+                    problems.push(
+                        Problem::new(
+                            at,
+                            format!("{whose}image `{reference}` has the tag `{tag}`, which nix-snapshotter cannot pull"),
+                        )
+                        .with_hint("drop the tag: the store path already pins the image (nix-snapshotter only understands tagless or `:latest` references)"),
+                    );
+                    return;
+                }
+            }
             if reference.is_pinned() && container.image_pull_policy.is_none() {
-                // Pinned content never changes: pulling again can only fail.
+                // Pinned content never changes. For `nix:0` images this also
+                // avoids the default `Always` (a tagless reference counts as
+                // `latest`): nix-snapshotter would re-import the archive on
+                // every start, and re-fetch it once the node's GC took it.
                 container.image_pull_policy = Some("IfNotPresent".into());
             }
             container.image = Some(reference.to_string());
