@@ -219,3 +219,77 @@ fn normalize(v: &Value) -> Value {
 fn the_example_renders() {
     assert!(run_all(EXAMPLE));
 }
+
+mod references {
+    use nixflux::image::ImageRef;
+    use nixflux::nix::{base32, StorePath};
+    use proptest::prelude::*;
+
+    const B32: &str = "[0123456789abcdfghijklmnpqrsvwxyz]{32}";
+
+    fn store_path() -> impl Strategy<Value = String> {
+        (B32, "[A-Za-z0-9+_?=-][A-Za-z0-9+._?=-]{0,40}").prop_map(|(h, n)| format!("/nix/store/{h}-{n}"))
+    }
+
+    fn registry_ref() -> impl Strategy<Value = String> {
+        let domain = prop::option::of("[a-z][a-z0-9]{0,8}\\.[a-z]{2,4}(:[0-9]{1,5})?");
+        let path = prop::collection::vec("[a-z0-9]{1,6}([._-][a-z0-9]{1,6}){0,2}", 1..4).prop_map(|c| c.join("/"));
+        let tag = prop::option::of("[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}");
+        let digest = prop::option::of("[0-9a-f]{64}");
+        (domain, path, tag, digest).prop_map(|(d, p, t, g)| {
+            // Without a host, a first component with `.` would read as one
+            // (the Docker grammar's rule): keep it plain.
+            let p = if d.is_none() { p.replacen('.', "-", 1) } else { p };
+            let p =
+                if d.is_none() && p.split('/').next().is_some_and(|c| c.contains('.')) { format!("x/{p}") } else { p };
+            let mut s = d.map(|d| format!("{d}/")).unwrap_or_default();
+            s.push_str(&p);
+            if let Some(t) = t {
+                s.push(':');
+                s.push_str(&t);
+            }
+            if let Some(g) = g {
+                s.push_str("@sha256:");
+                s.push_str(&g);
+            }
+            s
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn parsers_never_panic(s in "\\PC{0,120}") {
+            let _ = s.parse::<StorePath>();
+            let _ = s.parse::<ImageRef>();
+            let _ = base32::decode(&s);
+            let _ = format!("nix:0{s}").parse::<ImageRef>();
+            let _ = format!("/nix/store/{s}").parse::<StorePath>();
+        }
+
+        #[test]
+        fn store_paths_round_trip(p in store_path()) {
+            let parsed: StorePath = p.parse().unwrap();
+            prop_assert_eq!(parsed.to_string(), p.clone());
+            prop_assert_eq!(parsed.to_string().parse::<StorePath>().unwrap(), parsed);
+            let nix = format!("nix:0{p}");
+            let r: ImageRef = nix.parse().unwrap();
+            prop_assert!(r.is_pinned());
+            prop_assert_eq!(r.to_string().parse::<ImageRef>().unwrap(), r);
+        }
+
+        #[test]
+        fn registry_refs_round_trip(s in registry_ref()) {
+            let r: ImageRef = s.parse().unwrap_or_else(|e| panic!("{s}: {e}"));
+            prop_assert_eq!(r.to_string(), s.clone());
+            prop_assert_eq!(r.to_string().parse::<ImageRef>().unwrap(), r.clone());
+            prop_assert_eq!(r.is_pinned(), s.contains("@sha256:"));
+        }
+
+        #[test]
+        fn base32_round_trips(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+            prop_assert_eq!(base32::decode(&base32::encode(&bytes)).unwrap(), bytes);
+        }
+    }
+}
