@@ -78,6 +78,9 @@ pub fn pin(
     problems: &mut Vec<Problem>,
 ) {
     for m in manifests {
+        if m.pod_template().is_none() {
+            continue;
+        }
         let object = m.id();
         let origin = m.origin.clone();
         let generated = m.generated;
@@ -91,11 +94,11 @@ pub fn pin(
                 problems.push(Problem::new(at, format!("{whose}no image")));
                 return;
             };
-            let reference = match map.lookup(&text) {
-                Some(Ok(mapped)) => mapped.clone(),
+            let (reference, mapped) = match map.lookup(&text) {
+                Some(Ok(mapped)) => (mapped.clone(), true),
                 Some(Err(())) => return, // reported at `images.<name>`
                 None => match text.parse::<ImageRef>() {
-                    Ok(r) if r.is_pinned() || spec.allow_unpinned_images => r,
+                    Ok(r) if r.is_pinned() || spec.allow_unpinned_images => (r, false),
                     Ok(r) => {
                         let p = unpinned(at, &r);
                         let hint = p.hint.clone().unwrap_or_default();
@@ -135,7 +138,10 @@ pub fn pin(
                 // every start, and re-fetch it once the node's GC took it.
                 container.image_pull_policy = Some("IfNotPresent".into());
             }
-            container.image = Some(reference.to_string());
+            if mapped {
+                // A parsed reference displays as its input: only mapped ones change.
+                container.image = Some(reference.to_string());
+            }
             uses.push(ImageUse { reference, object: object.clone(), container: container.name.clone() });
         });
     }
