@@ -30,8 +30,17 @@ pub struct IndexFile {
     pub path: String,
     pub sha256: String,
     pub owner: String,
-    /// Flux inventory ids (`<namespace>_<name>_<group>_<kind>`).
-    pub objects: Vec<String>,
+    pub objects: Vec<IndexObject>,
+}
+
+/// One object of a file: its Flux inventory id (`<namespace>_<name>_<group>_<kind>`)
+/// and the sha256 of its YAML document, so that generations can be compared
+/// object by object without their contents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IndexObject {
+    pub id: String,
+    pub sha256: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

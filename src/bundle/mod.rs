@@ -9,6 +9,7 @@
 //! ```
 
 pub mod index;
+pub mod read;
 pub mod write;
 pub mod yaml;
 
@@ -17,9 +18,12 @@ use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 
 use crate::render::Rendered;
-pub use index::{BundleIndex, ImageUser, IndexFile, IndexImage, INDEX_FILE};
+pub use index::{BundleIndex, ImageUser, IndexFile, IndexImage, IndexObject, INDEX_FILE};
 
 pub const KUSTOMIZATION_FILE: &str = "kustomization.yaml";
+/// Between the YAML documents of an object file. Our emitter indents all
+/// nested text, so this line occurs nowhere else in a file.
+pub const DOCUMENT_SEPARATOR: &str = "---\n";
 pub const OBJECTS_DIR: &str = "objects";
 
 /// One file of a bundle: its path relative to the bundle root and content.
@@ -51,6 +55,17 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
+/// The bundle digest: sha256 over the lines `<path> <sha256>\n` of the
+/// kustomization and every object file, sorted by path.
+fn digest_of(objects: &[BundleFile], kustomization: &BundleFile) -> String {
+    let mut lines: Vec<(&str, String)> = objects.iter().map(|f| (f.path.as_str(), sha256_hex(&f.content))).collect();
+    lines.push((kustomization.path.as_str(), sha256_hex(&kustomization.content)));
+    lines.sort();
+    lines.dedup();
+    let listing: String = lines.iter().map(|(p, h)| format!("{p} {h}\n")).collect();
+    format!("sha256:{}", sha256_hex(listing.as_bytes()))
+}
+
 /// Digest of a spec independent of key order and formatting.
 pub fn spec_digest(spec: &serde_json::Value) -> String {
     // serde_json's map is ordered by key, so this is canonical.
@@ -61,16 +76,18 @@ impl Bundle {
     pub fn build(rendered: &Rendered, spec_digest: String) -> Bundle {
         let serialized = crate::parallel::map(&rendered.groups, |group| {
             let mut text = String::with_capacity(2048 * group.manifests.len());
+            let mut ids = Vec::with_capacity(group.manifests.len());
             for (i, m) in group.manifests.iter().enumerate() {
                 if i > 0 {
-                    text.push_str("---\n");
+                    text.push_str(DOCUMENT_SEPARATOR);
                 }
+                let start = text.len();
                 yaml::write_document(&mut text, &m.body.to_json());
+                ids.push(IndexObject { id: m.id().inventory_id(), sha256: sha256_hex(&text.as_bytes()[start..]) });
             }
             let content = text.into_bytes();
             let sha = sha256_hex(&content);
-            let objects: Vec<String> = group.manifests.iter().map(|m| m.id().inventory_id()).collect();
-            (content, sha, objects)
+            (content, sha, ids)
         });
         let mut objects = Vec::with_capacity(serialized.len());
         let mut files = Vec::with_capacity(serialized.len());
@@ -93,13 +110,7 @@ impl Bundle {
         let kustomization =
             BundleFile { path: KUSTOMIZATION_FILE.into(), content: yaml::to_string(&kustomization).into_bytes() };
 
-        let mut lines: Vec<(String, String)> =
-            objects.iter().map(|f| (f.path.clone(), sha256_hex(&f.content))).collect();
-        lines.push((kustomization.path.clone(), sha256_hex(&kustomization.content)));
-        lines.sort();
-        lines.dedup();
-        let listing: String = lines.iter().map(|(p, h)| format!("{p} {h}\n")).collect();
-        let digest = format!("sha256:{}", sha256_hex(listing.as_bytes()));
+        let digest = digest_of(&objects, &kustomization);
 
         let mut by_image: BTreeMap<String, Vec<ImageUser>> = BTreeMap::new();
         for u in &rendered.images {
@@ -137,11 +148,16 @@ impl Bundle {
         let mut out = Vec::new();
         for (i, f) in self.objects.iter().enumerate() {
             if i > 0 {
-                out.extend_from_slice(b"---\n");
+                out.extend_from_slice(DOCUMENT_SEPARATOR.as_bytes());
             }
             out.extend_from_slice(&f.content);
         }
         out
+    }
+
+    /// The digest computed from the files (`index.digest` records it).
+    pub fn digest(&self) -> String {
+        digest_of(&self.objects, &self.kustomization)
     }
 
     pub fn object_count(&self) -> usize {

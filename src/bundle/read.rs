@@ -1,0 +1,95 @@
+//! Reading a bundle directory back (what `publish` and `diff` take), with
+//! its integrity checked: every file `bundle.json` names must exist and hash
+//! to its name, and `kustomization.yaml` must list exactly those files.
+//! A bundle that fails is refused before anything is published.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::{sha256_hex, Bundle, BundleFile, BundleIndex, INDEX_FILE, KUSTOMIZATION_FILE, OBJECTS_DIR};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("`{path}`: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{path}` is not a nixflux bundle index: {source}")]
+    Index {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("`{path}` uses bundle format {found}; this nixflux reads format {}", super::index::FORMAT_VERSION)]
+    Format { path: PathBuf, found: u32 },
+    #[error("bundle `{bundle}` is damaged: {why}")]
+    Damaged { bundle: PathBuf, why: String },
+}
+
+impl Bundle {
+    /// Reads and verifies the bundle at `dir` (a directory or a Nix store path).
+    pub fn read(dir: &Path) -> Result<Bundle, ReadError> {
+        let io = |path: PathBuf| move |source| ReadError::Io { path, source };
+        let index_path = dir.join(INDEX_FILE);
+        let text = fs::read_to_string(&index_path).map_err(io(index_path.clone()))?;
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Version {
+            format_version: u32,
+        }
+        if let Ok(v) = serde_json::from_str::<Version>(&text) {
+            if v.format_version != super::index::FORMAT_VERSION {
+                return Err(ReadError::Format { path: index_path, found: v.format_version });
+            }
+        }
+        let index: BundleIndex =
+            serde_json::from_str(&text).map_err(|source| ReadError::Index { path: index_path.clone(), source })?;
+        let damaged = |why: String| ReadError::Damaged { bundle: dir.to_owned(), why };
+
+        let mut objects = Vec::with_capacity(index.files.len());
+        for f in &index.files {
+            let name_ok = f.path.strip_prefix(&format!("{OBJECTS_DIR}/")).and_then(|n| n.strip_suffix(".yaml"))
+                == Some(f.sha256.as_str())
+                && f.sha256.len() == 64
+                && f.sha256.bytes().all(|c| c.is_ascii_hexdigit());
+            if !name_ok {
+                return Err(damaged(format!("`{}` is not a content-addressed object file name", f.path)));
+            }
+            let path = dir.join(&f.path);
+            let content = fs::read(&path).map_err(io(path.clone()))?;
+            let actual = sha256_hex(&content);
+            if actual != f.sha256 {
+                return Err(damaged(format!("`{}` has sha256 {actual}, not the one its name says", f.path)));
+            }
+            objects.push(BundleFile { path: f.path.clone(), content });
+        }
+        let kpath = dir.join(KUSTOMIZATION_FILE);
+        let kcontent = fs::read(&kpath).map_err(io(kpath.clone()))?;
+        let listed = listed_resources(&kcontent).ok_or_else(|| damaged(format!("`{KUSTOMIZATION_FILE}` cannot be read")))?;
+        let mut want: Vec<&str> = index.files.iter().map(|f| f.path.as_str()).collect();
+        want.dedup();
+        if listed.iter().map(String::as_str).collect::<Vec<_>>() != want {
+            return Err(damaged(format!("`{KUSTOMIZATION_FILE}` does not list exactly the files of `{INDEX_FILE}`")));
+        }
+        let kustomization = BundleFile { path: KUSTOMIZATION_FILE.into(), content: kcontent };
+        let bundle = Bundle { objects, kustomization, index };
+        if bundle.digest() != bundle.index.digest {
+            return Err(damaged(format!("its digest is {}, but `{INDEX_FILE}` says {}", bundle.digest(), bundle.index.digest)));
+        }
+        Ok(bundle)
+    }
+}
+
+/// The `resources` of a kustomization written by nixflux (YAML or JSON form).
+pub fn listed_resources(content: &[u8]) -> Option<Vec<String>> {
+    let text = std::str::from_utf8(content).ok()?;
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
+        return v.get("resources")?.as_array()?.iter().map(|r| r.as_str().map(str::to_owned)).collect();
+    }
+    // Our YAML form: `resources:` then one `- path` line each.
+    let mut lines = text.lines().skip_while(|l| *l != "resources:");
+    lines.next()?;
+    Some(lines.map_while(|l| l.strip_prefix("- ")).map(str::to_owned).collect())
+}
