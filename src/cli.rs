@@ -37,6 +37,16 @@ pub enum Command {
     Render(command::render::Args),
     /// Run every check on a spec without writing anything
     Check(command::check::Args),
+    /// Publish a bundle to a target as its new live generation
+    Publish(command::publish::Args),
+    /// Show what publishing a bundle would change (exit 1 when it would)
+    Diff(command::diff::Args),
+    /// List the retained generations of a target
+    History(command::history::Args),
+    /// Make an earlier generation live again, as a new generation
+    Rollback(command::rollback::Args),
+    /// Delete object files that no retained generation uses
+    Gc(command::gc::Args),
     /// Print the NAR hash of a path, as Nix computes it
     NarHash(command::nar_hash::Args),
 }
@@ -46,6 +56,14 @@ pub enum Command {
 pub struct Global {
     pub output: Output,
     pub quiet: bool,
+}
+
+/// A failed operation (exit code 1) with a hint for the user.
+#[derive(Debug, thiserror::Error)]
+#[error("{error:#}")]
+pub struct Hinted {
+    pub error: anyhow::Error,
+    pub hint: String,
 }
 
 /// An error caused by the user's input or usage: exit code 2.
@@ -82,6 +100,11 @@ impl Cli {
         let result = match self.command {
             Command::Render(args) => command::render::run(args, global),
             Command::Check(args) => command::check::run(args, global),
+            Command::Publish(args) => command::publish::run(args, global),
+            Command::Diff(args) => command::diff::run(args, global),
+            Command::History(args) => command::history::run(args, global),
+            Command::Rollback(args) => command::rollback::run(args, global),
+            Command::Gc(args) => command::gc::run(args, global),
             Command::NarHash(args) => command::nar_hash::run(args, global),
         };
         if let (Output::Json, Err(err)) = (global.output, &result) {
@@ -109,6 +132,9 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
             eprintln!("hint: {hint}");
         }
         return ExitCode::from(2);
+    }
+    if let Some(hinted) = err.downcast_ref::<Hinted>() {
+        eprintln!("hint: {}", hinted.hint);
     }
     ExitCode::from(1)
 }

@@ -8,5 +8,6 @@ pub mod command;
 pub mod image;
 pub mod nix;
 pub mod parallel;
+pub mod publish;
 pub mod render;
 pub mod spec;

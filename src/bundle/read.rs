@@ -67,7 +67,8 @@ impl Bundle {
         }
         let kpath = dir.join(KUSTOMIZATION_FILE);
         let kcontent = fs::read(&kpath).map_err(io(kpath.clone()))?;
-        let listed = listed_resources(&kcontent).ok_or_else(|| damaged(format!("`{KUSTOMIZATION_FILE}` cannot be read")))?;
+        let listed =
+            listed_resources(&kcontent).ok_or_else(|| damaged(format!("`{KUSTOMIZATION_FILE}` cannot be read")))?;
         let mut want: Vec<&str> = index.files.iter().map(|f| f.path.as_str()).collect();
         want.dedup();
         if listed.iter().map(String::as_str).collect::<Vec<_>>() != want {
@@ -76,7 +77,11 @@ impl Bundle {
         let kustomization = BundleFile { path: KUSTOMIZATION_FILE.into(), content: kcontent };
         let bundle = Bundle { objects, kustomization, index };
         if bundle.digest() != bundle.index.digest {
-            return Err(damaged(format!("its digest is {}, but `{INDEX_FILE}` says {}", bundle.digest(), bundle.index.digest)));
+            return Err(damaged(format!(
+                "its digest is {}, but `{INDEX_FILE}` says {}",
+                bundle.digest(),
+                bundle.index.digest
+            )));
         }
         Ok(bundle)
     }
@@ -88,7 +93,10 @@ pub fn listed_resources(content: &[u8]) -> Option<Vec<String>> {
     if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
         return v.get("resources")?.as_array()?.iter().map(|r| r.as_str().map(str::to_owned)).collect();
     }
-    // Our YAML form: `resources:` then one `- path` line each.
+    // Our YAML form: `resources:` then one `- path` line each, or `resources: []`.
+    if text.lines().any(|l| l == "resources: []") {
+        return Some(Vec::new());
+    }
     let mut lines = text.lines().skip_while(|l| *l != "resources:");
     lines.next()?;
     Some(lines.map_while(|l| l.strip_prefix("- ")).map(str::to_owned).collect())

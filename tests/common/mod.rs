@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod s3;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -50,4 +52,31 @@ pub fn yaml_documents(text: &str) -> Vec<serde_json::Value> {
         .map(|doc| serde_json::Value::deserialize(doc).expect("valid YAML document"))
         .filter(|v| !v.is_null())
         .collect()
+}
+
+/// A spec of `apps` simple apps (named `app00`, ...), each with `replicas`
+/// from the map (default 1), as JSON text.
+pub fn spec_of(apps: &[&str], replicas: &[(&str, i64)]) -> String {
+    let mut map = serde_json::Map::new();
+    for name in apps {
+        let r = replicas.iter().find(|(n, _)| n == name).map_or(1, |(_, r)| *r);
+        map.insert(
+            (*name).to_owned(),
+            serde_json::json!({
+                "image": "nix:0/nix/store/w08czs6f3vwv63dhsg0n368wk2xpx05r-nix-image-hello.tar",
+                "port": 8080,
+                "replicas": r,
+            }),
+        );
+    }
+    serde_json::json!({ "apiVersion": "nixflux/v1alpha1", "apps": map }).to_string()
+}
+
+/// Renders `spec` (JSON text) into `dir/name` and returns that path.
+pub fn bundle(dir: &Path, name: &str, spec: &str) -> PathBuf {
+    let spec_path = dir.join(format!("{name}.json"));
+    std::fs::write(&spec_path, spec).unwrap();
+    let out = dir.join(name);
+    run_ok(nixflux().arg("render").arg(&spec_path).arg("--out").arg(&out).arg("--quiet"));
+    out
 }

@@ -1,0 +1,142 @@
+//! `nixflux diff BUNDLE --to TARGET`: what publishing the bundle would
+//! change, object by object, with a YAML diff of each changed object.
+//! Exit 0 when the target already runs the same objects, 1 when not.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::bundle::{Bundle, BundleIndex};
+use crate::cli::{Global, Output};
+use crate::publish::generation::Changes;
+use crate::publish::{self, State};
+
+use super::{block_on, publish_error, readable_id, TargetArgs};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The bundle directory
+    pub bundle: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// Each object's YAML document, by inventory id.
+fn documents(index: &BundleIndex, files: &BTreeMap<String, Vec<u8>>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for f in &index.files {
+        let Some(bytes) = files.get(&f.path) else { continue };
+        let text = String::from_utf8_lossy(bytes);
+        for (object, doc) in f.objects.iter().zip(split_documents(&text)) {
+            out.insert(object.id.clone(), doc);
+        }
+    }
+    out
+}
+
+/// Splits a multi-document YAML file at its `---` lines.
+fn split_documents(text: &str) -> Vec<String> {
+    let mut docs = vec![String::new()];
+    for line in text.split_inclusive('\n') {
+        if line == "---\n" {
+            docs.push(String::new());
+        } else if let Some(last) = docs.last_mut() {
+            last.push_str(line);
+        }
+    }
+    docs
+}
+
+pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
+    let bundle = Bundle::read(&args.bundle).map_err(|e| crate::cli::BadInput { message: e.to_string(), hint: None })?;
+    let (changes, old_docs, live) = block_on(async {
+        let target = args.target.open().await?;
+        let state = State::load(&target).await.map_err(publish_error)?;
+        let changes = Changes::between(state.live.as_ref().map(|r| &r.bundle), &bundle.index);
+        let old_docs = match &state.live {
+            Some(record) if !changes.changed.is_empty() => {
+                let files = publish::live_files(&target, record).await.map_err(publish_error)?;
+                documents(&record.bundle, &files)
+            }
+            _ => BTreeMap::new(),
+        };
+        anyhow::Ok((changes, old_docs, state.generation()))
+    })??;
+    let new_files: BTreeMap<String, Vec<u8>> =
+        bundle.objects.iter().map(|f| (f.path.clone(), f.content.clone())).collect();
+    let new_docs = documents(&bundle.index, &new_files);
+
+    let mut out = std::io::stdout().lock();
+    match global.output {
+        Output::Json => {
+            let diffs: BTreeMap<&String, String> = changes
+                .changed
+                .iter()
+                .map(|id| {
+                    (
+                        id,
+                        unified(
+                            old_docs.get(id).map_or("", String::as_str),
+                            new_docs.get(id).map_or("", String::as_str),
+                            id,
+                        ),
+                    )
+                })
+                .collect();
+            writeln!(out, "{}", serde_json::json!({ "liveGeneration": live, "changes": changes, "diffs": diffs }))
+        }
+        Output::Text => {
+            let mut text = String::new();
+            for id in &changes.added {
+                text.push_str(&format!("+ {}\n", readable_id(id)));
+            }
+            for id in &changes.changed {
+                text.push_str(&format!("~ {}\n", readable_id(id)));
+            }
+            for id in &changes.removed {
+                text.push_str(&format!("- {}\n", readable_id(id)));
+            }
+            for id in &changes.changed {
+                text.push('\n');
+                text.push_str(&unified(
+                    old_docs.get(id).map_or("", String::as_str),
+                    new_docs.get(id).map_or("", String::as_str),
+                    id,
+                ));
+            }
+            if changes.is_empty() {
+                if !global.quiet {
+                    eprintln!("no changes: the target runs these objects");
+                }
+            } else {
+                write!(out, "{text}")?;
+            }
+            Ok(())
+        }
+    }
+    .context("writing to stdout")?;
+    Ok(if changes.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn unified(old: &str, new: &str, id: &str) -> String {
+    let name = readable_id(id);
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("live {name}"), &format!("bundle {name}"))
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_documents;
+
+    #[test]
+    fn splits_at_separator_lines_only() {
+        let docs = split_documents("a: 1\n---\nb: |\n  ---x\n---\nc: 3\n");
+        assert_eq!(docs, vec!["a: 1\n", "b: |\n  ---x\n", "c: 3\n"]);
+    }
+}

@@ -1,0 +1,83 @@
+//! `nixflux history --to TARGET`: the retained generations, newest last.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::cli::{Global, Output};
+use crate::publish::{self, State};
+
+use super::publish::short;
+use super::{block_on, publish_error, TargetArgs};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
+    let (records, live) = block_on(async {
+        let target = args.target.open().await?;
+        let state = State::load(&target).await.map_err(publish_error)?;
+        let records = publish::history(&target).await.map_err(publish_error)?;
+        anyhow::Ok((records, state.generation()))
+    })??;
+    let mut out = std::io::stdout().lock();
+    match global.output {
+        Output::Json => {
+            let list: Vec<serde_json::Value> = records
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "generation": r.generation,
+                        "live": Some(r.generation) == live,
+                        "wentLive": live.is_some_and(|l| r.generation <= l),
+                        "publishedAt": r.published_at,
+                        "publisher": r.publisher,
+                        "bundleDigest": r.bundle_digest,
+                        "objects": r.object_count(),
+                        "changes": r.changes,
+                        "source": r.source,
+                    })
+                })
+                .collect();
+            writeln!(out, "{}", serde_json::json!({ "live": live, "generations": list }))
+        }
+        Output::Text => {
+            let mut text = format!(
+                "{:>5}  {:<20} {:<20} {:>7}  {:<16} {}\n",
+                "GEN", "PUBLISHED", "PUBLISHER", "OBJECTS", "CHANGES", "BUNDLE"
+            );
+            for r in &records {
+                let marker = if Some(r.generation) == live { "*" } else { " " };
+                let changes =
+                    format!("+{} ~{} -{}", r.changes.added.len(), r.changes.changed.len(), r.changes.removed.len());
+                let note = match r.source.rollback_of {
+                    Some(g) => format!(" (rollback to {g})"),
+                    None => String::new(),
+                };
+                // A record above the live generation is from a publish that
+                // stopped before its switch.
+                let note =
+                    if live.is_none_or(|l| r.generation > l) { format!("{note} (never went live)") } else { note };
+                text.push_str(&format!(
+                    "{:>4}{marker}  {:<20} {:<20} {:>7}  {:<16} {}{note}\n",
+                    r.generation,
+                    r.published_at,
+                    r.publisher,
+                    r.object_count(),
+                    changes,
+                    short(&r.bundle_digest)
+                ));
+            }
+            if records.is_empty() {
+                text = "no generations\n".into();
+            }
+            write!(out, "{text}")
+        }
+    }
+    .context("writing to stdout")?;
+    Ok(ExitCode::SUCCESS)
+}

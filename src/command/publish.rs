@@ -1,0 +1,143 @@
+//! `nixflux publish BUNDLE --to TARGET`: make a bundle the live generation.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::bundle::Bundle;
+use crate::cli::{Global, Output};
+use crate::publish::generation::Source;
+use crate::publish::{self, Desired, Options, Report};
+
+use super::{block_on, human_bytes, publish_error, TargetArgs};
+
+/// Safety settings shared by `publish` and `rollback`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GuardArgs {
+    /// Generations whose objects stay in the target (the live one included)
+    #[arg(long, default_value_t = publish::DEFAULT_KEEP, value_parser = clap::value_parser!(u64).range(1..))]
+    pub keep: u64,
+    /// Allow a generation with no objects (Flux prunes everything it applied)
+    #[arg(long)]
+    pub allow_empty: bool,
+    /// Allow removing more than --max-prune-percent of the live objects
+    #[arg(long)]
+    pub allow_prune: bool,
+    /// The share of live objects a generation may remove without --allow-prune
+    #[arg(long, default_value_t = publish::DEFAULT_MAX_PRUNE_PERCENT, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub max_prune_percent: u32,
+    /// Show what would change; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+impl GuardArgs {
+    pub fn options(&self, global: Global) -> Options {
+        use std::io::IsTerminal;
+        Options {
+            keep: self.keep as usize,
+            allow_empty: self.allow_empty,
+            allow_prune: self.allow_prune,
+            max_prune_percent: self.max_prune_percent,
+            dry_run: self.dry_run,
+            lease_ttl: publish::lease::DEFAULT_TTL,
+            concurrency: 16,
+            progress: !global.quiet && global.output == Output::Text && std::io::stderr().is_terminal(),
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The bundle directory (`nixflux render --out`, or a Nix build result)
+    pub bundle: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub guard: GuardArgs,
+}
+
+pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
+    let bundle = Bundle::read(&args.bundle).map_err(|e| match e {
+        crate::bundle::read::ReadError::Io { .. } => anyhow::Error::new(e).context("reading the bundle"),
+        other => crate::cli::BadInput {
+            message: other.to_string(),
+            hint: Some("render it again with `nixflux render SPEC --out DIR`".into()),
+        }
+        .into(),
+    })?;
+    let source = source_of(&args.bundle)?;
+    let opts = args.guard.options(global);
+    let report = block_on(async {
+        let target = args.target.open().await?;
+        publish::publish(&target, Desired::from_bundle(bundle, source), &opts).await.map_err(publish_error)
+    })??;
+    print_report(&report, global);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Records where the bundle came from, with its NAR hash when it is a store path.
+fn source_of(path: &std::path::Path) -> anyhow::Result<Source> {
+    let resolved = std::fs::canonicalize(path).with_context(|| format!("reading bundle `{}`", path.display()))?;
+    let store_path = resolved.to_str().and_then(|s| s.parse::<crate::nix::StorePath>().ok());
+    let nar_hash = match &store_path {
+        Some(_) => Some(crate::nix::nar::hash_path(&resolved)?.to_nix_string()),
+        None => None,
+    };
+    Ok(Source {
+        bundle_path: Some(path.display().to_string()),
+        store_path: store_path.map(|p| p.to_string()),
+        nar_hash,
+        rollback_of: None,
+    })
+}
+
+pub fn print_report(r: &Report, global: Global) {
+    match global.output {
+        Output::Json => println!("{}", serde_json::to_string(r).unwrap_or_default()),
+        Output::Text if global.quiet => {}
+        Output::Text => {
+            let gen = |g: Option<u64>| g.map_or_else(|| "none".to_owned(), |g| g.to_string());
+            if r.unchanged {
+                eprintln!(
+                    "{} already runs bundle {} as generation {}: nothing to publish",
+                    r.target,
+                    short(&r.bundle_digest),
+                    gen(r.generation_after)
+                );
+            } else {
+                let verb = if r.dry_run { "would publish" } else { "published" };
+                eprintln!(
+                    "{verb} generation {} to {} (live before: {})",
+                    gen(r.generation_after),
+                    r.target,
+                    gen(r.generation_before)
+                );
+                eprintln!(
+                    "  objects: +{} added, ~{} changed, -{} removed",
+                    r.changes.added.len(),
+                    r.changes.changed.len(),
+                    r.changes.removed.len()
+                );
+                eprintln!(
+                    "  files {}: {} ({}){}",
+                    if r.dry_run { "to upload" } else { "uploaded" },
+                    r.files_uploaded,
+                    human_bytes(r.bytes_uploaded),
+                    if r.objects_deleted > 0 {
+                        format!("; old files deleted: {}", r.objects_deleted)
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+            eprintln!("  flux revision{}: {}", if r.dry_run { " (now)" } else { "" }, r.flux_revision);
+        }
+    }
+}
+
+pub fn short(digest: &str) -> &str {
+    let end = "sha256:".len() + 12;
+    digest.get(..end).unwrap_or(digest)
+}

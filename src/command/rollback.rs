@@ -1,0 +1,32 @@
+//! `nixflux rollback --to TARGET [--generation N]`: make an earlier
+//! generation's objects live again, as a new generation (history only grows).
+
+use std::process::ExitCode;
+
+use crate::cli::Global;
+use crate::publish;
+
+use super::publish::{print_report, GuardArgs};
+use super::{block_on, publish_error, TargetArgs};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// The generation to restore (default: the one before the live one)
+    #[arg(long, short = 'g')]
+    pub generation: Option<u64>,
+    #[command(flatten)]
+    pub guard: GuardArgs,
+}
+
+pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
+    let opts = args.guard.options(global);
+    let report = block_on(async {
+        let target = args.target.open().await?;
+        let desired = publish::rollback_target(&target, args.generation).await.map_err(publish_error)?;
+        publish::publish(&target, desired, &opts).await.map_err(publish_error)
+    })??;
+    print_report(&report, global);
+    Ok(ExitCode::SUCCESS)
+}

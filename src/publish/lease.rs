@@ -1,0 +1,151 @@
+//! The publish lease: `nixflux.lock` under the target root, held while a
+//! publish, rollback or gc changes the target.
+//!
+//! Taking it is a conditional write: create-if-absent, or replace-if-match
+//! for a stale lease. Servers that enforce conditions (AWS S3, MinIO, and
+//! the directory target, which uses `link(2)`) make that exact. rclone
+//! ignores `If-None-Match`/`If-Match`, so the lease is also read back after
+//! writing and checked again before each step that changes what readers see
+//! (the generation record and the pointer switch); the pointer's ETag is
+//! checked too. A lease is stale when it expired, or when it names this host
+//! and a process that no longer runs (a publisher killed mid-way).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::generation::LEASE_KEY;
+use super::target::{Condition, Target, TargetError};
+
+pub const DEFAULT_TTL: Duration = Duration::from_secs(600);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LeaseBody {
+    owner: String,
+    host: String,
+    pid: u32,
+    acquired_at: String,
+    expires_at_unix: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LeaseError {
+    #[error("another publisher holds the lease on {target}: {holder}")]
+    Held { target: String, holder: String },
+    #[error("the lease on {target} was taken over by {holder} while this publish ran")]
+    Lost { target: String, holder: String },
+    #[error(transparent)]
+    Target(#[from] TargetError),
+}
+
+/// A held lease. Release it with `release`; if the process dies, it goes
+/// stale (see the module doc).
+#[derive(Debug)]
+pub struct Lease {
+    owner: String,
+}
+
+fn now_unix() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+pub fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates within it.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return "unknown-host".into();
+    }
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+fn process_alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+impl LeaseBody {
+    fn stale(&self) -> bool {
+        self.expires_at_unix <= now_unix() || (self.host == hostname() && !process_alive(self.pid))
+    }
+
+    fn describe(&self) -> String {
+        format!("process {} on `{}` since {}", self.pid, self.host, self.acquired_at)
+    }
+}
+
+async fn read(target: &Target) -> Result<Option<(LeaseBody, String)>, TargetError> {
+    Ok(target.get(LEASE_KEY).await?.map(|(bytes, etag)| {
+        // An unreadable lease file is treated as held by someone unknown
+        // until it expires: give it an owner that matches no one.
+        let body = serde_json::from_slice(&bytes).unwrap_or(LeaseBody {
+            owner: "unreadable".into(),
+            host: "unknown".into(),
+            pid: 0,
+            acquired_at: "unknown".into(),
+            expires_at_unix: now_unix() + DEFAULT_TTL.as_secs() as i64,
+        });
+        (body, etag)
+    }))
+}
+
+impl Lease {
+    pub async fn acquire(target: &Target, ttl: Duration) -> Result<Lease, LeaseError> {
+        let owner = {
+            let seed = format!("{}:{}:{}", hostname(), std::process::id(), jiff::Timestamp::now().as_nanosecond());
+            crate::bundle::sha256_hex(seed.as_bytes())[..16].to_owned()
+        };
+        let name = target.url().to_string();
+        let condition = match read(target).await? {
+            Some((body, _)) if !body.stale() => return Err(LeaseError::Held { target: name, holder: body.describe() }),
+            Some((body, etag)) => {
+                tracing::warn!(holder = %body.describe(), "taking over a stale lease");
+                Condition::IfMatch(etag)
+            }
+            None => Condition::IfAbsent,
+        };
+        let body = LeaseBody {
+            owner: owner.clone(),
+            host: hostname(),
+            pid: std::process::id(),
+            acquired_at: jiff::Timestamp::now().to_string(),
+            expires_at_unix: now_unix() + ttl.as_secs() as i64,
+        };
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        match target.put(LEASE_KEY, &bytes, &condition).await {
+            Ok(()) => {}
+            Err(TargetError::PreconditionFailed { .. }) => {
+                let holder = read(target).await?.map_or_else(|| "unknown".to_owned(), |(b, _)| b.describe());
+                return Err(LeaseError::Held { target: name, holder });
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let lease = Lease { owner };
+        lease.check(target).await?;
+        tracing::debug!(owner = %lease.owner, "lease acquired");
+        Ok(lease)
+    }
+
+    /// Fails unless the lease on the target is still this one.
+    pub async fn check(&self, target: &Target) -> Result<(), LeaseError> {
+        match read(target).await? {
+            Some((body, _)) if body.owner == self.owner => Ok(()),
+            Some((body, _)) => Err(LeaseError::Lost { target: target.url().to_string(), holder: body.describe() }),
+            None => {
+                Err(LeaseError::Lost { target: target.url().to_string(), holder: "nobody (it was deleted)".into() })
+            }
+        }
+    }
+
+    /// Deletes the lease if it is still this one.
+    pub async fn release(self, target: &Target) -> Result<(), TargetError> {
+        match read(target).await? {
+            Some((body, etag)) if body.owner == self.owner => {
+                let _ = etag;
+                target.delete(LEASE_KEY).await
+            }
+            _ => Ok(()),
+        }
+    }
+}

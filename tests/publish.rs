@@ -1,0 +1,318 @@
+//! The publish protocol end to end, through the binary, on both targets: a
+//! directory and a real `rclone serve s3` on 127.0.0.1. What readers see is
+//! checked the way Flux reads it: list and download the prefix with an
+//! independent S3 client (rclone's), then `kubectl kustomize`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::s3::{build, expected, Server};
+use common::{bundle, nixflux, spec_of};
+use serde_json::Value;
+
+const PREFIX: &str = "home/";
+
+/// A target under test.
+enum Where {
+    Dir(PathBuf),
+    S3(Server),
+}
+
+impl Where {
+    fn both(tmp: &Path) -> Vec<Where> {
+        vec![Where::Dir(tmp.join("target")), Where::S3(Server::start())]
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Where::Dir(_) => "dir",
+            Where::S3(_) => "s3",
+        }
+    }
+
+    fn args(&self) -> Vec<String> {
+        match self {
+            Where::Dir(p) => vec!["--to".into(), p.display().to_string()],
+            Where::S3(s) => s.target_args(PREFIX),
+        }
+    }
+
+    /// What a reader builds from the target now (`None`: the build fails).
+    fn consumer(&self) -> Option<Vec<String>> {
+        match self {
+            Where::Dir(p) => build(p),
+            Where::S3(s) => {
+                let dest = tempfile::tempdir().unwrap();
+                assert!(s.download(PREFIX, dest.path()), "rclone could not download the prefix");
+                build(dest.path())
+            }
+        }
+    }
+
+    /// Every key with its content hash: equal snapshots mean nothing was written.
+    fn snapshot(&self) -> Vec<(String, String)> {
+        match self {
+            Where::S3(s) => s.listing(PREFIX),
+            Where::Dir(p) => {
+                let mut v = Vec::new();
+                let mut stack = vec![p.clone()];
+                while let Some(d) = stack.pop() {
+                    for e in std::fs::read_dir(&d).into_iter().flatten() {
+                        let path = e.unwrap().path();
+                        if path.is_dir() {
+                            stack.push(path);
+                        } else {
+                            let bytes = std::fs::read(&path).unwrap();
+                            let key = path.strip_prefix(p).unwrap().display().to_string();
+                            v.push((key, nixflux::publish::dir::md5_hex(&bytes)));
+                        }
+                    }
+                }
+                v.sort();
+                v
+            }
+        }
+    }
+
+    fn run(&self, cmd: &str, extra: &[&str]) -> Output {
+        nixflux().arg(cmd).args(extra).args(self.args()).arg("--output").arg("json").output().unwrap()
+    }
+
+    fn publish(&self, bundle: &Path, extra: &[&str]) -> Value {
+        let out = nixflux()
+            .arg("publish")
+            .arg(bundle)
+            .args(extra)
+            .args(self.args())
+            .args(["--output", "json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}: publish failed: {}", self.name(), String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn publish_switches_generations_and_republishing_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = bundle(tmp.path(), "a", &spec_of(&["web", "api", "db"], &[]));
+    let b = bundle(tmp.path(), "b", &spec_of(&["web", "api", "db"], &[("api", 3)]));
+    for t in Where::both(tmp.path()) {
+        let r = t.publish(&a, &[]);
+        assert_eq!(r["generationBefore"], Value::Null, "{}", t.name());
+        assert_eq!(r["generationAfter"], 1);
+        assert_eq!(r["changes"]["added"].as_array().unwrap().len(), 15);
+        assert_eq!(t.consumer(), Some(expected(&a)), "{}: readers see bundle a", t.name());
+
+        let before = t.snapshot();
+        let again = t.publish(&a, &[]);
+        assert_eq!(again["unchanged"], true);
+        assert_eq!(again["filesUploaded"], 0);
+        assert_eq!(again["fluxRevision"], r["fluxRevision"], "{}: the Flux revision stays", t.name());
+        assert_eq!(t.snapshot(), before, "{}: republishing wrote something", t.name());
+
+        let r2 = t.publish(&b, &[]);
+        assert_eq!(r2["generationAfter"], 2);
+        assert_eq!(r2["changes"]["changed"], serde_json::json!(["api_api_apps_Deployment"]));
+        assert_eq!(r2["filesUploaded"], 1, "{}: one app changed, one object file uploaded", t.name());
+        assert_eq!(t.consumer(), Some(expected(&b)));
+    }
+}
+
+#[test]
+fn printed_flux_revision_is_what_flux_computes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = bundle(tmp.path(), "a", &spec_of(&["web"], &[]));
+    let server = Server::start();
+    let t = Where::S3(server);
+    let r = t.publish(&a, &[]);
+    let Where::S3(s) = &t else { unreachable!() };
+    // Flux: sha256 over "<key> <etag>\n" of every listed object, sorted by key.
+    let lines: String = s.listing(PREFIX).iter().map(|(k, e)| format!("{k} {e}\n")).collect();
+    let want = format!("sha256:{}", nixflux::bundle::sha256_hex(lines.as_bytes()));
+    assert_eq!(r["fluxRevision"], want);
+}
+
+#[test]
+fn history_diff_and_rollback() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = bundle(tmp.path(), "a", &spec_of(&["web", "api"], &[]));
+    let b = bundle(tmp.path(), "b", &spec_of(&["web", "api"], &[("web", 2)]));
+    for t in Where::both(tmp.path()) {
+        t.publish(&a, &[]);
+        let d = nixflux().arg("diff").arg(&b).args(t.args()).output().unwrap();
+        assert_eq!(d.status.code(), Some(1), "{}: diff of a different bundle exits 1", t.name());
+        let text = String::from_utf8(d.stdout).unwrap();
+        assert!(text.starts_with("~ Deployment.apps `web/web`\n"), "{text}");
+        assert!(text.contains("-  replicas: 1\n+  replicas: 2\n"), "{text}");
+        let same = nixflux().arg("diff").arg(&a).args(t.args()).output().unwrap();
+        assert_eq!(same.status.code(), Some(0), "{}: diff of the live bundle exits 0", t.name());
+        assert!(same.stdout.is_empty());
+
+        t.publish(&b, &[]);
+        let out = t.run("rollback", &[]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(r["generationAfter"], 3);
+        assert_eq!(t.consumer(), Some(expected(&a)), "{}: rollback restores a", t.name());
+
+        let h: Value = serde_json::from_slice(&t.run("history", &[]).stdout).unwrap();
+        assert_eq!(h["live"], 3);
+        let gens = h["generations"].as_array().unwrap();
+        assert_eq!(gens.len(), 3);
+        assert_eq!(gens[2]["source"]["rollbackOf"], 1);
+        assert_eq!(gens[0]["bundleDigest"], gens[2]["bundleDigest"]);
+
+        let out = t.run("rollback", &["--generation", "2"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(t.consumer(), Some(expected(&b)));
+        let out = t.run("rollback", &["--generation", "9"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(stderr(&out).contains("generation 9 is not retained"), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn guard_refuses_empty_and_mass_removal_unless_told() {
+    let tmp = tempfile::tempdir().unwrap();
+    let three = bundle(tmp.path(), "three", &spec_of(&["web", "api", "db"], &[]));
+    let two = bundle(tmp.path(), "two", &spec_of(&["web", "api"], &[]));
+    let one = bundle(tmp.path(), "one", &spec_of(&["web"], &[]));
+    let empty = bundle(tmp.path(), "empty", &spec_of(&[], &[]));
+    for t in Where::both(tmp.path()) {
+        t.publish(&three, &[]);
+        // Removing one app of three (5 of 15 objects) is fine.
+        t.publish(&two, &[]);
+        let before = t.snapshot();
+
+        let out = nixflux().arg("publish").arg(&empty).args(t.args()).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", t.name());
+        assert!(stderr(&out).contains("refusing to publish an empty generation"), "{}", stderr(&out));
+        assert!(stderr(&out).contains("hint: if you really mean to remove everything, pass `--allow-empty`"));
+        assert_eq!(t.snapshot(), before, "{}: a refused publish wrote something", t.name());
+
+        // Two apps to one removes 5 of 10 objects: 50% is the limit, allowed.
+        // Three to one (from a fresh three) would be 10 of 15: refused.
+        t.publish(&three, &[]);
+        let before = t.snapshot();
+        let out = nixflux().arg("publish").arg(&one).args(t.args()).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}: {}", t.name(), stderr(&out));
+        assert!(stderr(&out).contains("removes 10 of the 15 live objects (66%, more than 50%)"), "{}", stderr(&out));
+        assert_eq!(t.snapshot(), before);
+        assert_eq!(t.consumer(), Some(expected(&three)));
+
+        t.publish(&one, &["--allow-prune"]);
+        assert_eq!(t.consumer(), Some(expected(&one)));
+        t.publish(&empty, &["--allow-empty"]);
+        assert_eq!(t.consumer(), Some(vec![]), "{}: an allowed empty generation builds to nothing", t.name());
+    }
+}
+
+#[test]
+fn dry_run_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = bundle(tmp.path(), "a", &spec_of(&["web"], &[]));
+    let b = bundle(tmp.path(), "b", &spec_of(&["web", "api"], &[]));
+    for t in Where::both(tmp.path()) {
+        t.publish(&a, &[]);
+        let before = t.snapshot();
+        let r = t.publish(&b, &["--dry-run"]);
+        assert_eq!(r["dryRun"], true);
+        assert_eq!(r["generationAfter"], 2);
+        assert_eq!(r["changes"]["added"].as_array().unwrap().len(), 5);
+        assert_eq!(r["filesUploaded"], 1);
+        assert_eq!(t.snapshot(), before, "{}: dry run wrote something", t.name());
+    }
+}
+
+#[test]
+fn retention_keeps_the_last_generations_and_gc_deletes_the_rest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bundles: Vec<PathBuf> =
+        (1..=4).map(|r| bundle(tmp.path(), &format!("b{r}"), &spec_of(&["web", "api"], &[("web", r)]))).collect();
+    for t in Where::both(tmp.path()) {
+        for b in &bundles {
+            t.publish(b, &["--keep", "2"]);
+        }
+        let keys: Vec<String> = t.snapshot().into_iter().map(|(k, _)| k).collect();
+        let objects = keys.iter().filter(|k| k.contains("objects/")).count();
+        // api's file is shared by all; web's differs per generation: 2 kept + api.
+        assert_eq!(objects, 3, "{}: {keys:?}", t.name());
+        let records: Vec<&String> = keys.iter().filter(|k| k.contains("generations/")).collect();
+        assert_eq!(records.len(), 2, "{}: {keys:?}", t.name());
+        assert_eq!(t.consumer(), Some(expected(&bundles[3])));
+        let out = t.run("rollback", &["--generation", "1"]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+
+        // gc with a smaller window deletes the older one's files too.
+        let out = t.run("gc", &["--keep", "1"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(r["objectsDeleted"], 1);
+        assert_eq!(t.consumer(), Some(expected(&bundles[3])));
+    }
+}
+
+#[test]
+fn bad_targets_and_credentials_are_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = bundle(tmp.path(), "a", &spec_of(&["web"], &[]));
+    let server = Server::start();
+
+    let wrong = tmp.path().join("wrong-creds");
+    std::fs::write(&wrong, "[default]\naws_access_key_id = nixflux-test\naws_secret_access_key = wrong-secret\n")
+        .unwrap();
+    let out = nixflux()
+        .arg("publish")
+        .arg(&a)
+        .args(["--to", "s3://flux/home", "--endpoint", &server.endpoint(), "--credentials-file"])
+        .arg(&wrong)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(&format!("error: listing `s3://flux/home/` at {} failed: HTTP 403", server.endpoint())),
+        "{err}"
+    );
+    assert!(!err.contains("wrong-secret"), "the secret leaked into the error: {err}");
+
+    let out = nixflux()
+        .arg("publish")
+        .arg(&a)
+        .args(["--to", "s3://flux/home", "--endpoint", "127.0.0.1:9"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr(&out), "error: endpoint `127.0.0.1:9` has no scheme\nhint: write `https://host:port` (or `http://host:port` for plain HTTP)\n");
+
+    let out = nixflux().arg("publish").arg(&a).args(["--to", "s3://Flux/home"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("`Flux` is not a valid bucket name"), "{}", stderr(&out));
+
+    // A prefix that holds someone else's kustomization is not overwritten.
+    let foreign = tmp.path().join("foreign");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("kustomization.yaml"), "resources:\n- app.yaml\n").unwrap();
+    let out = nixflux().arg("publish").arg(&a).arg("--to").arg(&foreign).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("holds a `kustomization.yaml` that nixflux did not write"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(foreign.join("kustomization.yaml")).unwrap(), "resources:\n- app.yaml\n");
+
+    // A damaged bundle is refused before anything is published.
+    let damaged = tmp.path().join("damaged");
+    common::run_ok(nixflux().arg("render").arg(tmp.path().join("a.json")).arg("--out").arg(&damaged));
+    let file = std::fs::read_dir(damaged.join("objects")).unwrap().next().unwrap().unwrap().path();
+    std::fs::write(&file, "tampered").unwrap();
+    let target = tmp.path().join("t");
+    let out = nixflux().arg("publish").arg(&damaged).arg("--to").arg(&target).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("is damaged"), "{}", stderr(&out));
+    assert!(!target.join("kustomization.yaml").exists());
+}
