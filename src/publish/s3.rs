@@ -46,7 +46,14 @@ pub struct S3Backend {
 impl S3Backend {
     pub async fn open(bucket: &str, prefix: &str, opts: &S3Options) -> anyhow::Result<S3Backend> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::standard().with_max_attempts(6).with_initial_backoff(Duration::from_millis(100)))
+            .retry_config(
+                // rclone answers sporadic 500s under parallel uploads: retry
+                // those quickly; a dead endpoint fails within seconds.
+                RetryConfig::standard()
+                    .with_max_attempts(5)
+                    .with_initial_backoff(Duration::from_millis(100))
+                    .with_max_backoff(Duration::from_secs(2)),
+            )
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(5))

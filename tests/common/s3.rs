@@ -165,3 +165,45 @@ pub fn build(dir: &Path) -> Option<Vec<String>> {
 pub fn expected(bundle: &Path) -> Vec<String> {
     build(bundle).expect("the bundle itself builds")
 }
+
+/// A quick in-process S3 reader (list, then get every object), for loops
+/// that must read many times while a publisher works. aws-sdk-s3 with static
+/// test credentials; none of nixflux's publish code is involved.
+pub struct FastReader {
+    client: aws_sdk_s3::Client,
+    rt: tokio::runtime::Runtime,
+}
+
+impl FastReader {
+    pub fn new(server: &Server) -> FastReader {
+        let creds = aws_sdk_s3::config::Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "test");
+        let config = aws_sdk_s3::config::Builder::new()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .endpoint_url(server.endpoint())
+            .force_path_style(true)
+            .credentials_provider(creds)
+            .build();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        FastReader { client: aws_sdk_s3::Client::from_conf(config), rt }
+    }
+
+    /// Lists `flux/<prefix>` and downloads every listed object into `dest`;
+    /// an object gone between list and get is skipped, as Flux does.
+    pub fn download(&self, prefix: &str, dest: &Path) -> bool {
+        self.rt.block_on(async {
+            let Ok(list) = self.client.list_objects_v2().bucket("flux").prefix(prefix).send().await else {
+                return false;
+            };
+            for o in list.contents() {
+                let Some(key) = o.key() else { continue };
+                let Ok(got) = self.client.get_object().bucket("flux").key(key).send().await else { continue };
+                let Ok(body) = got.body.collect().await else { return false };
+                let path = dest.join(key.strip_prefix(prefix).unwrap_or(key));
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(path, body.into_bytes()).unwrap();
+            }
+            true
+        })
+    }
+}
