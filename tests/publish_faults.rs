@@ -181,7 +181,7 @@ fn s3_server_killed_mid_publish() {
     ok(publish(&small, &args, &[]));
     let want_small = expected(&small);
 
-    let mut child =
+    let child =
         nixflux().arg("publish").arg(&big).args(&args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     // Kill the server once some of the new files have arrived.
     let objects = server.root.join("flux/home/objects");

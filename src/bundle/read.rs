@@ -28,24 +28,52 @@ pub enum ReadError {
     Damaged { bundle: PathBuf, why: String },
 }
 
+/// Reads only `bundle.json` of the bundle at `dir` (checked as a whole by `Bundle::read`).
+pub fn read_index(dir: &Path) -> Result<BundleIndex, ReadError> {
+    let index_path = dir.join(INDEX_FILE);
+    let text = fs::read_to_string(&index_path).map_err(|source| ReadError::Io { path: index_path.clone(), source })?;
+    parse_index(&index_path, &text)
+}
+
+/// Reads only the digest from the bundle's `bundle.json`.
+pub fn read_digest(dir: &Path) -> Result<String, ReadError> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Digest {
+        format_version: u32,
+        digest: String,
+    }
+    let index_path = dir.join(INDEX_FILE);
+    let text = fs::read(&index_path).map_err(|source| ReadError::Io { path: index_path.clone(), source })?;
+    let d: Digest =
+        serde_json::from_slice(&text).map_err(|source| ReadError::Index { path: index_path.clone(), source })?;
+    if d.format_version != super::index::FORMAT_VERSION {
+        return Err(ReadError::Format { path: index_path, found: d.format_version });
+    }
+    Ok(d.digest)
+}
+
+fn parse_index(index_path: &Path, text: &str) -> Result<BundleIndex, ReadError> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Version {
+        format_version: u32,
+    }
+    if let Ok(v) = serde_json::from_str::<Version>(text) {
+        if v.format_version != super::index::FORMAT_VERSION {
+            return Err(ReadError::Format { path: index_path.to_owned(), found: v.format_version });
+        }
+    }
+    serde_json::from_str(text).map_err(|source| ReadError::Index { path: index_path.to_owned(), source })
+}
+
 impl Bundle {
     /// Reads and verifies the bundle at `dir` (a directory or a Nix store path).
     pub fn read(dir: &Path) -> Result<Bundle, ReadError> {
         let io = |path: PathBuf| move |source| ReadError::Io { path, source };
         let index_path = dir.join(INDEX_FILE);
         let text = fs::read_to_string(&index_path).map_err(io(index_path.clone()))?;
-        #[derive(serde::Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Version {
-            format_version: u32,
-        }
-        if let Ok(v) = serde_json::from_str::<Version>(&text) {
-            if v.format_version != super::index::FORMAT_VERSION {
-                return Err(ReadError::Format { path: index_path, found: v.format_version });
-            }
-        }
-        let index: BundleIndex =
-            serde_json::from_str(&text).map_err(|source| ReadError::Index { path: index_path.clone(), source })?;
+        let index = parse_index(&index_path, &text)?;
         let damaged = |why: String| ReadError::Damaged { bundle: dir.to_owned(), why };
 
         let mut objects = Vec::with_capacity(index.files.len());

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::bundle::Bundle;
 use crate::cli::{Global, Output};
 use crate::publish::generation::Source;
 use crate::publish::{self, Desired, Options, Report};
@@ -59,19 +58,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
-    let bundle = Bundle::read(&args.bundle).map_err(|e| match e {
-        crate::bundle::read::ReadError::Io { .. } => anyhow::Error::new(e).context("reading the bundle"),
-        other => crate::cli::BadInput {
-            message: other.to_string(),
-            hint: Some("render it again with `nixflux render SPEC --out DIR`".into()),
-        }
-        .into(),
-    })?;
     let source = source_of(&args.bundle)?;
     let opts = args.guard.options(global);
     let report = block_on(async {
         let target = args.target.open().await?;
-        publish::publish(&target, Desired::from_bundle(bundle, source), &opts).await.map_err(publish_error)
+        let desired =
+            Desired::from_dir(&args.bundle, source).map_err(|e| publish_error(publish::PublishError::Bundle(e)))?;
+        publish::publish(&target, desired, &opts).await.map_err(publish_error)
     })??;
     print_report(&report, global);
     Ok(ExitCode::SUCCESS)

@@ -78,6 +78,8 @@ pub enum PublishError {
     #[error("{target} has no live generation")]
     NothingLive { target: String },
     #[error(transparent)]
+    Bundle(crate::bundle::read::ReadError),
+    #[error(transparent)]
     Lease(#[from] LeaseError),
     #[error(transparent)]
     Target(#[from] TargetError),
@@ -89,6 +91,11 @@ impl PublishError {
         matches!(
             self,
             PublishError::Empty { .. }
+                | PublishError::Bundle(
+                    crate::bundle::read::ReadError::Damaged { .. }
+                        | crate::bundle::read::ReadError::Format { .. }
+                        | crate::bundle::read::ReadError::Index { .. }
+                )
                 | PublishError::Prune { .. }
                 | PublishError::ForeignPointer { .. }
                 | PublishError::NoSuchGeneration { .. }
@@ -107,6 +114,7 @@ impl PublishError {
                 Some("run the command again once the other publisher is done")
             }
             PublishError::NoSuchGeneration { .. } => Some("`nixflux history` lists the retained generations"),
+            PublishError::Bundle(_) => Some("render it again with `nixflux render SPEC --out DIR`"),
             _ => None,
         }
     }
@@ -124,8 +132,14 @@ pub struct State {
 
 impl State {
     pub async fn load(target: &Target) -> Result<State, PublishError> {
-        let listing = target.list().await?;
-        let pointer = match target.get(POINTER_KEY).await? {
+        let (listing, pointer) = Self::load_pointer(target).await?;
+        Self::with_record(target, listing, pointer).await
+    }
+
+    /// The listing and the live pointer, fetched together.
+    async fn load_pointer(target: &Target) -> Result<(Vec<ObjectInfo>, Option<(Pointer, String)>), PublishError> {
+        let (listing, pointer) = tokio::join!(target.list(), target.get(POINTER_KEY));
+        let pointer = match pointer? {
             None => None,
             Some((bytes, etag)) => {
                 let p = Pointer::parse(&bytes)
@@ -133,6 +147,14 @@ impl State {
                 Some((p, etag))
             }
         };
+        Ok((listing?, pointer))
+    }
+
+    async fn with_record(
+        target: &Target,
+        listing: Vec<ObjectInfo>,
+        pointer: Option<(Pointer, String)>,
+    ) -> Result<State, PublishError> {
         let live = match &pointer {
             Some((p, _)) => load_record(target, p.generation).await?.filter(|r| r.bundle_digest == p.bundle_digest),
             None => None,
@@ -169,16 +191,57 @@ pub fn flux_revision(prefix: &str, listing: &[ObjectInfo]) -> String {
 
 /// What should become live.
 pub struct Desired {
+    /// The bundle digest: all a no-op publish needs.
+    pub digest: String,
+    /// The bundle's index; for a lazy bundle, filled by `load`.
     pub index: BundleIndex,
     /// Object files to make sure the target has (empty for a rollback,
     /// whose files must already be there).
     pub files: Vec<BundleFile>,
+    /// A bundle directory whose index and files are read (and verified)
+    /// only when the publish has something to do.
+    pub lazy: Option<std::path::PathBuf>,
     pub source: Source,
 }
 
 impl Desired {
     pub fn from_bundle(bundle: Bundle, source: Source) -> Desired {
-        Desired { index: bundle.index, files: bundle.objects, source }
+        Desired { digest: bundle.index.digest.clone(), index: bundle.index, files: bundle.objects, lazy: None, source }
+    }
+
+    pub fn from_record(record: Record, source: Source) -> Desired {
+        Desired { digest: record.bundle.digest.clone(), index: record.bundle, files: Vec::new(), lazy: None, source }
+    }
+
+    /// The bundle at `dir`, known by its digest until `load` reads the rest.
+    pub fn from_dir(dir: &std::path::Path, source: Source) -> Result<Desired, crate::bundle::read::ReadError> {
+        let digest = crate::bundle::read::read_digest(dir)?;
+        let index = BundleIndex {
+            format_version: crate::bundle::index::FORMAT_VERSION,
+            digest: digest.clone(),
+            spec_digest: String::new(),
+            nixflux_version: String::new(),
+            files: Vec::new(),
+            images: Vec::new(),
+            store_paths: Vec::new(),
+        };
+        Ok(Desired { digest, index, files: Vec::new(), lazy: Some(dir.to_owned()), source })
+    }
+
+    /// Reads and verifies a lazy bundle: its index and object files.
+    fn load(&mut self) -> Result<(), PublishError> {
+        if let Some(dir) = self.lazy.take() {
+            let bundle = Bundle::read(&dir).map_err(PublishError::Bundle)?;
+            if bundle.index.digest != self.digest {
+                return Err(PublishError::Bundle(crate::bundle::read::ReadError::Damaged {
+                    bundle: dir,
+                    why: "it changed while it was being published".into(),
+                }));
+            }
+            self.index = bundle.index;
+            self.files = bundle.objects;
+        }
+        Ok(())
     }
 }
 
@@ -243,47 +306,57 @@ fn publisher() -> String {
 }
 
 /// Makes `desired` the live generation of `target`.
-pub async fn publish(target: &Target, desired: Desired, opts: &Options) -> Result<Report, PublishError> {
+pub async fn publish(target: &Target, mut desired: Desired, opts: &Options) -> Result<Report, PublishError> {
     let name = target.url().to_string();
-    let planned = State::load(target).await?;
-    let before = planned.generation();
-    let unchanged = planned.pointer.as_ref().is_some_and(|(p, _)| p.bundle_digest == desired.index.digest)
-        && planned.live.is_some();
-    let changes = Changes::between(planned.live.as_ref().map(|r| &r.bundle), &desired.index);
-    let report = |after: Option<u64>,
-                  state_listing: &[ObjectInfo],
-                  uploaded: usize,
-                  bytes: u64,
-                  deleted: usize,
-                  unchanged: bool| Report {
-        target: name.clone(),
-        generation_before: before,
-        generation_after: after,
-        bundle_digest: desired.index.digest.clone(),
-        unchanged,
-        dry_run: opts.dry_run,
-        changes: if unchanged { Changes::default() } else { changes.clone() },
-        files_uploaded: uploaded,
-        bytes_uploaded: bytes,
-        objects_deleted: deleted,
-        flux_revision: flux_revision(target.key_prefix(), state_listing),
-    };
-    if unchanged {
-        // Nothing is written: the bucket, and so Flux's revision, stay as they are.
-        return Ok(report(before, &planned.listing, 0, 0, 0, true));
+    let (listing, pointer) = State::load_pointer(target).await?;
+    // Publishing what is live writes nothing: the bucket, and so Flux's
+    // revision, stay as they are. The pointer alone says so.
+    if let Some((p, _)) = pointer.as_ref().filter(|(p, _)| p.bundle_digest == desired.digest) {
+        return Ok(Report {
+            target: name,
+            generation_before: Some(p.generation),
+            generation_after: Some(p.generation),
+            bundle_digest: desired.digest.clone(),
+            unchanged: true,
+            dry_run: opts.dry_run,
+            changes: Changes::default(),
+            files_uploaded: 0,
+            bytes_uploaded: 0,
+            objects_deleted: 0,
+            flux_revision: flux_revision(target.key_prefix(), &listing),
+        });
     }
+    desired.load()?;
+    let planned = State::with_record(target, listing, pointer).await?;
+    let before = planned.generation();
+    let changes = Changes::between(planned.live.as_ref().map(|r| &r.bundle), &desired.index);
+    let digest = desired.index.digest.clone();
+    let report =
+        |after: Option<u64>, state_listing: &[ObjectInfo], uploaded: usize, bytes: u64, deleted: usize| Report {
+            target: name.clone(),
+            generation_before: before,
+            generation_after: after,
+            bundle_digest: digest.clone(),
+            unchanged: false,
+            dry_run: opts.dry_run,
+            changes: changes.clone(),
+            files_uploaded: uploaded,
+            bytes_uploaded: bytes,
+            objects_deleted: deleted,
+            flux_revision: flux_revision(target.key_prefix(), state_listing),
+        };
     guard(target, &planned, &desired, &changes, opts)?;
     if opts.dry_run {
         let listed: BTreeMap<&str, &ObjectInfo> = planned.listing.iter().map(|o| (o.key.as_str(), o)).collect();
         let missing: Vec<&BundleFile> =
             desired.files.iter().filter(|f| !has_whole_copy(listed.get(f.path.as_str()).copied(), f)).collect();
         let bytes = missing.iter().map(|f| f.content.len() as u64).sum();
-        return Ok(report(Some(before.unwrap_or(0) + 1), &planned.listing, missing.len(), bytes, 0, false));
+        return Ok(report(Some(before.unwrap_or(0) + 1), &planned.listing, missing.len(), bytes, 0));
     }
 
     let lease = Lease::acquire(target, opts.lease_ttl).await?;
     failpoint::hit("lease");
-    let result = publish_under_lease(target, &desired, opts, &lease).await;
+    let result = publish_under_lease(target, &desired, opts, &lease, planned).await;
     let release = lease.release(target).await;
     let (state, generation, uploaded, bytes, deleted) = result?;
     if let Err(e) = release {
@@ -291,7 +364,7 @@ pub async fn publish(target: &Target, desired: Desired, opts: &Options) -> Resul
     }
     let listing = target.list().await?;
     let changes_now = Changes::between(state.live.as_ref().map(|r| &r.bundle), &desired.index);
-    let mut r = report(Some(generation), &listing, uploaded, bytes, deleted, false);
+    let mut r = report(Some(generation), &listing, uploaded, bytes, deleted);
     r.changes = changes_now;
     Ok(r)
 }
@@ -301,9 +374,12 @@ async fn publish_under_lease(
     desired: &Desired,
     opts: &Options,
     lease: &Lease,
+    planned: State,
 ) -> Result<(State, u64, usize, u64, usize), PublishError> {
-    // Plan again under the lease: the target may have changed since.
-    let state = State::load(target).await?;
+    // The plan holds if the pointer did not move before the lease was ours.
+    let current = target.get(POINTER_KEY).await?.map(|(_, etag)| etag);
+    let state =
+        if current == planned.pointer.as_ref().map(|(_, e)| e.clone()) { planned } else { State::load(target).await? };
     let changes = Changes::between(state.live.as_ref().map(|r| &r.bundle), &desired.index);
     guard(target, &state, desired, &changes, opts)?;
     let generation = state.generation().unwrap_or(0) + 1;
@@ -339,7 +415,7 @@ async fn publish_under_lease(
         changes,
         bundle: desired.index.clone(),
     };
-    let record_bytes = serde_json::to_vec_pretty(&record).unwrap_or_default();
+    let record_bytes = serde_json::to_vec(&record).unwrap_or_default();
     target.put(&record_key(generation), &record_bytes, &Condition::None).await?;
     failpoint::hit("record");
 
@@ -359,7 +435,15 @@ async fn publish_under_lease(
     failpoint::hit("switch");
     tracing::info!(generation, "switched");
 
-    let deleted = match collect_garbage(target, opts.keep, lease).await {
+    // What the target holds now, without listing it again.
+    let mut known = state.listing.clone();
+    known.extend(missing.iter().map(|f| ObjectInfo {
+        key: f.path.clone(),
+        etag: String::new(),
+        size: f.content.len() as u64,
+    }));
+    known.push(ObjectInfo { key: record_key(generation), etag: String::new(), size: record_bytes.len() as u64 });
+    let deleted = match collect_garbage(target, opts.keep, lease, Some((known, pointer.clone()))).await {
         Ok(n) => n,
         Err(e) => {
             tracing::warn!(error = %e, "garbage collection failed; `nixflux gc` retries it");
@@ -419,49 +503,106 @@ async fn upload_all(target: &Target, files: Vec<BundleFile>, opts: &Options) -> 
 
 /// Deletes object files no retained generation references, and records of
 /// generations that fell out of the window. Never deletes what the live
-/// pointer (read again just before deleting) references.
-pub async fn collect_garbage(target: &Target, keep: usize, lease: &Lease) -> Result<usize, PublishError> {
-    let listing = target.list().await?;
-    let Some((pointer, _)) = target.get(POINTER_KEY).await?.map(|(b, e)| (Pointer::parse(&b), e)) else { return Ok(0) };
-    let pointer = pointer.map_err(|why| PublishError::ForeignPointer { target: target.url().to_string(), why })?;
+/// pointer (read again just before deleting) references. `known` is the
+/// listing and live pointer when the caller has them (right after a publish).
+pub async fn collect_garbage(
+    target: &Target,
+    keep: usize,
+    lease: &Lease,
+    known: Option<(Vec<ObjectInfo>, Pointer)>,
+) -> Result<usize, PublishError> {
+    let (listing, pointer) = match known {
+        Some(k) => k,
+        None => {
+            let (listing, pointer) = State::load_pointer(target).await?;
+            match pointer {
+                Some((p, _)) => (listing, p),
+                None => return Ok(0),
+            }
+        }
+    };
     let live = pointer.generation;
     let oldest_kept = live.saturating_sub(keep.max(1) as u64 - 1);
     let records: Vec<u64> = listing.iter().filter_map(|o| parse_record_key(&o.key)).collect();
+    let stale_records: Vec<u64> = records.iter().copied().filter(|n| *n < oldest_kept || *n > live).collect();
 
     let mut retained: BTreeSet<String> = pointer.resources.iter().cloned().collect();
-    for n in records.iter().copied().filter(|n| (oldest_kept..=live).contains(n)) {
-        match load_record(target, n).await? {
-            Some(r) => retained.extend(r.resources()),
-            None => {
-                tracing::warn!(generation = n, "a retained generation record is unreadable; keeping every object");
-                return Ok(0);
+    let mut candidates: Vec<&str> = listing
+        .iter()
+        .map(|o| o.key.as_str())
+        .filter(|k| k.starts_with(OBJECTS_PREFIX) && !retained.contains(*k))
+        .collect();
+    if !candidates.is_empty() {
+        // Only the retained records' file lists matter: fetch those together.
+        let mut tasks = tokio::task::JoinSet::new();
+        for n in records.iter().copied().filter(|n| (oldest_kept..live).contains(n)) {
+            let target = target.clone();
+            tasks.spawn(async move { (n, load_resources(&target, n).await) });
+        }
+        while let Some(done) = tasks.join_next().await {
+            let (n, resources) = match done {
+                Ok(v) => v,
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            };
+            match resources? {
+                Some(r) => retained.extend(r),
+                None => {
+                    tracing::warn!(generation = n, "a retained generation record is unreadable; keeping every object");
+                    return Ok(0);
+                }
             }
         }
+        candidates.retain(|k| !retained.contains(*k));
+    }
+    if candidates.is_empty() && stale_records.is_empty() {
+        return Ok(0);
     }
     lease.check(target).await?;
     // The pointer once more: whatever is live now is never deleted.
     if let Some((bytes, _)) = target.get(POINTER_KEY).await? {
         if let Ok(p) = Pointer::parse(&bytes) {
-            retained.extend(p.resources);
+            let now: BTreeSet<String> = p.resources.into_iter().collect();
+            candidates.retain(|k| !now.contains(*k));
         }
     }
     let mut deleted = 0;
-    for o in listing.iter().filter(|o| o.key.starts_with(OBJECTS_PREFIX) && !retained.contains(&o.key)) {
-        target.delete(&o.key).await?;
+    for key in candidates {
+        target.delete(key).await?;
         deleted += 1;
         failpoint::hit("gc");
     }
-    for n in records.into_iter().filter(|n| *n < oldest_kept || *n > live) {
+    for n in stale_records {
         target.delete(&record_key(n)).await?;
     }
     tracing::info!(deleted, "garbage collected");
     Ok(deleted)
 }
 
+/// The object files a generation's record lists, reading nothing else of it.
+async fn load_resources(target: &Target, generation: u64) -> Result<Option<Vec<String>>, TargetError> {
+    #[derive(serde::Deserialize)]
+    struct Files {
+        bundle: Paths,
+    }
+    #[derive(serde::Deserialize)]
+    struct Paths {
+        files: Vec<Path>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Path {
+        path: String,
+    }
+    Ok(target
+        .get(&record_key(generation))
+        .await?
+        .and_then(|(bytes, _)| serde_json::from_slice::<Files>(&bytes).ok())
+        .map(|f| f.bundle.files.into_iter().map(|p| p.path).collect()))
+}
+
 /// `nixflux gc`: garbage collection under the lease.
 pub async fn gc(target: &Target, keep: usize, ttl: Duration) -> Result<usize, PublishError> {
     let lease = Lease::acquire(target, ttl).await?;
-    let result = collect_garbage(target, keep, &lease).await;
+    let result = collect_garbage(target, keep, &lease, None).await;
     let _ = lease.release(target).await;
     result
 }
@@ -508,11 +649,10 @@ pub async fn rollback_target(target: &Target, generation: Option<u64>) -> Result
             why: format!("its object file `{}` was garbage-collected", lost.path),
         });
     }
-    Ok(Desired {
-        index: record.bundle,
-        files: Vec::new(),
-        source: Source { bundle_path: None, store_path: None, nar_hash: None, rollback_of: Some(wanted) },
-    })
+    Ok(Desired::from_record(
+        record,
+        Source { bundle_path: None, store_path: None, nar_hash: None, rollback_of: Some(wanted) },
+    ))
 }
 
 /// The object files of the live generation, keyed by path.

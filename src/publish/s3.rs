@@ -82,7 +82,11 @@ impl S3Backend {
                 .build();
             loader = loader.credentials_provider(provider);
         }
-        if let Some(ca) = &opts.ca_file {
+        let plain_http = opts.endpoint.as_deref().is_some_and(|e| e.starts_with("http://"));
+        if plain_http {
+            // No TLS: skip loading the system's CA roots (tens of milliseconds).
+            loader = loader.http_client(aws_smithy_http_client::Builder::new().build_http());
+        } else if let Some(ca) = &opts.ca_file {
             let pem = std::fs::read(ca).map_err(|e| anyhow::anyhow!("reading CA file `{}`: {e}", ca.display()))?;
             use aws_smithy_http_client::tls;
             let trust = tls::TrustStore::empty().with_native_roots(false).with_pem_certificate(pem);
@@ -121,9 +125,9 @@ impl S3Backend {
         format!("{}{key}", self.prefix)
     }
 
-    fn failed<E: std::error::Error + 'static>(&self, op: &'static str, key: &str, e: SdkError<E>) -> TargetError
+    fn failed<E>(&self, op: &'static str, key: &str, e: SdkError<E>) -> TargetError
     where
-        E: ProvideErrorMetadata,
+        E: std::error::Error + ProvideErrorMetadata + 'static,
     {
         let precondition = e.raw_response().is_some_and(|r| r.status().as_u16() == 412)
             || e.as_service_error().and_then(|s| s.code()) == Some("PreconditionFailed");
