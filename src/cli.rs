@@ -124,7 +124,11 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
     }
     let mut text = format!("error: {err}");
     for cause in err.chain().skip(1) {
-        text.push_str(&format!(": {cause}"));
+        // Many messages already end with their cause; say it once.
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(&format!(": {cause}"));
+        }
     }
     eprintln!("{text}");
     if let Some(bad) = err.downcast_ref::<BadInput>() {

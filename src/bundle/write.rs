@@ -40,6 +40,7 @@ impl Bundle {
             Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
             _ => PathBuf::from("."),
         };
+        fs::create_dir_all(&parent).map_err(io_at(&parent))?;
         let exists = match fs::symlink_metadata(out) {
             Ok(meta) if meta.is_dir() => {
                 if !replaceable(out)? {
