@@ -18,11 +18,12 @@ pub struct Args {
 }
 
 pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
-    let (records, live) = block_on(async {
+    let (records, live, revision) = block_on(async {
         let target = args.target.open().await?;
         let state = State::load(&target).await.map_err(publish_error)?;
         let records = publish::history(&target).await.map_err(publish_error)?;
-        anyhow::Ok((records, state.generation()))
+        let revision = publish::flux_revision(target.key_prefix(), &state.listing);
+        anyhow::Ok((records, state.generation(), revision))
     })??;
     let mut out = std::io::stdout().lock();
     match global.output {
@@ -43,7 +44,7 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
                     })
                 })
                 .collect();
-            writeln!(out, "{}", serde_json::json!({ "live": live, "generations": list }))
+            writeln!(out, "{}", serde_json::json!({ "live": live, "fluxRevision": revision, "generations": list }))
         }
         Output::Text => {
             let mut text = format!(
@@ -75,6 +76,7 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
             if records.is_empty() {
                 text = "no generations\n".into();
             }
+            text.push_str(&format!("flux revision: {revision}\n"));
             write!(out, "{text}")
         }
     }

@@ -125,7 +125,9 @@ pub fn print_report(r: &Report, global: Global) {
                     }
                 );
             }
-            eprintln!("  flux revision{}: {}", if r.dry_run { " (now)" } else { "" }, r.flux_revision);
+            if let Some(rev) = &r.flux_revision {
+                eprintln!("  flux revision{}: {rev}", if r.dry_run { " (now)" } else { "" });
+            }
         }
     }
 }

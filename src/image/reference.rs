@@ -11,8 +11,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 use crate::nix::store_path::{StorePath, StorePathError};
 
 pub const NIX_SCHEME: &str = "nix:0";
@@ -267,18 +265,7 @@ impl fmt::Display for ImageRef {
     }
 }
 
-impl Serialize for ImageRef {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for ImageRef {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+serde_via_str!(ImageRef);
 
 #[cfg(test)]
 mod tests {

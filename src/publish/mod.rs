@@ -138,16 +138,8 @@ impl State {
 
     /// The listing and the live pointer, fetched together.
     async fn load_pointer(target: &Target) -> Result<(Vec<ObjectInfo>, Option<(Pointer, String)>), PublishError> {
-        let (listing, pointer) = tokio::join!(target.list(), target.get(POINTER_KEY));
-        let pointer = match pointer? {
-            None => None,
-            Some((bytes, etag)) => {
-                let p = Pointer::parse(&bytes)
-                    .map_err(|why| PublishError::ForeignPointer { target: target.url().to_string(), why })?;
-                Some((p, etag))
-            }
-        };
-        Ok((listing?, pointer))
+        let (listing, pointer) = tokio::join!(target.list(), read_pointer(target));
+        Ok((listing?, pointer?))
     }
 
     async fn with_record(
@@ -174,6 +166,19 @@ impl State {
 
     fn live_object_count(&self) -> usize {
         self.live.as_ref().map_or(0, Record::object_count)
+    }
+}
+
+/// The live pointer and its ETag; an error if the prefix holds a
+/// kustomization nixflux did not write.
+pub async fn read_pointer(target: &Target) -> Result<Option<(Pointer, String)>, PublishError> {
+    match target.get(POINTER_KEY).await? {
+        None => Ok(None),
+        Some((bytes, etag)) => {
+            let p = Pointer::parse(&bytes)
+                .map_err(|why| PublishError::ForeignPointer { target: target.url().to_string(), why })?;
+            Ok(Some((p, etag)))
+        }
     }
 }
 
@@ -258,8 +263,9 @@ pub struct Report {
     pub files_uploaded: usize,
     pub bytes_uploaded: u64,
     pub objects_deleted: usize,
-    /// The revision Flux will compute for the target after this publish.
-    pub flux_revision: String,
+    /// The revision Flux will compute for the target after this publish
+    /// (not computed for a publish that changed nothing).
+    pub flux_revision: Option<String>,
 }
 
 /// Whether the target's copy of `file` is whole: its ETag is the MD5 of the
@@ -308,9 +314,10 @@ fn publisher() -> String {
 /// Makes `desired` the live generation of `target`.
 pub async fn publish(target: &Target, mut desired: Desired, opts: &Options) -> Result<Report, PublishError> {
     let name = target.url().to_string();
-    let (listing, pointer) = State::load_pointer(target).await?;
-    // Publishing what is live writes nothing: the bucket, and so Flux's
-    // revision, stay as they are. The pointer alone says so.
+    // Publishing what is live writes nothing, so the bucket and Flux's
+    // revision stay as they are. One read of the pointer says so; the
+    // listing (which only the printed revision would need) is skipped.
+    let pointer = read_pointer(target).await?;
     if let Some((p, _)) = pointer.as_ref().filter(|(p, _)| p.bundle_digest == desired.digest) {
         return Ok(Report {
             target: name,
@@ -323,9 +330,10 @@ pub async fn publish(target: &Target, mut desired: Desired, opts: &Options) -> R
             files_uploaded: 0,
             bytes_uploaded: 0,
             objects_deleted: 0,
-            flux_revision: flux_revision(target.key_prefix(), &listing),
+            flux_revision: None,
         });
     }
+    let listing = target.list().await?;
     desired.load()?;
     let planned = State::with_record(target, listing, pointer).await?;
     let before = planned.generation();
@@ -343,7 +351,7 @@ pub async fn publish(target: &Target, mut desired: Desired, opts: &Options) -> R
             files_uploaded: uploaded,
             bytes_uploaded: bytes,
             objects_deleted: deleted,
-            flux_revision: flux_revision(target.key_prefix(), state_listing),
+            flux_revision: Some(flux_revision(target.key_prefix(), state_listing)),
         };
     guard(target, &planned, &desired, &changes, opts)?;
     if opts.dry_run {
@@ -460,7 +468,7 @@ async fn upload_all(target: &Target, files: Vec<BundleFile>, opts: &Options) -> 
     let bar = opts.progress.then(|| {
         let bar = indicatif::ProgressBar::new(files.len() as u64);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("uploading {pos}/{len} object files [{bar:30}] {bytes_per_sec}")
+            indicatif::ProgressStyle::with_template("uploading {pos}/{len} object files [{bar:30}] {per_sec} {eta}")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar
