@@ -26,7 +26,7 @@ fn fixtures() -> &'static Vec<(String, PathBuf)> {
         let mut cmd = Command::new("nix-build");
         cmd.arg(common::root().join("tests/nix/fixtures.nix")).args(["--no-out-link", "--quiet"]);
         // Debian's Nix builds without a sandbox; as root it needs no build users.
-        cmd.args(["--option", "sandbox", "false", "--option", "build-users-group", ""]);
+        cmd.args(["--option", "sandbox", "false", "--option", "build-users-group", "", "--option", "substituters", ""]);
         for a in ATTRS {
             cmd.args(["-A", a]);
         }

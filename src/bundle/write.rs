@@ -34,6 +34,29 @@ fn replaceable(dir: &Path) -> Result<bool, WriteError> {
 }
 
 impl Bundle {
+    /// Writes the bundle into `dir`, which must not exist (a Nix `$out`).
+    pub fn write_into(&self, dir: &Path) -> Result<(), WriteError> {
+        fs::create_dir(dir).map_err(io_at(dir))?;
+        self.write_files(dir)?;
+        set_dir_mode(dir)?;
+        set_dir_mode(&dir.join(OBJECTS_DIR))
+    }
+
+    fn write_files(&self, root: &Path) -> Result<(), WriteError> {
+        let objects = root.join(OBJECTS_DIR);
+        fs::create_dir(&objects).map_err(io_at(&objects))?;
+        // Creating files is the slow part on most disks; overlap it.
+        let files: Vec<&super::BundleFile> = self.objects.iter().chain(std::iter::once(&self.kustomization)).collect();
+        crate::parallel::map(&files, |f| {
+            let path = root.join(&f.path);
+            fs::write(&path, &f.content).map_err(|source| WriteError::Io { path, source })
+        })
+        .into_iter()
+        .collect::<Result<Vec<()>, _>>()?;
+        let index = root.join(INDEX_FILE);
+        fs::write(&index, self.index_bytes()).map_err(io_at(&index))
+    }
+
     /// Writes the bundle to `out`, replacing an earlier bundle there.
     pub fn write_to(&self, out: &Path) -> Result<(), WriteError> {
         let parent = match out.parent() {
@@ -58,20 +81,9 @@ impl Bundle {
             .tempdir_in(&parent)
             .map_err(io_at(&parent))?;
         let root = staging.path();
-        let objects = root.join(OBJECTS_DIR);
-        fs::create_dir(&objects).map_err(io_at(&objects))?;
-        // Creating files is the slow part on most disks; overlap it.
-        let files: Vec<&super::BundleFile> = self.objects.iter().chain(std::iter::once(&self.kustomization)).collect();
-        crate::parallel::map(&files, |f| {
-            let path = root.join(&f.path);
-            fs::write(&path, &f.content).map_err(|source| WriteError::Io { path, source })
-        })
-        .into_iter()
-        .collect::<Result<Vec<()>, _>>()?;
-        let index = root.join(INDEX_FILE);
-        fs::write(&index, self.index_bytes()).map_err(io_at(&index))?;
+        self.write_files(root)?;
         set_dir_mode(root)?;
-        set_dir_mode(&objects)?;
+        set_dir_mode(&root.join(OBJECTS_DIR))?;
 
         if exists {
             // Move the old bundle aside first; a rename cannot replace a

@@ -26,7 +26,7 @@ pub const EXAMPLE_SPEC: &str = include_str!("../../docs/examples/homelab.json");
 #[derive(Debug, clap::Args)]
 pub struct SpecInput {
     /// The spec (JSON); `-` reads stdin
-    #[arg(value_name = "SPEC", required_unless_present = "example")]
+    #[arg(value_name = "SPEC", required_unless_present_any = ["example", "from_env"])]
     pub spec: Option<PathBuf>,
     /// Use the built-in example spec (docs/examples/homelab.json)
     #[arg(long, conflicts_with = "spec")]

@@ -1,0 +1,386 @@
+# services.nixflux: apps declared as NixOS options, rendered by nixflux into a
+# bundle (services.nixflux.bundle), published to targets by systemd units on
+# every switch.
+#
+# The options mirror the spec (docs/spec.md) one to one and stay thin: every
+# option defaults to null, meaning "nixflux's default", so defaults live in one
+# place (the Rust side) and the spec holds exactly what was set. The heavy
+# checking (ports, names, images, raw objects) happens when the bundle is
+# built; the assertions here catch what the module can see at eval time.
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}:
+let
+  inherit (lib) mkOption types;
+  cfg = config.services.nixflux;
+
+  # An optional option: null means "leave it to nixflux".
+  opt =
+    type: description: example:
+    mkOption {
+      type = types.nullOr type;
+      default = null;
+      inherit description example;
+    };
+
+  # A package image (e.g. nix-snapshotter's buildImage) becomes a nix:0 reference.
+  imageType = types.either types.str types.package;
+  toImage = v: if lib.isDerivation v then "nix:0${v}" else v;
+
+  quantity = types.either types.str types.int;
+  stringMap = types.attrsOf types.str;
+
+  resourceList = types.submodule {
+    options = {
+      cpu = opt quantity "CPU, as a Kubernetes quantity." "500m";
+      memory = opt quantity "Memory, as a Kubernetes quantity." "256Mi";
+      ephemeralStorage = opt quantity "Ephemeral storage, as a Kubernetes quantity." "1Gi";
+    };
+  };
+
+  appModule =
+    { name, ... }:
+    {
+      options = {
+        enable = opt types.bool "Render this app (nixflux's default: true)." false;
+        namespace = opt types.str "Namespace of the app's objects (nixflux's default: the app's name)." "photos";
+        createNamespace = opt types.bool "Render the app's Namespace (default: defaults.createNamespaces)." false;
+        image = mkOption {
+          type = types.nullOr imageType;
+          default = null;
+          apply = v: if v == null then null else toImage v;
+          description = "Image reference, a key of `images`, or a package built with nix-snapshotter's buildImage (becomes `nix:0<store path>`).";
+          example = lib.literalExpression ''pkgs.nix-snapshotter.buildImage { name = "web"; config.Cmd = [ "''${pkgs.hello}/bin/hello" ]; }'';
+        };
+        replicas = opt types.ints.unsigned "Deployment replicas (nixflux's default: 1)." 2;
+        port = opt types.port "The container port the app listens on, named `http`." 8080;
+        servicePort = opt types.port "The Service port that forwards to `port` (nixflux's default: 80)." 8080;
+        extraPorts = opt (types.attrsOf (
+          types.submodule {
+            options = {
+              port = mkOption {
+                type = types.port;
+                description = "Container port.";
+                example = 1900;
+              };
+              protocol = opt (types.enum [
+                "TCP"
+                "UDP"
+                "SCTP"
+              ]) "Protocol (nixflux's default: TCP)." "UDP";
+              servicePort = opt types.port "Port on the Service (default: `port`)." 1900;
+              hostPort = opt types.port "Also open the port on the node." 1900;
+            };
+          }
+        )) "More container ports, also on the Service." { dlna = { port = 1900; protocol = "UDP"; }; };
+        command = opt (types.listOf types.str) "Container command." [ "/bin/server" ];
+        args = opt (types.listOf types.str) "Container arguments." [ "--listen" ":8080" ];
+        env = opt stringMap "Environment variables." { TZ = "Europe/Berlin"; };
+        envFromSecrets = opt (types.listOf types.str) "Secrets whose keys become environment variables." [ "web-db" ];
+        resources = opt (types.submodule {
+          options = {
+            requests = opt resourceList "Resource requests." { cpu = "50m"; };
+            limits = opt resourceList "Resource limits." { memory = "256Mi"; };
+          };
+        }) "Requests and limits." { limits.memory = "256Mi"; };
+        health = opt types.str "HTTP path probed on `port` for startup, readiness and liveness." "/healthz";
+        ingress = opt (types.submodule {
+          options = {
+            host = mkOption {
+              type = types.str;
+              description = "Host name.";
+              example = "photos.example.org";
+            };
+            path = opt types.str "Path prefix (nixflux's default: /)." "/api";
+            className = opt types.str "Ingress class (default: defaults.ingressClassName)." "traefik";
+            tls = opt (types.submodule {
+              options.secretName = mkOption {
+                type = types.str;
+                description = "TLS Secret name.";
+                example = "photos-tls";
+              };
+            }) "TLS for the host." { secretName = "photos-tls"; };
+            annotations = opt stringMap "Annotations on the Ingress." { "cert-manager.io/cluster-issuer" = "letsencrypt"; };
+          };
+        }) "An Ingress for `port`." { host = "photos.example.org"; };
+        networkPolicy = opt (types.submodule {
+          options.profile = opt types.str "Network policy profile (default: defaults.networkPolicyProfile)." "web-app-internal";
+        }) "Network policy." { profile = "none"; };
+        serviceAccount = opt (types.submodule {
+          options = {
+            automountToken = opt types.bool "Mount the ServiceAccount token (nixflux's default: false)." true;
+            annotations = opt stringMap "Annotations on the ServiceAccount." { };
+          };
+        }) "ServiceAccount settings." { automountToken = true; };
+        security = opt (types.submodule {
+          options = {
+            allowPrivilegeEscalation = opt types.bool "Allow privilege escalation (nixflux's default: false)." true;
+            addCapabilities = opt (types.listOf types.str) "Capabilities added back after dropping ALL." [ "NET_RAW" ];
+            seccompProfile = opt (types.enum [
+              "RuntimeDefault"
+              "Unconfined"
+            ]) "Pod seccomp profile (nixflux's default: RuntimeDefault)." "Unconfined";
+            runAsUser = opt types.int "Pod runAsUser." 1000;
+            runAsGroup = opt types.int "Pod runAsGroup." 1000;
+            fsGroup = opt types.int "Pod fsGroup." 1000;
+            runAsNonRoot = opt types.bool "Pod runAsNonRoot." true;
+            readOnlyRootFilesystem = opt types.bool "Container readOnlyRootFilesystem." true;
+          };
+        }) "Pod and container security settings." { runAsUser = 1000; };
+        volumes = opt (types.attrsOf (
+          types.submodule {
+            options = {
+              mountPath = mkOption {
+                type = types.str;
+                description = "Where the volume is mounted.";
+                example = "/data";
+              };
+              readOnly = opt types.bool "Mount read-only." true;
+              subPath = opt types.str "Mount a sub-path of the volume." "app";
+              persistentVolumeClaim = opt (types.submodule {
+                options = {
+                  size = mkOption {
+                    type = quantity;
+                    description = "Requested storage.";
+                    example = "10Gi";
+                  };
+                  storageClassName = opt types.str "Storage class." "local-path";
+                  accessMode = opt (types.enum [
+                    "ReadWriteOnce"
+                    "ReadWriteOncePod"
+                    "ReadWriteMany"
+                    "ReadOnlyMany"
+                  ]) "Access mode (nixflux's default: ReadWriteOnce)." "ReadWriteMany";
+                  prune = opt types.bool "Let Flux delete the claim and its data with the app (nixflux's default: false)." true;
+                };
+              }) "A new claim `<app>-<volume>`." { size = "10Gi"; };
+              existingClaim = opt types.str "An existing claim." "shared-data";
+              hostPath = opt types.str "A path on the node." "/srv/media";
+              emptyDir = opt (types.submodule {
+                options = {
+                  medium = opt types.str "Medium." "Memory";
+                  sizeLimit = opt quantity "Size limit." "64Mi";
+                };
+              }) "Scratch space." { };
+              configMap = opt types.str "A ConfigMap's keys as files." "web-config";
+              secret = opt types.str "A Secret's keys as files." "web-tls";
+            };
+          }
+        )) "Volumes mounted into the container." { data = { mountPath = "/data"; emptyDir = { }; }; };
+        labels = opt stringMap "Labels on every object and pod of the app." { team = "ops"; };
+        annotations = opt stringMap "Annotations on every rendered object of the app." { };
+        objects = opt (types.listOf types.attrs) "Raw Kubernetes objects that belong to the app." [ ];
+      };
+    };
+
+  targetModule =
+    { name, ... }:
+    {
+      options = {
+        url = mkOption {
+          type = types.str;
+          description = "`s3://BUCKET/PREFIX`, or `dir:///PATH` for a directory.";
+          example = "s3://flux/home";
+        };
+        endpoint = opt types.str "S3 endpoint URL (`https://host:port`; `http://` for plain HTTP)." "https://s3.lan:9000";
+        region = opt types.str "S3 region." "us-east-1";
+        credentialsFile = opt types.path "AWS shared credentials file, outside the Nix store (e.g. a colmena key in /run/keys); passed to the unit with LoadCredential." "/run/keys/nixflux-s3";
+        credentialsFromEnvironment = mkOption {
+          type = types.bool;
+          default = false;
+          description = "Use the standard AWS credential chain instead of a credentials file.";
+        };
+        caFile = opt types.path "PEM CA certificates for the endpoint." "/etc/ssl/lan-ca.pem";
+        keep = opt types.ints.positive "Generations kept (nixflux's default: 10)." 5;
+        maxPrunePercent = opt (types.ints.between 0 100) "Share of live objects a generation may remove (nixflux's default: 50)." 30;
+        allowPrune = mkOption {
+          type = types.bool;
+          default = false;
+          description = "Publish even when more than maxPrunePercent of the live objects would be removed.";
+        };
+        allowEmpty = mkOption {
+          type = types.bool;
+          default = false;
+          description = "Publish even an empty generation.";
+        };
+        flux = {
+          kubeconfigFile = opt types.path "Kubeconfig for asking Flux to reconcile after a publish." "/run/keys/flux-kubeconfig";
+          bucket = opt types.str "The Flux Bucket (namespace/name) that reads this target." "flux-system/nixflux";
+          kustomization = opt types.str "The Flux Kustomization (namespace/name) that applies it." "flux-system/nixflux";
+        };
+      };
+    };
+
+  # Drops nulls from option values (not from raw objects or rules).
+  clean =
+    v:
+    if lib.isAttrs v && !lib.isDerivation v then
+      lib.mapAttrs (_: clean) (lib.filterAttrs (_: x: x != null) v)
+    else if lib.isList v then
+      map clean v
+    else
+      v;
+
+  appSpec =
+    app:
+    let
+      raw = app.objects;
+      rest = clean (removeAttrs app [ "objects" "_module" ]);
+    in
+    rest // lib.optionalAttrs (raw != null) { objects = raw; };
+
+  spec = {
+    apiVersion = "nixflux/v1alpha1";
+  }
+  // lib.optionalAttrs (cfg.apps != { }) { apps = lib.mapAttrs (_: appSpec) cfg.apps; }
+  // lib.optionalAttrs (cfg.objects != null) { inherit (cfg) objects; }
+  // lib.optionalAttrs (cfg.images != null) { images = lib.mapAttrs (_: toImage) cfg.images; }
+  // lib.optionalAttrs (cfg.networkPolicyProfiles != null) { inherit (cfg) networkPolicyProfiles; }
+  // lib.optionalAttrs (cfg.defaults != null) { defaults = clean cfg.defaults; }
+  // lib.optionalAttrs (cfg.allowUnpinnedImages != null) { inherit (cfg) allowUnpinnedImages; }
+  // lib.optionalAttrs (cfg.allowPlaintextSecrets != null) { inherit (cfg) allowPlaintextSecrets; };
+
+  enabledApps = lib.filterAttrs (_: a: a.enable != false) cfg.apps;
+  hosts = lib.concatLists (
+    lib.mapAttrsToList (n: a: lib.optional (a.ingress != null) { host = a.ingress.host; app = n; }) enabledApps
+  );
+  duplicateHosts = lib.filter (h: builtins.length (lib.filter (x: x.host == h.host) hosts) > 1) hosts;
+  inStore = p: p != null && lib.hasPrefix builtins.storeDir (toString p);
+  allObjects =
+    (if cfg.objects == null then [ ] else cfg.objects)
+    ++ lib.concatLists (lib.mapAttrsToList (_: a: if a.objects == null then [ ] else a.objects) enabledApps);
+  plaintextSecrets = lib.filter (
+    o: (o.kind or null) == "Secret" && ((o.data or { }) != { } || (o.stringData or { }) != { })
+  ) allObjects;
+
+  publishArgs =
+    name: t:
+    [
+      "${cfg.package}/bin/nixflux"
+      "publish"
+      "${cfg.bundle}"
+      "--to"
+      t.url
+    ]
+    ++ lib.optionals (t.endpoint != null) [ "--endpoint" t.endpoint ]
+    ++ lib.optionals (t.region != null) [ "--region" t.region ]
+    ++ lib.optionals (t.credentialsFile != null) [ "--credentials-file" "%d/s3" ]
+    ++ lib.optionals (t.caFile != null) [ "--ca-file" "%d/ca" ]
+    ++ lib.optionals (t.keep != null) [ "--keep" (toString t.keep) ]
+    ++ lib.optionals (t.maxPrunePercent != null) [ "--max-prune-percent" (toString t.maxPrunePercent) ]
+    ++ lib.optional t.allowPrune "--allow-prune"
+    ++ lib.optional t.allowEmpty "--allow-empty";
+in
+{
+  options.services.nixflux = {
+    enable = lib.mkEnableOption "nixflux: render the apps into a bundle and publish it to the targets";
+    package = mkOption {
+      type = types.package;
+      default = pkgs.nixflux;
+      defaultText = lib.literalExpression "pkgs.nixflux";
+      description = "The nixflux package.";
+    };
+    apps = mkOption {
+      type = types.attrsOf (types.submodule appModule);
+      default = { };
+      description = "The apps; see docs/spec.md for what each option renders.";
+    };
+    objects = opt (types.listOf types.attrs) "Raw objects that belong to no app." [ ];
+    images = opt (types.attrsOf imageType) "Symbolic image names, applied to every container." { busybox = "nix:0/nix/store/...-nix-image-busybox.tar"; };
+    networkPolicyProfiles = opt (types.attrsOf types.attrs) "Custom network policy profiles (`ingress`/`egress` rules)." { };
+    defaults = opt (types.submodule {
+      options = {
+        ingressClassName = opt types.str "Ingress class of apps that set none." "traefik";
+        networkPolicyProfile = opt types.str "Profile of apps that set none (nixflux's default: web-app)." "web-app-internal";
+        ingressControllerNamespace = opt types.str "Namespace of the ingress controller (nixflux's default: kube-system)." "traefik";
+        createNamespaces = opt types.bool "Render app Namespaces (nixflux's default: true)." false;
+        labels = opt stringMap "Labels on every rendered object." { };
+        annotations = opt stringMap "Annotations on every rendered object of the apps." { };
+      };
+    }) "Settings every app inherits." { ingressClassName = "traefik"; };
+    allowUnpinnedImages = opt types.bool "Accept images pinned neither by store path nor digest." true;
+    allowPlaintextSecrets = opt types.bool "Accept Secrets with data in the spec (they would enter the Nix store)." true;
+    spec = mkOption {
+      type = types.attrs;
+      readOnly = true;
+      default = spec;
+      defaultText = lib.literalMD "the spec built from the options";
+      description = "The spec the options describe (what `builtins.toJSON` hands to nixflux).";
+    };
+    bundle = mkOption {
+      type = types.package;
+      readOnly = true;
+      default = import ../nix/mk-bundle.nix {
+        inherit spec;
+        nixflux = cfg.package;
+        inherit (pkgs.stdenv.hostPlatform) system;
+      };
+      defaultText = lib.literalMD "the rendered bundle";
+      description = "The rendered bundle (a store path).";
+    };
+    targets = mkOption {
+      type = types.attrsOf (types.submodule targetModule);
+      default = { };
+      description = "Where to publish the bundle; one systemd unit `nixflux-publish-<name>` each.";
+    };
+    nodeImages.enable = mkOption {
+      type = types.bool;
+      default = false;
+      description = "Put the bundle, and so its images' store paths, into this system's closure, so that deploys copy them to the node and its Nix GC keeps them. Enable it on every Kubernetes node.";
+    };
+  };
+
+  config = lib.mkIf cfg.enable {
+    assertions = [
+      {
+        assertion = duplicateHosts == [ ];
+        message = "services.nixflux: ingress host `${(lib.head duplicateHosts).host}` is claimed by apps ${
+          lib.concatMapStringsSep " and " (h: "`${h.app}`") (lib.filter (x: x.host == (lib.head duplicateHosts).host) hosts)
+        }; each host belongs to one app.";
+      }
+      {
+        assertion = plaintextSecrets == [ ] || cfg.allowPlaintextSecrets == true;
+        message = "services.nixflux: the Secret `${(lib.head plaintextSecrets).metadata.name or "?"}` carries data, which would enter the world-readable Nix store; use an ExternalSecret or SOPS, or set services.nixflux.allowPlaintextSecrets.";
+      }
+    ]
+    ++ lib.concatLists (
+      lib.mapAttrsToList (name: t: [
+        {
+          assertion = !(inStore t.credentialsFile);
+          message = "services.nixflux.targets.${name}.credentialsFile is in the Nix store, where every user can read it; use a path outside the store (e.g. /run/keys/...).";
+        }
+        {
+          assertion = !(lib.hasPrefix "s3://" t.url) || t.credentialsFile != null || t.credentialsFromEnvironment;
+          message = "services.nixflux.targets.${name} publishes to ${t.url} without credentials; set credentialsFile (or credentialsFromEnvironment = true).";
+        }
+      ]) cfg.targets
+    );
+
+    system.extraDependencies = lib.mkIf cfg.nodeImages.enable [ cfg.bundle ];
+
+    systemd.services = lib.mapAttrs' (
+      name: t:
+      lib.nameValuePair "nixflux-publish-${name}" {
+        description = "Publish the nixflux bundle to ${t.url}";
+        wantedBy = [ "multi-user.target" ];
+        after = [ "network-online.target" ];
+        wants = [ "network-online.target" ];
+        # A new bundle restarts the unit on switch; a failed publish fails the switch.
+        restartTriggers = [ cfg.bundle ];
+        serviceConfig = {
+          Type = "oneshot";
+          RemainAfterExit = true;
+          DynamicUser = true;
+          StateDirectory = "nixflux/${name}";
+          LoadCredential =
+            lib.optional (t.credentialsFile != null) "s3:${toString t.credentialsFile}"
+            ++ lib.optional (t.caFile != null) "ca:${toString t.caFile}";
+          ExecStart = lib.escapeShellArgs (publishArgs name t);
+        };
+      }
+    ) cfg.targets;
+  };
+}

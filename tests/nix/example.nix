@@ -1,0 +1,15 @@
+# The module set from docs/examples/homelab.json, option for option, plus
+# `extra` (more services.nixflux settings, as JSON).
+{
+  libPath,
+  examplePath,
+  extra ? "{}",
+}:
+let
+  lib = import libPath;
+  example = builtins.fromJSON (builtins.readFile examplePath);
+in
+import ./module.nix {
+  inherit lib;
+  services = lib.recursiveUpdate ((removeAttrs example [ "apiVersion" ]) // { enable = true; }) (builtins.fromJSON extra);
+}

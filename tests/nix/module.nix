@@ -1,0 +1,62 @@
+# Evaluates modules/nixflux.nix with nixpkgs' lib alone (no nixpkgs, no
+# NixOS): the few NixOS options the module sets are declared here as stubs.
+# Returns the spec, the failed assertions' messages and the publish units.
+{
+  lib,
+  services,
+  pkgs ? null,
+}:
+let
+  stubs =
+    { lib, ... }:
+    {
+      options = {
+        assertions = lib.mkOption {
+          type = lib.types.listOf lib.types.unspecified;
+          default = [ ];
+        };
+        system.extraDependencies = lib.mkOption {
+          type = lib.types.listOf lib.types.unspecified;
+          default = [ ];
+        };
+        systemd.services = lib.mkOption {
+          type = lib.types.attrsOf lib.types.unspecified;
+          default = { };
+        };
+      };
+    };
+  stubPkgs = {
+    # Never built by these tests: only its path is used.
+    nixflux = builtins.derivation {
+      name = "nixflux-stub";
+      system = builtins.currentSystem;
+      builder = "/bin/sh";
+    };
+    stdenv.hostPlatform.system = builtins.currentSystem;
+  };
+  eval = lib.evalModules {
+    modules = [
+      ../../modules/nixflux.nix
+      stubs
+      { services.nixflux = services; }
+    ];
+    specialArgs.pkgs = if pkgs == null then stubPkgs else pkgs;
+  };
+  config = eval.config;
+in
+{
+  inherit (config.services.nixflux) spec;
+  failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);
+  units = lib.mapAttrs (_: u: {
+    inherit (u) wantedBy after restartTriggers;
+    inherit (u.serviceConfig)
+      Type
+      RemainAfterExit
+      DynamicUser
+      StateDirectory
+      LoadCredential
+      ExecStart
+      ;
+  }) config.systemd.services;
+  extraDependencies = config.system.extraDependencies;
+}

@@ -1,0 +1,221 @@
+//! The Nix side with real Nix (Debian's nix-bin, no nixpkgs): every `.nix`
+//! file parses; `mkBundle` builds with the freshly built binary and equals
+//! a direct `nixflux render`, and its output references its images. The
+//! NixOS module's tests need nixpkgs' `lib`: they run when
+//! `NIXFLUX_NIXPKGS_LIB` names a nixpkgs `lib` directory and say they were
+//! skipped otherwise.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{nixflux, root, run_ok};
+use serde_json::Value;
+
+/// Debian's Nix builds without a sandbox; as root it needs no build users;
+/// nothing is fetched from a binary cache (there is no network here).
+const NIX_OPTS: &[&str] =
+    &["--option", "sandbox", "false", "--option", "build-users-group", "", "--option", "substituters", ""];
+
+fn nix(cmd: &str, args: &[&str]) -> String {
+    let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| panic!("{cmd}: {e}; install Debian's nix-bin"));
+    assert!(out.status.success(), "{cmd} {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn nix_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if p.is_dir() && !name.starts_with('.') && name != "target" && name != "demo" {
+            nix_files(&p, out);
+        } else if name.ends_with(".nix") {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn every_nix_file_parses() {
+    let mut files = Vec::new();
+    nix_files(&root(), &mut files);
+    assert!(files.len() >= 8, "found only {files:?}");
+    for f in files {
+        nix("nix-instantiate", &["--parse", f.to_str().unwrap()]);
+    }
+}
+
+#[test]
+fn flake_lock_pins_nixpkgs() {
+    let lock: Value = serde_json::from_str(&std::fs::read_to_string(root().join("flake.lock")).unwrap()).unwrap();
+    assert_eq!(lock["version"], 7);
+    assert_eq!(lock["root"], "root");
+    let n = &lock["nodes"]["nixpkgs"];
+    assert_eq!(n["locked"]["rev"], "8fd9daa3db09ced9700431c5b7ad0e8ba199b575");
+    assert_eq!(n["locked"]["narHash"], "sha256-Ti+ZBvW6yrWWAg2szExVTwCd4qOJ3KlVr1tFHfyfi8Q=");
+    assert_eq!(n["original"]["ref"], "nixos-25.11");
+    assert_eq!(lock["nodes"]["root"]["inputs"]["nixpkgs"], "nixpkgs");
+}
+
+/// The freshly built binary as a package in the store (`bin/nixflux`).
+fn binary_in_store() -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = dir.path().join("nixflux");
+    std::fs::create_dir_all(pkg.join("bin")).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_nixflux"), pkg.join("bin/nixflux")).unwrap();
+    nix("nix-store", &["--add", pkg.to_str().unwrap()]).trim().to_owned()
+}
+
+fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for sub in ["", "objects"] {
+        for e in std::fs::read_dir(dir.join(sub)).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_file() {
+                out.push((p.strip_prefix(dir).unwrap().display().to_string(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn mk_bundle_builds_with_nix_and_equals_a_direct_render() {
+    let pkg = binary_in_store();
+    let expr = root().join("tests/nix/bundle.nix");
+    let expr = expr.to_str().unwrap();
+    let mut args = vec![expr, "--no-out-link", "--quiet", "--argstr", "nixfluxPath", &pkg, "-A", "bundle"];
+    args.extend_from_slice(NIX_OPTS);
+    let out = nix("nix-build", &args).trim().to_owned();
+
+    // The same spec, as JSON, rendered directly.
+    let spec =
+        nix("nix-instantiate", &["--eval", "--strict", "--json", expr, "--argstr", "nixfluxPath", &pkg, "-A", "spec"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let spec_file = tmp.path().join("spec.json");
+    std::fs::write(&spec_file, spec).unwrap();
+    let direct = tmp.path().join("direct");
+    run_ok(nixflux().arg("render").arg(&spec_file).arg("--out").arg(&direct));
+    assert_eq!(tree(Path::new(&out)), tree(&direct), "mkBundle's output differs from `nixflux render`");
+
+    // The image is a runtime reference of the bundle; the builder is not.
+    let mut args = vec![expr, "--no-out-link", "--quiet", "--argstr", "nixfluxPath", &pkg, "-A", "image"];
+    args.extend_from_slice(NIX_OPTS);
+    let image = nix("nix-build", &args).trim().to_owned();
+    let refs = nix("nix-store", &["-q", "--references", &out]);
+    assert!(refs.lines().any(|l| l == image), "the bundle does not reference its image {image}:\n{refs}");
+    assert!(!refs.contains(&pkg), "the bundle references the nixflux binary");
+}
+
+/// nixpkgs' lib for the module tests, or `None` (the tests say they skip).
+fn nixpkgs_lib() -> Option<String> {
+    match std::env::var("NIXFLUX_NIXPKGS_LIB") {
+        Ok(p) if Path::new(&p).join("default.nix").is_file() => Some(p),
+        Ok(p) => panic!("NIXFLUX_NIXPKGS_LIB=`{p}` is not a nixpkgs lib directory (no default.nix)"),
+        Err(_) => {
+            eprintln!(
+                "skipped: the NixOS module tests need nixpkgs' lib; set NIXFLUX_NIXPKGS_LIB to a nixpkgs `lib` directory (e.g. a checkout of nix-community/nixpkgs.lib)"
+            );
+            None
+        }
+    }
+}
+
+/// Evaluates the example's module settings merged with `extra` (JSON).
+fn eval_module(lib: &str, extra: &Value, attr: &str) -> Value {
+    let expr = root().join("tests/nix/example.nix");
+    let example = root().join("docs/examples/homelab.json");
+    let extra = extra.to_string();
+    let out = nix(
+        "nix-instantiate",
+        &[
+            "--eval",
+            "--strict",
+            "--json",
+            expr.to_str().unwrap(),
+            "--argstr",
+            "libPath",
+            lib,
+            "--argstr",
+            "examplePath",
+            example.to_str().unwrap(),
+            "--argstr",
+            "extra",
+            &extra,
+            "-A",
+            attr,
+        ],
+    );
+    serde_json::from_str(&out).unwrap()
+}
+
+#[test]
+fn module_spec_equals_the_json_example() {
+    let Some(lib) = nixpkgs_lib() else { return };
+    let spec = eval_module(&lib, &serde_json::json!({}), "spec");
+    let example: Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("docs/examples/homelab.json")).unwrap()).unwrap();
+    assert_eq!(spec, example);
+    let failed = eval_module(&lib, &serde_json::json!({}), "failedAssertions");
+    assert_eq!(failed, serde_json::json!([]));
+}
+
+#[test]
+fn module_assertions_fire_with_their_messages() {
+    let Some(lib) = nixpkgs_lib() else { return };
+    let cases = [
+        (
+            serde_json::json!({ "apps": { "vault2": { "image": "nix:0/nix/store/00000000000000000000000000000000-x.tar", "port": 80, "ingress": { "host": "vault.home.example.org" } } } }),
+            "services.nixflux: ingress host `vault.home.example.org` is claimed by apps `vault2` and `vaultwarden`; each host belongs to one app.",
+        ),
+        (
+            serde_json::json!({ "targets": { "home": { "url": "s3://flux/home", "credentialsFile": "/nix/store/00000000000000000000000000000000-creds" } } }),
+            "services.nixflux.targets.home.credentialsFile is in the Nix store, where every user can read it; use a path outside the store (e.g. /run/keys/...).",
+        ),
+        (
+            serde_json::json!({ "targets": { "home": { "url": "s3://flux/home" } } }),
+            "services.nixflux.targets.home publishes to s3://flux/home without credentials; set credentialsFile (or credentialsFromEnvironment = true).",
+        ),
+        (
+            serde_json::json!({ "apps": { "uptime": { "objects": [ { "apiVersion": "v1", "kind": "Secret", "metadata": { "name": "token" }, "stringData": { "t": "x" } } ] } } }),
+            "services.nixflux: the Secret `token` carries data, which would enter the world-readable Nix store; use an ExternalSecret or SOPS, or set services.nixflux.allowPlaintextSecrets.",
+        ),
+    ];
+    for (extra, message) in cases {
+        let failed = eval_module(&lib, &extra, "failedAssertions");
+        assert_eq!(failed, serde_json::json!([message]), "for {extra}");
+    }
+}
+
+#[test]
+fn module_publish_unit_and_node_images() {
+    let Some(lib) = nixpkgs_lib() else { return };
+    let extra = serde_json::json!({
+        "targets": { "home": { "url": "s3://flux/home", "endpoint": "https://s3.lan:9000", "credentialsFile": "/run/keys/nixflux-s3", "keep": 5 } },
+        "nodeImages": { "enable": true }
+    });
+    let units = eval_module(&lib, &extra, "units");
+    let u = &units["nixflux-publish-home"];
+    assert_eq!(u["Type"], "oneshot");
+    assert_eq!(u["RemainAfterExit"], true);
+    assert_eq!(u["DynamicUser"], true);
+    assert_eq!(u["StateDirectory"], "nixflux/home");
+    assert_eq!(u["wantedBy"], serde_json::json!(["multi-user.target"]));
+    assert_eq!(u["after"], serde_json::json!(["network-online.target"]));
+    assert_eq!(u["LoadCredential"], serde_json::json!(["s3:/run/keys/nixflux-s3"]));
+    let exec = u["ExecStart"].as_str().unwrap();
+    let bundle = u["restartTriggers"][0].as_str().unwrap();
+    assert!(bundle.starts_with("/nix/store/") && bundle.ends_with("-nixflux-bundle"), "{bundle}");
+    for part in [
+        "/bin/nixflux publish ",
+        bundle,
+        " --to s3://flux/home --endpoint https://s3.lan:9000 --credentials-file %d/s3 --keep 5",
+    ] {
+        assert!(exec.contains(part), "ExecStart `{exec}` lacks `{part}`");
+    }
+    assert!(!exec.contains("/run/keys"), "the credentials path must reach the unit only through LoadCredential");
+    let deps = eval_module(&lib, &extra, "extraDependencies");
+    assert_eq!(deps, serde_json::json!([bundle]), "nodeImages puts the bundle (and so its images) into the closure");
+}
