@@ -13,7 +13,7 @@
       forAllSystems = f: nixpkgs.lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
     in
     {
-      overlays.default = final: _prev: { nixflux = final.callPackage ./nix/package.nix { }; };
+      overlays.default = import ./nix/overlay.nix;
 
       packages = forAllSystems (pkgs: rec {
         nixflux = pkgs.callPackage ./nix/package.nix { };
@@ -33,17 +33,28 @@
 
       lib.mkBundle = import ./nix/mk-bundle.nix;
 
-      checks = forAllSystems (pkgs: {
-        package = self.packages.${pkgs.stdenv.hostPlatform.system}.nixflux;
-        bundle = self.packages.${pkgs.stdenv.hostPlatform.system}.bundle;
-        module = import ./nix/tests/module-eval.nix {
-          inherit (nixpkgs) lib;
-          inherit pkgs;
-          nixflux = self.packages.${pkgs.stdenv.hostPlatform.system}.nixflux;
-        };
-        # Needs KVM: boots a node with the module and publishes to rclone.
-        vm = pkgs.testers.runNixOSTest (import ./nix/tests/vm.nix { inherit self; });
-      });
+      checks = forAllSystems (
+        pkgs:
+        let
+          system = pkgs.stdenv.hostPlatform.system;
+          example = ./docs/examples/homelab.json;
+          evaluated = import ./tests/nix/example.nix {
+            inherit (nixpkgs) lib;
+            examplePath = example;
+          };
+        in
+        {
+          package = self.packages.${system}.nixflux;
+          bundle = self.packages.${system}.bundle;
+          # The module's spec equals the JSON example it mirrors, and no assertion fires.
+          module =
+            assert evaluated.spec == builtins.fromJSON (builtins.readFile example);
+            assert evaluated.failedAssertions == [ ];
+            pkgs.runCommand "nixflux-module-eval" { } "touch $out";
+          # Needs KVM: boots a node with the module and publishes to a local rclone S3.
+          vm = pkgs.testers.runNixOSTest (import ./tests/nix/vm.nix { inherit self; });
+        }
+      );
 
       devShells = forAllSystems (pkgs: {
         default = pkgs.mkShell {

@@ -219,3 +219,45 @@ fn module_publish_unit_and_node_images() {
     let deps = eval_module(&lib, &extra, "extraDependencies");
     assert_eq!(deps, serde_json::json!([bundle]), "nodeImages puts the bundle (and so its images) into the closure");
 }
+
+/// The options table of docs/nixos.md, from the module's own declarations.
+fn options_table(lib: &str) -> String {
+    let docs = eval_module(lib, &serde_json::json!({}), "optionDocs");
+    let cell = |v: &Value| -> String {
+        let text = match v {
+            Value::Null => String::new(),
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        text.replace('|', "\\|").replace('\n', " ")
+    };
+    let mut out = String::from("| option | type | default | example | description |\n|---|---|---|---|---|\n");
+    for o in docs.as_array().unwrap() {
+        let name = o["name"].as_str().unwrap().strip_prefix("services.nixflux.").unwrap_or_default();
+        let code = |v: &Value| if v.is_null() { String::new() } else { format!("`{}`", cell(v)) };
+        let ro = if o["readOnly"] == true { " (read-only)" } else { "" };
+        out.push_str(&format!(
+            "| `{name}` | {} | {} | {} | {}{ro} |\n",
+            cell(&o["type"]),
+            code(&o["default"]),
+            code(&o["example"]),
+            cell(&o["description"])
+        ));
+    }
+    out
+}
+
+#[test]
+fn options_reference_is_generated_from_the_module() {
+    let Some(lib) = nixpkgs_lib() else { return };
+    let path = root().join("docs/nixos.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let (head, rest) = doc.split_once("<!-- options:begin -->\n").expect("docs/nixos.md has the options markers");
+    let (_, tail) = rest.split_once("<!-- options:end -->").expect("docs/nixos.md has the end marker");
+    let fresh = format!("{head}<!-- options:begin -->\n{}<!-- options:end -->{tail}", options_table(&lib));
+    if common::blessing() {
+        std::fs::write(&path, &fresh).unwrap();
+        return;
+    }
+    assert!(fresh == doc, "docs/nixos.md's options reference differs from the module; rerun with NIXFLUX_BLESS=1");
+}

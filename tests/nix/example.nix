@@ -1,12 +1,12 @@
 # The module set from docs/examples/homelab.json, option for option, plus
 # `extra` (more services.nixflux settings, as JSON).
 {
-  libPath,
+  libPath ? null,
+  lib ? import libPath,
   examplePath,
   extra ? "{}",
 }:
 let
-  lib = import libPath;
   example = builtins.fromJSON (builtins.readFile examplePath);
 in
 import ./module.nix {

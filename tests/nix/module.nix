@@ -59,4 +59,13 @@ in
       ;
   }) config.systemd.services;
   extraDependencies = config.system.extraDependencies;
+  inherit (config.services.nixflux) bundle;
+  # The options reference in docs/nixos.md is generated from this.
+  optionDocs = map (o: {
+    inherit (o) name type;
+    description = o.description or "";
+    default = o.default.text or null;
+    example = o.example.text or (if o ? example then builtins.toJSON o.example else null);
+    readOnly = o.readOnly or false;
+  }) (lib.filter (o: o.visible && !o.internal && !(lib.hasInfix "._module." o.name)) (lib.optionAttrSetToDocList eval.options.services.nixflux));
 }
