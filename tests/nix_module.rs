@@ -261,3 +261,40 @@ fn options_reference_is_generated_from_the_module() {
     }
     assert!(fresh == doc, "docs/nixos.md's options reference differs from the module; rerun with NIXFLUX_BLESS=1");
 }
+
+fn nix_flakes(args: &[&str]) -> String {
+    let mut all = vec!["--extra-experimental-features", "nix-command flakes", "--option", "substituters", ""];
+    all.extend_from_slice(args);
+    let out = Command::new("nix").current_dir(root()).args(&all).output().unwrap();
+    assert!(out.status.success(), "nix {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn nix_reads_the_flake_and_its_lock() {
+    // Reading the lock needs no network; fetching nixpkgs would.
+    let meta: Value = serde_json::from_str(&nix_flakes(&["flake", "metadata", "--json"])).unwrap();
+    assert_eq!(meta["locks"]["nodes"]["nixpkgs"]["locked"]["rev"], "8fd9daa3db09ced9700431c5b7ad0e8ba199b575");
+    assert!(meta["description"].as_str().unwrap().starts_with("nixflux"));
+}
+
+#[test]
+fn flake_outputs_evaluate_with_nixpkgs_lib() {
+    let Some(lib) = nixpkgs_lib() else { return };
+    // nixpkgs' lib stands in for nixpkgs: enough for the outputs that need no packages.
+    let flake_dir = Path::new(&lib).parent().unwrap();
+    assert!(flake_dir.join("flake.nix").is_file(), "{} has no flake.nix", flake_dir.display());
+    let input = format!("path:{}", flake_dir.display());
+    for (attr, kind) in [("lib.mkBundle", "lambda"), ("overlays.default", "lambda"), ("nixosModules.default", "set")] {
+        let out = nix_flakes(&[
+            "eval",
+            "--override-input",
+            "nixpkgs",
+            &input,
+            &format!(".#{attr}"),
+            "--apply",
+            "builtins.typeOf",
+        ]);
+        assert_eq!(out.trim(), format!("\"{kind}\""), "{attr}");
+    }
+}
