@@ -26,6 +26,11 @@ let
       inherit description example;
     };
 
+  # A required option (no default).
+  req =
+    type: description: example:
+    mkOption { inherit type description example; };
+
   # A package image (e.g. nix-snapshotter's buildImage) becomes a nix:0 reference.
   imageType = types.either types.str types.package;
   toImage = v: if lib.isDerivation v then "nix:0${v}" else v;
@@ -61,11 +66,7 @@ let
         extraPorts = opt (types.attrsOf (
           types.submodule {
             options = {
-              port = mkOption {
-                type = types.port;
-                description = "Container port.";
-                example = 1900;
-              };
+              port = req types.port "Container port." 1900;
               protocol = opt (types.enum [
                 "TCP"
                 "UDP"
@@ -89,19 +90,11 @@ let
         health = opt types.str "HTTP path probed on `port` for startup, readiness and liveness." "/healthz";
         ingress = opt (types.submodule {
           options = {
-            host = mkOption {
-              type = types.str;
-              description = "Host name.";
-              example = "photos.example.org";
-            };
+            host = req types.str "Host name." "photos.example.org";
             path = opt types.str "Path prefix (nixflux's default: /)." "/api";
             className = opt types.str "Ingress class (default: defaults.ingressClassName)." "traefik";
             tls = opt (types.submodule {
-              options.secretName = mkOption {
-                type = types.str;
-                description = "TLS Secret name.";
-                example = "photos-tls";
-              };
+              options.secretName = req types.str "TLS Secret name." "photos-tls";
             }) "TLS for the host." { secretName = "photos-tls"; };
             annotations = opt stringMap "Annotations on the Ingress." { "cert-manager.io/cluster-issuer" = "letsencrypt"; };
           };
@@ -133,20 +126,12 @@ let
         volumes = opt (types.attrsOf (
           types.submodule {
             options = {
-              mountPath = mkOption {
-                type = types.str;
-                description = "Where the volume is mounted.";
-                example = "/data";
-              };
+              mountPath = req types.str "Where the volume is mounted." "/data";
               readOnly = opt types.bool "Mount read-only." true;
               subPath = opt types.str "Mount a sub-path of the volume." "app";
               persistentVolumeClaim = opt (types.submodule {
                 options = {
-                  size = mkOption {
-                    type = quantity;
-                    description = "Requested storage.";
-                    example = "10Gi";
-                  };
+                  size = req quantity "Requested storage." "10Gi";
                   storageClassName = opt types.str "Storage class." "local-path";
                   accessMode = opt (types.enum [
                     "ReadWriteOnce"
@@ -180,11 +165,7 @@ let
     { name, ... }:
     {
       options = {
-        url = mkOption {
-          type = types.str;
-          description = "`s3://BUCKET/PREFIX`, or `dir:///PATH` for a directory.";
-          example = "s3://flux/home";
-        };
+        url = req types.str "`s3://BUCKET/PREFIX`, or `dir:///PATH` for a directory." "s3://flux/home";
         endpoint = opt types.str "S3 endpoint URL (`https://host:port`; `http://` for plain HTTP)." "https://s3.lan:9000";
         region = opt types.str "S3 region." "us-east-1";
         credentialsFile = opt types.path "AWS shared credentials file, outside the Nix store (e.g. a colmena key in /run/keys); passed to the unit with LoadCredential." "/run/keys/nixflux-s3";

@@ -141,10 +141,7 @@ impl Lease {
     /// Deletes the lease if it is still this one.
     pub async fn release(self, target: &Target) -> Result<(), TargetError> {
         match read(target).await? {
-            Some((body, etag)) if body.owner == self.owner => {
-                let _ = etag;
-                target.delete(LEASE_KEY).await
-            }
+            Some((body, _)) if body.owner == self.owner => target.delete(LEASE_KEY).await,
             _ => Ok(()),
         }
     }

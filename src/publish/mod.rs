@@ -436,7 +436,7 @@ async fn publish_under_lease(
     }
     let condition = base.map_or(Condition::IfAbsent, Condition::IfMatch);
     let pointer = Pointer { generation, bundle_digest: desired.index.digest.clone(), resources: record.resources() };
-    target.put_atomic(POINTER_KEY, &pointer.to_bytes(), &condition).await.map_err(|e| match e {
+    target.put(POINTER_KEY, &pointer.to_bytes(), &condition).await.map_err(|e| match e {
         TargetError::PreconditionFailed { .. } => PublishError::Changed { target: target.url().to_string() },
         other => other.into(),
     })?;

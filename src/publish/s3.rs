@@ -187,13 +187,12 @@ impl S3Backend {
         Ok(Some((body.into_bytes().to_vec(), etag)))
     }
 
-    pub async fn put(&self, key: &str, bytes: &[u8], condition: &Condition, atomic: bool) -> Result<()> {
+    pub async fn put(&self, key: &str, bytes: &[u8], condition: &Condition) -> Result<()> {
         let (if_none_match, if_match) = match condition {
             Condition::None => (None, None),
             Condition::IfAbsent => (Some("*".to_owned()), None),
             Condition::IfMatch(etag) => (None, Some(format!("\"{etag}\""))),
         };
-        let _ = atomic; // see `Target::put_atomic`: the pointer's form makes torn reads fail
         let content_md5 = base64(&md5::Md5::digest(bytes));
         self.client
             .put_object()

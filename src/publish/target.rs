@@ -1,5 +1,5 @@
 //! Publish targets: where bundles go. One small set of operations (list with
-//! ETags, get, conditional put, atomic replace, delete) over two backends
+//! ETags, get, conditional put, delete, sync) over two backends
 //! that hold the same layout: an S3 bucket prefix, or a local directory.
 //! Keys are always relative to the target's root (bucket prefix or directory).
 
@@ -175,25 +175,16 @@ impl Target {
         }
     }
 
-    /// Writes an object (a reader may see it half-written on some servers).
+    /// Writes an object. A directory renames it into place; S3 servers
+    /// mostly do the same, but one that writes in place lets a reader see a
+    /// prefix of the new bytes: the pointer is written so that no prefix of it
+    /// parses (see `generation.rs`). (A one-part multipart upload would be
+    /// atomic on rclone, but rclone 1.75 answers CreateMultipartUpload with
+    /// an XML root that aws-sdk-s3 rejects.)
     pub async fn put(&self, key: &str, bytes: &[u8], condition: &Condition) -> Result<()> {
         match &self.backend {
             Backend::Dir(d) => d.put(key, bytes, condition),
-            Backend::S3(s) => s.put(key, bytes, condition, false).await,
-        }
-    }
-
-    /// Replaces the pointer. On a directory and on most S3 servers a reader
-    /// sees the old or the new bytes. rclone 1.75 writes a PutObject in
-    /// place, so a reader can catch a prefix of the new bytes; the pointer is
-    /// written so that no prefix of it parses (see `generation.rs`), and such
-    /// a read fails to build instead of building less. (A one-part multipart
-    /// upload would be atomic on rclone, but rclone answers
-    /// CreateMultipartUpload with an XML root that aws-sdk-s3 rejects.)
-    pub async fn put_atomic(&self, key: &str, bytes: &[u8], condition: &Condition) -> Result<()> {
-        match &self.backend {
-            Backend::Dir(d) => d.put(key, bytes, condition),
-            Backend::S3(s) => s.put(key, bytes, condition, true).await,
+            Backend::S3(s) => s.put(key, bytes, condition).await,
         }
     }
 
