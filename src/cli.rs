@@ -183,3 +183,14 @@ pub fn format_problems(problems: &Problems) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    /// clap checks its definitions only when a command runs (in debug
+    /// builds); check every subcommand here instead.
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -31,11 +31,24 @@ pub struct SpecInput {
     /// Use the built-in example spec (docs/examples/homelab.json)
     #[arg(long, conflicts_with = "spec")]
     pub example: bool,
+    /// Run as a Nix builder: read the spec from the file `$specPath` (a
+    /// derivation attribute `spec` with `passAsFile`); `render` writes the
+    /// bundle to `$out`
+    #[arg(long, conflicts_with_all = ["spec", "example"])]
+    pub from_env: bool,
 }
 
 impl SpecInput {
     /// Reads the spec text and the name errors use for it.
     fn read(&self) -> anyhow::Result<(String, String)> {
+        if self.from_env {
+            let path = std::env::var_os("specPath").map(PathBuf::from).ok_or_else(|| crate::cli::BadInput {
+                message: "`--from-env` needs the environment variable `specPath`".into(),
+                hint: Some("it is meant for Nix builds: see `nix/mk-bundle.nix`".into()),
+            })?;
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading spec `{}`", path.display()))?;
+            return Ok((text, path.display().to_string()));
+        }
         match (&self.spec, self.example) {
             (_, true) => Ok((EXAMPLE_SPEC.to_owned(), "<built-in example>".to_owned())),
             (Some(p), _) if p.as_os_str() == "-" => {

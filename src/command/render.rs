@@ -23,11 +23,6 @@ pub struct Args {
     /// local Nix store (useful outside a Nix build)
     #[arg(long)]
     pub check_store: bool,
-    /// Run as a Nix builder: read the spec from the file `$specPath` (a
-    /// derivation attribute `spec` with `passAsFile`) and write the bundle
-    /// to `$out`
-    #[arg(long, conflicts_with_all = ["out", "spec", "example"])]
-    pub from_env: bool,
 }
 
 #[derive(Serialize)]
@@ -41,7 +36,7 @@ struct Summary<'a> {
 }
 
 pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
-    if args.from_env {
+    if args.input.from_env {
         return from_env(args, global);
     }
     let (bundle, apps) = super::build_bundle(&args.input)?;
@@ -127,18 +122,16 @@ fn check_store(bundle: &crate::bundle::Bundle) -> anyhow::Result<()> {
 /// `render --from-env`: the builder of `nix/mk-bundle.nix`. Nix creates no
 /// `$out` for us and deletes it if the build fails, so the bundle is
 /// written straight into it.
-fn from_env(mut args: Args, global: Global) -> anyhow::Result<ExitCode> {
-    let var = |name: &str| {
-        std::env::var_os(name).map(PathBuf::from).ok_or_else(|| {
-            anyhow::Error::new(BadInput {
-                message: format!("`--from-env` needs the environment variable `{name}`"),
-                hint: Some("it is meant for Nix builds: see `nix/mk-bundle.nix`".into()),
-            })
-        })
-    };
-    let spec = var("specPath")?;
-    let out = var("out")?;
-    args.input.spec = Some(spec);
+fn from_env(args: Args, global: Global) -> anyhow::Result<ExitCode> {
+    if args.out.is_some() {
+        return Err(
+            BadInput { message: "`--from-env` writes to `$out`; `--out` does not apply".into(), hint: None }.into()
+        );
+    }
+    let out = std::env::var_os("out").map(PathBuf::from).ok_or_else(|| BadInput {
+        message: "`--from-env` needs the environment variable `out`".into(),
+        hint: Some("it is meant for Nix builds: see `nix/mk-bundle.nix`".into()),
+    })?;
     let (bundle, apps) = super::build_bundle(&args.input)?;
     bundle.write_into(&out).context("writing the bundle to `$out`")?;
     if !global.quiet {
