@@ -298,3 +298,18 @@ fn flake_outputs_evaluate_with_nixpkgs_lib() {
         assert_eq!(out.trim(), format!("\"{kind}\""), "{attr}");
     }
 }
+
+#[test]
+fn publishing_a_store_path_records_it_and_its_nar_hash() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rendered = tmp.path().join("bundle");
+    run_ok(nixflux().args(["render", "--example", "--out"]).arg(&rendered));
+    let store_path = nix("nix-store", &["--add", rendered.to_str().unwrap()]).trim().to_owned();
+    let target = tmp.path().join("target");
+    run_ok(nixflux().arg("publish").arg(&store_path).arg("--to").arg(&target));
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(target.join("generations/00000001.json")).unwrap()).unwrap();
+    let want = nix("nix-hash", &["--type", "sha256", "--base32", &store_path]);
+    assert_eq!(record["source"]["storePath"], store_path.as_str());
+    assert_eq!(record["source"]["narHash"], format!("sha256:{}", want.trim()));
+}

@@ -70,18 +70,15 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Records where the bundle came from, with its NAR hash when it is a store path.
+/// Records where the bundle came from: its path and, when it is a Nix store
+/// path, that path (the publish adds its NAR hash if it uploads anything).
 fn source_of(path: &std::path::Path) -> anyhow::Result<Source> {
     let resolved = std::fs::canonicalize(path).with_context(|| format!("reading bundle `{}`", path.display()))?;
     let store_path = resolved.to_str().and_then(|s| s.parse::<crate::nix::StorePath>().ok());
-    let nar_hash = match &store_path {
-        Some(_) => Some(crate::nix::nar::hash_path(&resolved)?.to_nix_string()),
-        None => None,
-    };
     Ok(Source {
         bundle_path: Some(path.display().to_string()),
         store_path: store_path.map(|p| p.to_string()),
-        nar_hash,
+        nar_hash: None,
         rollback_of: None,
     })
 }

@@ -80,6 +80,8 @@ pub enum PublishError {
     #[error(transparent)]
     Bundle(crate::bundle::read::ReadError),
     #[error(transparent)]
+    Nar(#[from] crate::nix::nar::NarError),
+    #[error(transparent)]
     Lease(#[from] LeaseError),
     #[error(transparent)]
     Target(#[from] TargetError),
@@ -245,6 +247,12 @@ impl Desired {
             }
             self.index = bundle.index;
             self.files = bundle.objects;
+            // A store-path bundle is recorded with its NAR hash; computed only
+            // now, so that a no-op publish does not hash the whole bundle.
+            if let Some(store_path) = &self.source.store_path {
+                self.source.nar_hash =
+                    Some(crate::nix::nar::hash_path(std::path::Path::new(store_path))?.to_nix_string());
+            }
         }
         Ok(())
     }
@@ -266,6 +274,12 @@ pub struct Report {
     /// The revision Flux will compute for the target after this publish
     /// (not computed for a publish that changed nothing).
     pub flux_revision: Option<String>,
+}
+
+/// The object files the target lacks, or holds only partly.
+fn missing_files<'a>(listing: &[ObjectInfo], files: &'a [BundleFile]) -> Vec<&'a BundleFile> {
+    let listed: BTreeMap<&str, &ObjectInfo> = listing.iter().map(|o| (o.key.as_str(), o)).collect();
+    files.iter().filter(|f| !has_whole_copy(listed.get(f.path.as_str()).copied(), f)).collect()
 }
 
 /// Whether the target's copy of `file` is whole: its ETag is the MD5 of the
@@ -355,9 +369,7 @@ pub async fn publish(target: &Target, mut desired: Desired, opts: &Options) -> R
         };
     guard(target, &planned, &desired, &changes, opts)?;
     if opts.dry_run {
-        let listed: BTreeMap<&str, &ObjectInfo> = planned.listing.iter().map(|o| (o.key.as_str(), o)).collect();
-        let missing: Vec<&BundleFile> =
-            desired.files.iter().filter(|f| !has_whole_copy(listed.get(f.path.as_str()).copied(), f)).collect();
+        let missing = missing_files(&planned.listing, &desired.files);
         let bytes = missing.iter().map(|f| f.content.len() as u64).sum();
         return Ok(report(Some(before.unwrap_or(0) + 1), &planned.listing, missing.len(), bytes, 0));
     }
@@ -366,14 +378,14 @@ pub async fn publish(target: &Target, mut desired: Desired, opts: &Options) -> R
     failpoint::hit("lease");
     let result = publish_under_lease(target, &desired, opts, &lease, planned).await;
     let release = lease.release(target).await;
-    let (state, generation, uploaded, bytes, deleted) = result?;
+    let (changes, generation, uploaded, bytes, deleted) = result?;
     if let Err(e) = release {
         tracing::warn!(error = %e, "could not release the lease; it expires by itself");
     }
     let listing = target.list().await?;
-    let changes_now = Changes::between(state.live.as_ref().map(|r| &r.bundle), &desired.index);
+    // Against the state under the lease, which the record holds too.
     let mut r = report(Some(generation), &listing, uploaded, bytes, deleted);
-    r.changes = changes_now;
+    r.changes = changes;
     Ok(r)
 }
 
@@ -383,7 +395,7 @@ async fn publish_under_lease(
     opts: &Options,
     lease: &Lease,
     planned: State,
-) -> Result<(State, u64, usize, u64, usize), PublishError> {
+) -> Result<(Changes, u64, usize, u64, usize), PublishError> {
     // The plan holds if the pointer did not move before the lease was ours.
     let current = target.get(POINTER_KEY).await?.map(|(_, etag)| etag);
     let state =
@@ -392,11 +404,17 @@ async fn publish_under_lease(
     guard(target, &state, desired, &changes, opts)?;
     let generation = state.generation().unwrap_or(0) + 1;
 
-    let listed: BTreeMap<&str, &ObjectInfo> = state.listing.iter().map(|o| (o.key.as_str(), o)).collect();
-    let missing: Vec<BundleFile> =
-        desired.files.iter().filter(|f| !has_whole_copy(listed.get(f.path.as_str()).copied(), f)).cloned().collect();
+    let missing: Vec<BundleFile> = missing_files(&state.listing, &desired.files).into_iter().cloned().collect();
     let bytes: u64 = missing.iter().map(|f| f.content.len() as u64).sum();
-    upload_all(target, missing.clone(), opts).await?;
+    let uploaded = missing.len();
+    // What the target will hold, for garbage collection, without listing it again.
+    let mut known = state.listing.clone();
+    known.extend(missing.iter().map(|f| ObjectInfo {
+        key: f.path.clone(),
+        etag: String::new(),
+        size: f.content.len() as u64,
+    }));
+    upload_all(target, missing, opts).await?;
     // Every resource the new pointer lists must now be in the target.
     if desired.files.is_empty() {
         let after = target.list().await?;
@@ -443,13 +461,6 @@ async fn publish_under_lease(
     failpoint::hit("switch");
     tracing::info!(generation, "switched");
 
-    // What the target holds now, without listing it again.
-    let mut known = state.listing.clone();
-    known.extend(missing.iter().map(|f| ObjectInfo {
-        key: f.path.clone(),
-        etag: String::new(),
-        size: f.content.len() as u64,
-    }));
     known.push(ObjectInfo { key: record_key(generation), etag: String::new(), size: record_bytes.len() as u64 });
     let deleted = match collect_garbage(target, opts.keep, lease, Some((known, pointer.clone()))).await {
         Ok(n) => n,
@@ -458,7 +469,7 @@ async fn publish_under_lease(
             0
         }
     };
-    Ok((state, generation, missing.len(), bytes, deleted))
+    Ok((record.changes, generation, uploaded, bytes, deleted))
 }
 
 async fn upload_all(target: &Target, files: Vec<BundleFile>, opts: &Options) -> Result<(), PublishError> {

@@ -89,7 +89,7 @@ impl<'a> AppContext<'a> {
     }
 
     /// Claims that outlive the app (not pruned by Flux).
-    fn retains_data(&self) -> bool {
+    pub fn retains_data(&self) -> bool {
         self.app.volumes.values().any(|v| v.persistent_volume_claim.as_ref().is_some_and(|c| !c.prune))
     }
 }

@@ -84,9 +84,7 @@ pub fn render(spec: &Spec) -> Result<Rendered, Vec<Problem>> {
     }
     let first_shared = groups.len();
     for (ns, users) in namespace_users.iter().filter(|(_, users)| users.len() > 1) {
-        let retain = users
-            .iter()
-            .any(|cx| cx.app.volumes.values().any(|v| v.persistent_volume_claim.as_ref().is_some_and(|c| !c.prune)));
+        let retain = users.iter().any(|cx| cx.retains_data());
         let origin = users[0].at.key("namespace");
         let object = app::namespace_object(spec, ns, None, retain);
         groups.push(Group { owner: format!("namespace `{ns}`"), manifests: vec![Manifest::new(object, origin)] });
