@@ -9,9 +9,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = nixflux::cli::Cli::parse();
-    cli.init_tracing();
+    nixflux::logging::init(cli.log_settings());
+    let output = cli.output;
     match cli.run() {
         Ok(code) => code,
-        Err(err) => nixflux::cli::report(&err),
+        Err(err) => nixflux::command::exit::report(&err, output),
     }
 }

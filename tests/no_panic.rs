@@ -70,7 +70,7 @@ fn run_all(text: &str) -> bool {
         Ok(rendered) => {
             let value: Value = serde_json::from_str(text).unwrap();
             let b = Bundle::build(&rendered, bundle::spec_digest(&value));
-            assert!(!b.index.digest.is_empty());
+            assert!(!b.index.digest.as_str().is_empty());
             true
         }
         Err(problems) => {

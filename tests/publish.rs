@@ -66,7 +66,7 @@ impl Where {
                         } else {
                             let bytes = std::fs::read(&path).unwrap();
                             let key = path.strip_prefix(p).unwrap().display().to_string();
-                            v.push((key, nixflux::publish::dir::md5_hex(&bytes)));
+                            v.push((key, nixflux::publish::target::dir::md5_hex(&bytes)));
                         }
                     }
                 }

@@ -5,6 +5,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Sha256Digest;
+use crate::image::ImageRef;
+use crate::nix::StorePath;
+use crate::object::ObjectId;
+
 pub const INDEX_FILE: &str = "bundle.json";
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -14,14 +19,14 @@ pub struct BundleIndex {
     pub format_version: u32,
     /// `sha256:` + hex sha256 over the lines `<path> <sha256>\n` of
     /// `kustomization.yaml` and every object file, sorted by path.
-    pub digest: String,
+    pub digest: Sha256Digest,
     /// `sha256:` + hex sha256 of the spec as canonical JSON (sorted keys).
-    pub spec_digest: String,
+    pub spec_digest: Sha256Digest,
     pub nixflux_version: String,
     pub files: Vec<IndexFile>,
     pub images: Vec<IndexImage>,
     /// Store paths of the bundle's `nix:0` images: what every node needs.
-    pub store_paths: Vec<String>,
+    pub store_paths: Vec<StorePath>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,20 +44,20 @@ pub struct IndexFile {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IndexObject {
-    pub id: String,
+    pub id: ObjectId,
     pub sha256: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IndexImage {
-    pub reference: String,
+    pub reference: ImageRef,
     pub used_by: Vec<ImageUser>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ImageUser {
-    pub object: String,
+    pub object: ObjectId,
     pub container: String,
 }

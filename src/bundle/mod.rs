@@ -8,6 +8,7 @@
 //! bundle.json               index (see `index.rs`)
 //! ```
 
+pub mod digest;
 pub mod index;
 pub mod read;
 pub mod write;
@@ -15,9 +16,10 @@ pub mod yaml;
 
 use std::collections::BTreeMap;
 
-use sha2::{Digest, Sha256};
-
+use crate::image::ImageRef;
+use crate::nix::StorePath;
 use crate::render::Rendered;
+pub use digest::{hex, sha256_hex, DigestError, Sha256Digest};
 pub use index::{BundleIndex, ImageUser, IndexFile, IndexImage, IndexObject, INDEX_FILE};
 
 pub const KUSTOMIZATION_FILE: &str = "kustomization.yaml";
@@ -41,39 +43,25 @@ pub struct Bundle {
     pub index: BundleIndex,
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    s
-}
-
 /// The bundle digest: sha256 over the lines `<path> <sha256>\n` of the
 /// kustomization and every object file, sorted by path.
-fn digest_of(objects: &[BundleFile], kustomization: &BundleFile) -> String {
+fn digest_of(objects: &[BundleFile], kustomization: &BundleFile) -> Sha256Digest {
     let mut lines: Vec<(&str, String)> = objects.iter().map(|f| (f.path.as_str(), sha256_hex(&f.content))).collect();
     lines.push((kustomization.path.as_str(), sha256_hex(&kustomization.content)));
     lines.sort();
     lines.dedup();
     let listing: String = lines.iter().map(|(p, h)| format!("{p} {h}\n")).collect();
-    format!("sha256:{}", sha256_hex(listing.as_bytes()))
+    Sha256Digest::of(listing.as_bytes())
 }
 
 /// Digest of a spec independent of key order and formatting.
-pub fn spec_digest(spec: &serde_json::Value) -> String {
+pub fn spec_digest(spec: &serde_json::Value) -> Sha256Digest {
     // serde_json's map is ordered by key, so this is canonical.
-    format!("sha256:{}", sha256_hex(spec.to_string().as_bytes()))
+    Sha256Digest::of(spec.to_string().as_bytes())
 }
 
 impl Bundle {
-    pub fn build(rendered: &Rendered, spec_digest: String) -> Bundle {
+    pub fn build(rendered: &Rendered, spec_digest: Sha256Digest) -> Bundle {
         let serialized = crate::parallel::map(&rendered.groups, |group| {
             let mut text = String::with_capacity(2048 * group.manifests.len());
             let mut ids = Vec::with_capacity(group.manifests.len());
@@ -83,7 +71,7 @@ impl Bundle {
                 }
                 let start = text.len();
                 yaml::write_document(&mut text, &m.body.to_json());
-                ids.push(IndexObject { id: m.id().inventory_id(), sha256: sha256_hex(&text.as_bytes()[start..]) });
+                ids.push(IndexObject { id: m.id(), sha256: sha256_hex(&text.as_bytes()[start..]) });
             }
             let content = text.into_bytes();
             let sha = sha256_hex(&content);
@@ -112,15 +100,17 @@ impl Bundle {
 
         let digest = digest_of(&objects, &kustomization);
 
-        let mut by_image: BTreeMap<String, Vec<ImageUser>> = BTreeMap::new();
+        // By the reference as written, the order `bundle.json` has always had.
+        let mut by_image: BTreeMap<String, (&ImageRef, Vec<ImageUser>)> = BTreeMap::new();
         for u in &rendered.images {
             by_image
                 .entry(u.reference.to_string())
-                .or_default()
-                .push(ImageUser { object: u.object.inventory_id(), container: u.container.clone() });
+                .or_insert_with(|| (&u.reference, Vec::new()))
+                .1
+                .push(ImageUser { object: u.object.clone(), container: u.container.clone() });
         }
-        let mut store_paths: Vec<String> =
-            rendered.images.iter().filter_map(|u| u.reference.store_path()).map(ToString::to_string).collect();
+        let mut store_paths: Vec<StorePath> =
+            rendered.images.iter().filter_map(|u| u.reference.store_path()).cloned().collect();
         store_paths.sort();
         store_paths.dedup();
         let index = BundleIndex {
@@ -129,7 +119,10 @@ impl Bundle {
             spec_digest,
             nixflux_version: env!("CARGO_PKG_VERSION").to_owned(),
             files,
-            images: by_image.into_iter().map(|(reference, used_by)| IndexImage { reference, used_by }).collect(),
+            images: by_image
+                .into_values()
+                .map(|(reference, used_by)| IndexImage { reference: reference.clone(), used_by })
+                .collect(),
             store_paths,
         };
         Bundle { objects, kustomization, index }
@@ -156,7 +149,7 @@ impl Bundle {
     }
 
     /// The digest computed from the files (`index.digest` records it).
-    pub fn digest(&self) -> String {
+    pub fn digest(&self) -> Sha256Digest {
         digest_of(&self.objects, &self.kustomization)
     }
 

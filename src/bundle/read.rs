@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::{sha256_hex, Bundle, BundleFile, BundleIndex, INDEX_FILE, KUSTOMIZATION_FILE, OBJECTS_DIR};
+use super::{sha256_hex, Bundle, BundleFile, BundleIndex, Sha256Digest, INDEX_FILE, KUSTOMIZATION_FILE, OBJECTS_DIR};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -36,12 +36,12 @@ pub fn read_index(dir: &Path) -> Result<BundleIndex, ReadError> {
 }
 
 /// Reads only the digest from the bundle's `bundle.json`.
-pub fn read_digest(dir: &Path) -> Result<String, ReadError> {
+pub fn read_digest(dir: &Path) -> Result<Sha256Digest, ReadError> {
     #[derive(serde::Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Digest {
         format_version: u32,
-        digest: String,
+        digest: Sha256Digest,
     }
     let index_path = dir.join(INDEX_FILE);
     let text = fs::read(&index_path).map_err(|source| ReadError::Io { path: index_path.clone(), source })?;

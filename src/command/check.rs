@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use crate::cli::{Global, Output};
+use super::output::{Global, Output};
 
-use super::SpecInput;
+use super::input::SpecInput;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -13,7 +13,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
-    let (bundle, apps) = super::build_bundle(&args.input)?;
+    let (bundle, apps) = super::input::build_bundle(&args.input)?;
     match global.output {
         Output::Json => println!(
             "{}",

@@ -9,12 +9,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::output::{Global, Output};
+use super::target::{block_on, TargetArgs};
 use crate::bundle::{Bundle, BundleIndex};
-use crate::cli::{Global, Output};
+use crate::object::ObjectId;
 use crate::publish::generation::Changes;
 use crate::publish::{self, State};
-
-use super::{block_on, publish_error, readable_id, TargetArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -24,8 +24,8 @@ pub struct Args {
     pub target: TargetArgs,
 }
 
-/// Each object's YAML document, by inventory id.
-fn documents(index: &BundleIndex, files: &BTreeMap<String, Vec<u8>>) -> BTreeMap<String, String> {
+/// Each object's YAML document, by object.
+fn documents(index: &BundleIndex, files: &BTreeMap<String, Vec<u8>>) -> BTreeMap<ObjectId, String> {
     let mut out = BTreeMap::new();
     for f in &index.files {
         let Some(bytes) = files.get(&f.path) else { continue };
@@ -51,14 +51,14 @@ fn split_documents(text: &str) -> Vec<String> {
 }
 
 pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
-    let bundle = Bundle::read(&args.bundle).map_err(|e| crate::cli::BadInput { message: e.to_string(), hint: None })?;
+    let bundle = Bundle::read(&args.bundle)?;
     let (changes, old_docs, live) = block_on(async {
         let target = args.target.open().await?;
-        let state = State::load(&target).await.map_err(publish_error)?;
+        let state = State::load(&target).await?;
         let changes = Changes::between(state.live.as_ref().map(|r| &r.bundle), &bundle.index);
         let old_docs = match &state.live {
             Some(record) if !changes.changed.is_empty() => {
-                let files = publish::live_files(&target, record).await.map_err(publish_error)?;
+                let files = publish::live_files(&target, record).await?;
                 documents(&record.bundle, &files)
             }
             _ => BTreeMap::new(),
@@ -72,12 +72,12 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match global.output {
         Output::Json => {
-            let diffs: BTreeMap<&String, String> = changes
+            let diffs: BTreeMap<String, String> = changes
                 .changed
                 .iter()
                 .map(|id| {
                     (
-                        id,
+                        id.inventory_id(),
                         unified(
                             old_docs.get(id).map_or("", String::as_str),
                             new_docs.get(id).map_or("", String::as_str),
@@ -91,13 +91,13 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
         Output::Text => {
             let mut text = String::new();
             for id in &changes.added {
-                text.push_str(&format!("+ {}\n", readable_id(id)));
+                text.push_str(&format!("+ {}\n", id));
             }
             for id in &changes.changed {
-                text.push_str(&format!("~ {}\n", readable_id(id)));
+                text.push_str(&format!("~ {}\n", id));
             }
             for id in &changes.removed {
-                text.push_str(&format!("- {}\n", readable_id(id)));
+                text.push_str(&format!("- {}\n", id));
             }
             for id in &changes.changed {
                 text.push('\n');
@@ -121,12 +121,11 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     Ok(if changes.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-fn unified(old: &str, new: &str, id: &str) -> String {
-    let name = readable_id(id);
+fn unified(old: &str, new: &str, id: &ObjectId) -> String {
     similar::TextDiff::from_lines(old, new)
         .unified_diff()
         .context_radius(3)
-        .header(&format!("live {name}"), &format!("bundle {name}"))
+        .header(&format!("live {id}"), &format!("bundle {id}"))
         .to_string()
 }
 

@@ -2,10 +2,10 @@
 
 use std::process::ExitCode;
 
-use crate::cli::{Global, Output};
+use super::output::{Global, Output};
 use crate::publish;
 
-use super::{block_on, publish_error, TargetArgs};
+use super::target::{block_on, TargetArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -19,7 +19,7 @@ pub struct Args {
 pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     let deleted = block_on(async {
         let target = args.target.open().await?;
-        publish::gc(&target, args.keep as usize, publish::lease::DEFAULT_TTL).await.map_err(publish_error)
+        anyhow::Ok(publish::gc(&target, args.keep as usize, publish::lease::DEFAULT_TTL).await?)
     })??;
     match global.output {
         Output::Json => println!("{}", serde_json::json!({ "objectsDeleted": deleted })),

@@ -5,11 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::cli::{Global, Output};
+use super::output::{Global, Output};
+use super::target::{block_on, TargetArgs};
+use crate::publish::target::Target;
 use crate::publish::{self, State};
-
-use super::publish::short;
-use super::{block_on, publish_error, TargetArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -20,8 +19,8 @@ pub struct Args {
 pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     let (records, live, revision) = block_on(async {
         let target = args.target.open().await?;
-        let state = State::load(&target).await.map_err(publish_error)?;
-        let records = publish::history(&target).await.map_err(publish_error)?;
+        let state = State::load(&target).await?;
+        let records = publish::history(&target).await?;
         let revision = publish::flux_revision(target.key_prefix(), &state.listing);
         anyhow::Ok((records, state.generation(), revision))
     })??;
@@ -70,7 +69,7 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
                     r.publisher,
                     r.object_count(),
                     changes,
-                    short(&r.bundle_digest)
+                    r.bundle_digest.short()
                 ));
             }
             if records.is_empty() {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::cli::{Global, Output};
+use super::output::{Global, Output};
 use crate::nix::{base32, nar};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

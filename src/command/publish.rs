@@ -5,11 +5,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::cli::{Global, Output};
+use super::output::human_bytes;
+use super::output::{Global, Output};
+use super::progress;
+use super::target::{block_on, TargetArgs};
 use crate::publish::generation::Source;
 use crate::publish::{self, Desired, Options, Report};
-
-use super::{block_on, human_bytes, publish_error, TargetArgs};
 
 /// Safety settings shared by `publish` and `rollback`.
 #[derive(Debug, Clone, clap::Args)]
@@ -32,8 +33,7 @@ pub struct GuardArgs {
 }
 
 impl GuardArgs {
-    pub fn options(&self, global: Global) -> Options {
-        use std::io::IsTerminal;
+    pub fn options(&self) -> Options {
         Options {
             keep: self.keep as usize,
             allow_empty: self.allow_empty,
@@ -42,7 +42,6 @@ impl GuardArgs {
             dry_run: self.dry_run,
             lease_ttl: publish::lease::DEFAULT_TTL,
             concurrency: 16,
-            progress: !global.quiet && global.output == Output::Text && std::io::stderr().is_terminal(),
         }
     }
 }
@@ -59,14 +58,14 @@ pub struct Args {
 
 pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     let source = source_of(&args.bundle)?;
-    let opts = args.guard.options(global);
+    let opts = args.guard.options();
+    let progress = progress::for_global(global);
     let report = block_on(async {
         let target = args.target.open().await?;
-        let desired =
-            Desired::from_dir(&args.bundle, source).map_err(|e| publish_error(publish::PublishError::Bundle(e)))?;
-        publish::publish(&target, desired, &opts).await.map_err(publish_error)
+        let desired = Desired::from_dir(&args.bundle, source).map_err(publish::PublishError::Bundle)?;
+        anyhow::Ok(publish::publish(&target, desired, &opts, progress.as_ref()).await?)
     })??;
-    print_report(&report, global);
+    print_report(&report, global)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -75,17 +74,12 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
 fn source_of(path: &std::path::Path) -> anyhow::Result<Source> {
     let resolved = std::fs::canonicalize(path).with_context(|| format!("reading bundle `{}`", path.display()))?;
     let store_path = resolved.to_str().and_then(|s| s.parse::<crate::nix::StorePath>().ok());
-    Ok(Source {
-        bundle_path: Some(path.display().to_string()),
-        store_path: store_path.map(|p| p.to_string()),
-        nar_hash: None,
-        rollback_of: None,
-    })
+    Ok(Source { bundle_path: Some(path.display().to_string()), store_path, nar_hash: None, rollback_of: None })
 }
 
-pub fn print_report(r: &Report, global: Global) {
+pub fn print_report(r: &Report, global: Global) -> anyhow::Result<()> {
     match global.output {
-        Output::Json => println!("{}", serde_json::to_string(r).unwrap_or_default()),
+        Output::Json => println!("{}", serde_json::to_string(r).context("encoding the report")?),
         Output::Text if global.quiet => {}
         Output::Text => {
             let gen = |g: Option<u64>| g.map_or_else(|| "none".to_owned(), |g| g.to_string());
@@ -93,7 +87,7 @@ pub fn print_report(r: &Report, global: Global) {
                 eprintln!(
                     "{} already runs bundle {} as generation {}: nothing to publish",
                     r.target,
-                    short(&r.bundle_digest),
+                    r.bundle_digest.short(),
                     gen(r.generation_after)
                 );
             } else {
@@ -127,9 +121,5 @@ pub fn print_report(r: &Report, global: Global) {
             }
         }
     }
-}
-
-pub fn short(digest: &str) -> &str {
-    let end = "sha256:".len() + 12;
-    digest.get(..end).unwrap_or(digest)
+    Ok(())
 }

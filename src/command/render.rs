@@ -7,9 +7,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::cli::{BadInput, Global, Output};
+use super::exit::BadInput;
+use super::output::{Global, Output};
+use crate::bundle::write::WriteError;
+use crate::bundle::{Bundle, Sha256Digest};
 
-use super::SpecInput;
+use super::input::SpecInput;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -29,7 +32,7 @@ pub struct Args {
 #[serde(rename_all = "camelCase")]
 struct Summary<'a> {
     out: Option<String>,
-    digest: &'a str,
+    digest: &'a Sha256Digest,
     apps: usize,
     files: usize,
     objects: usize,
@@ -39,7 +42,7 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     if args.input.from_env {
         return from_env(args, global);
     }
-    let (bundle, apps) = super::build_bundle(&args.input)?;
+    let (bundle, apps) = super::input::build_bundle(&args.input)?;
     if args.check_store {
         check_store(&bundle)?;
     }
@@ -53,11 +56,8 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     match &args.out {
         Some(out) => {
             bundle.write_to(out).map_err(|e| match e {
-                crate::bundle::write::WriteError::NotABundle(_) => anyhow::Error::new(BadInput {
-                    message: e.to_string(),
-                    hint: Some("choose a new directory, or remove this one".into()),
-                }),
-                other => anyhow::Error::new(other).context("writing the bundle"),
+                WriteError::NotABundle(_) => anyhow::Error::new(e),
+                WriteError::Io { .. } => anyhow::Error::new(e).context("writing the bundle"),
             })?;
             match global.output {
                 Output::Json => println!("{}", serde_json::to_string(&summary)?),
@@ -92,19 +92,18 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
 }
 
 /// Every store path the bundle's images need must be in the local store.
-fn check_store(bundle: &crate::bundle::Bundle) -> anyhow::Result<()> {
+fn check_store(bundle: &Bundle) -> anyhow::Result<()> {
     let mut missing = Vec::new();
-    for text in &bundle.index.store_paths {
-        let path: crate::nix::StorePath = text.parse().context("bundle.json holds an invalid store path")?;
+    for path in &bundle.index.store_paths {
         if !path.is_present() {
             let users: Vec<String> = bundle
                 .index
                 .images
                 .iter()
-                .filter(|i| i.reference.contains(text.as_str()))
-                .flat_map(|i| i.used_by.iter().map(|u| format!("{} ({})", u.object, u.container)))
+                .filter(|i| i.reference.store_path() == Some(path))
+                .flat_map(|i| i.used_by.iter().map(|u| format!("{} ({})", u.object.inventory_id(), u.container)))
                 .collect();
-            missing.push(format!("  {text}, used by {}", users.join(", ")));
+            missing.push(format!("  {path}, used by {}", users.join(", ")));
         }
     }
     tracing::info!(store_paths = bundle.index.store_paths.len(), missing = missing.len(), "store check");
@@ -132,7 +131,7 @@ fn from_env(args: Args, global: Global) -> anyhow::Result<ExitCode> {
         message: "`--from-env` needs the environment variable `out`".into(),
         hint: Some("it is meant for Nix builds: see `nix/mk-bundle.nix`".into()),
     })?;
-    let (bundle, apps) = super::build_bundle(&args.input)?;
+    let (bundle, apps) = super::input::build_bundle(&args.input)?;
     bundle.write_into(&out).context("writing the bundle to `$out`")?;
     if !global.quiet {
         eprintln!("rendered {} objects of {apps} apps into {}", bundle.object_count(), out.display());

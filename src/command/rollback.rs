@@ -3,11 +3,12 @@
 
 use std::process::ExitCode;
 
-use crate::cli::Global;
+use super::output::Global;
 use crate::publish;
 
+use super::progress;
 use super::publish::{print_report, GuardArgs};
-use super::{block_on, publish_error, TargetArgs};
+use super::target::{block_on, TargetArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -21,12 +22,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
-    let opts = args.guard.options(global);
+    let opts = args.guard.options();
+    let progress = progress::for_global(global);
     let report = block_on(async {
         let target = args.target.open().await?;
-        let desired = publish::rollback_target(&target, args.generation).await.map_err(publish_error)?;
-        publish::publish(&target, desired, &opts).await.map_err(publish_error)
+        let desired = publish::rollback_target(&target, args.generation).await?;
+        anyhow::Ok(publish::publish(&target, desired, &opts, progress.as_ref()).await?)
     })??;
-    print_report(&report, global);
+    print_report(&report, global)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -57,6 +57,11 @@ impl StorePath {
         std::fs::symlink_metadata(self.to_string()).is_ok()
     }
 
+    /// The path, for file system calls.
+    pub fn to_path_buf(&self) -> std::path::PathBuf {
+        std::path::PathBuf::from(self.to_string())
+    }
+
     /// The base name `<hash>-<name>`.
     pub fn base_name(&self) -> String {
         format!("{}-{}", self.hash, self.name)

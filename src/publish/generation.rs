@@ -11,7 +11,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::bundle::BundleIndex;
+use crate::bundle::{BundleIndex, Sha256Digest};
+use crate::nix::StorePath;
+use crate::object::ObjectId;
 
 pub const POINTER_KEY: &str = "kustomization.yaml";
 pub const OBJECTS_PREFIX: &str = "objects/";
@@ -25,7 +27,7 @@ pub const RECORD_FORMAT: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pointer {
     pub generation: u64,
-    pub bundle_digest: String,
+    pub bundle_digest: Sha256Digest,
     pub resources: Vec<String>,
 }
 
@@ -38,7 +40,7 @@ impl Pointer {
                 "name": "nixflux",
                 "annotations": {
                     GENERATION_ANNOTATION: self.generation.to_string(),
-                    BUNDLE_ANNOTATION: self.bundle_digest,
+                    BUNDLE_ANNOTATION: self.bundle_digest.as_str(),
                 },
             },
             "resources": self.resources,
@@ -60,7 +62,8 @@ impl Pointer {
         let bundle_digest = annotations[BUNDLE_ANNOTATION]
             .as_str()
             .ok_or_else(|| format!("it has no `{BUNDLE_ANNOTATION}` annotation"))?
-            .to_owned();
+            .parse()
+            .map_err(|e| format!("its `{BUNDLE_ANNOTATION}` annotation: {e}"))?;
         let resources = v["resources"]
             .as_array()
             .ok_or("it has no `resources`")?
@@ -86,7 +89,7 @@ pub struct Source {
     /// The bundle path given to `publish` (absent for a rollback).
     pub bundle_path: Option<String>,
     /// When the bundle is a Nix store path: that path and its NAR hash.
-    pub store_path: Option<String>,
+    pub store_path: Option<StorePath>,
     pub nar_hash: Option<String>,
     /// For a rollback: the generation whose objects it restores.
     pub rollback_of: Option<u64>,
@@ -96,9 +99,9 @@ pub struct Source {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Changes {
-    pub added: Vec<String>,
-    pub changed: Vec<String>,
-    pub removed: Vec<String>,
+    pub added: Vec<ObjectId>,
+    pub changed: Vec<ObjectId>,
+    pub removed: Vec<ObjectId>,
 }
 
 impl Changes {
@@ -106,23 +109,27 @@ impl Changes {
         self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty()
     }
 
-    /// Compares two bundle indexes object by object.
+    /// Compares two bundle indexes object by object. Each list is in the
+    /// order of the inventory ids, as records have always listed them.
     pub fn between(old: Option<&BundleIndex>, new: &BundleIndex) -> Changes {
         use std::collections::BTreeMap;
-        let objects = |i: &BundleIndex| -> BTreeMap<String, String> {
-            i.files.iter().flat_map(|f| f.objects.iter().map(|o| (o.id.clone(), o.sha256.clone()))).collect()
+        let objects = |i: &BundleIndex| -> BTreeMap<String, (ObjectId, String)> {
+            i.files
+                .iter()
+                .flat_map(|f| f.objects.iter().map(|o| (o.id.inventory_id(), (o.id.clone(), o.sha256.clone()))))
+                .collect()
         };
         let before = old.map(objects).unwrap_or_default();
         let after = objects(new);
         let mut c = Changes::default();
-        for (id, sha) in &after {
-            match before.get(id) {
+        for (key, (id, sha)) in &after {
+            match before.get(key) {
                 None => c.added.push(id.clone()),
-                Some(old_sha) if old_sha != sha => c.changed.push(id.clone()),
+                Some((_, old_sha)) if old_sha != sha => c.changed.push(id.clone()),
                 Some(_) => {}
             }
         }
-        c.removed = before.keys().filter(|id| !after.contains_key(*id)).cloned().collect();
+        c.removed = before.iter().filter(|(key, _)| !after.contains_key(*key)).map(|(_, (id, _))| id.clone()).collect();
         c
     }
 }
@@ -133,7 +140,7 @@ impl Changes {
 pub struct Record {
     pub format_version: u32,
     pub generation: u64,
-    pub bundle_digest: String,
+    pub bundle_digest: Sha256Digest,
     /// RFC 3339 time of the publish.
     pub published_at: String,
     /// `user@host` of the publisher.
@@ -162,8 +169,11 @@ mod tests {
 
     #[test]
     fn pointer_round_trips_and_every_prefix_is_invalid_json() {
-        let p =
-            Pointer { generation: 42, bundle_digest: "sha256:abc".into(), resources: vec!["objects/a.yaml".into()] };
+        let p = Pointer {
+            generation: 42,
+            bundle_digest: Sha256Digest::of(b"abc"),
+            resources: vec!["objects/a.yaml".into()],
+        };
         let bytes = p.to_bytes();
         assert_eq!(Pointer::parse(&bytes).unwrap(), p);
         for n in 0..bytes.len() - 1 {

@@ -37,6 +37,8 @@ pub enum LeaseError {
     Lost { target: String, holder: String },
     #[error(transparent)]
     Target(#[from] TargetError),
+    #[error("encoding the lease: {0}")]
+    Encode(#[source] serde_json::Error),
 }
 
 /// A held lease. Release it with `release`; if the process dies, it goes
@@ -75,8 +77,9 @@ impl LeaseBody {
     }
 }
 
-async fn read(target: &Target) -> Result<Option<(LeaseBody, String)>, TargetError> {
-    Ok(target.get(LEASE_KEY).await?.map(|(bytes, etag)| {
+async fn read(target: &impl Target) -> Result<Option<(LeaseBody, String)>, TargetError> {
+    Ok(target.get(LEASE_KEY).await?.map(|fetched| {
+        let (bytes, etag) = (fetched.bytes, fetched.etag);
         // An unreadable lease file is treated as held by someone unknown
         // until it expires: give it an owner that matches no one.
         let body = serde_json::from_slice(&bytes).unwrap_or(LeaseBody {
@@ -91,12 +94,12 @@ async fn read(target: &Target) -> Result<Option<(LeaseBody, String)>, TargetErro
 }
 
 impl Lease {
-    pub async fn acquire(target: &Target, ttl: Duration) -> Result<Lease, LeaseError> {
+    pub async fn acquire(target: &impl Target, ttl: Duration) -> Result<Lease, LeaseError> {
         let owner = {
             let seed = format!("{}:{}:{}", hostname(), std::process::id(), jiff::Timestamp::now().as_nanosecond());
             crate::bundle::sha256_hex(seed.as_bytes())[..16].to_owned()
         };
-        let name = target.url().to_string();
+        let name = target.name();
         let condition = match read(target).await? {
             Some((body, _)) if !body.stale() => return Err(LeaseError::Held { target: name, holder: body.describe() }),
             Some((body, etag)) => {
@@ -112,7 +115,7 @@ impl Lease {
             acquired_at: jiff::Timestamp::now().to_string(),
             expires_at_unix: now_unix() + ttl.as_secs() as i64,
         };
-        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        let bytes = serde_json::to_vec(&body).map_err(LeaseError::Encode)?;
         match target.put(LEASE_KEY, &bytes, &condition).await {
             Ok(()) => {}
             Err(TargetError::PreconditionFailed { .. }) => {
@@ -128,18 +131,16 @@ impl Lease {
     }
 
     /// Fails unless the lease on the target is still this one.
-    pub async fn check(&self, target: &Target) -> Result<(), LeaseError> {
+    pub async fn check(&self, target: &impl Target) -> Result<(), LeaseError> {
         match read(target).await? {
             Some((body, _)) if body.owner == self.owner => Ok(()),
-            Some((body, _)) => Err(LeaseError::Lost { target: target.url().to_string(), holder: body.describe() }),
-            None => {
-                Err(LeaseError::Lost { target: target.url().to_string(), holder: "nobody (it was deleted)".into() })
-            }
+            Some((body, _)) => Err(LeaseError::Lost { target: target.name(), holder: body.describe() }),
+            None => Err(LeaseError::Lost { target: target.name(), holder: "nobody (it was deleted)".into() }),
         }
     }
 
     /// Deletes the lease if it is still this one.
-    pub async fn release(self, target: &Target) -> Result<(), TargetError> {
+    pub async fn release(self, target: &impl Target) -> Result<(), TargetError> {
         match read(target).await? {
             Some((body, _)) if body.owner == self.owner => target.delete(LEASE_KEY).await,
             _ => Ok(()),

@@ -8,8 +8,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::spec::{JsonPath, Problem, Spec};
 
-use super::manifest::{kind_info, Body, Manifest, ObjectId};
-use super::Group;
+use super::manifest::{Group, Manifest};
+use crate::object::{kind_info, Body, ObjectId};
 
 pub fn run(spec: &Spec, groups: &[Group], problems: &mut Vec<Problem>) {
     let all: Vec<&Manifest> = groups.iter().flat_map(|g| &g.manifests).collect();

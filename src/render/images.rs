@@ -10,7 +10,8 @@ use k8s_openapi::api::core::v1::PodSpec;
 use crate::image::ImageRef;
 use crate::spec::{JsonPath, Problem, Spec};
 
-use super::manifest::{Manifest, ObjectId};
+use super::manifest::Manifest;
+use crate::object::ObjectId;
 
 /// One container's use of an image.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

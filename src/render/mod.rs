@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod checks;
+pub mod context;
 pub mod images;
 pub mod manifest;
 pub mod network_policy;
@@ -17,17 +18,9 @@ use std::time::{Duration, Instant};
 
 use crate::spec::{JsonPath, Problem, Spec};
 
+pub use crate::object::ObjectId;
 pub use images::ImageUse;
-pub use manifest::{Manifest, ObjectId};
-
-/// The objects of one bundle file.
-#[derive(Debug, Clone)]
-pub struct Group {
-    /// Who owns the file, for messages and `bundle.json`: `app `web``,
-    /// `objects[2]`, `namespace `media``.
-    pub owner: String,
-    pub manifests: Vec<Manifest>,
-}
+pub use manifest::{Group, Manifest};
 
 #[derive(Debug, Clone)]
 pub struct Rendered {
@@ -44,12 +37,12 @@ pub fn render(spec: &Spec) -> Result<Rendered, Vec<Problem>> {
     let profiles = network_policy::Profiles::new(spec, &mut problems);
     let image_map = images::ImageMap::new(spec, &mut problems);
 
-    let apps: Vec<app::AppContext> =
-        spec.apps.iter().filter(|(_, a)| a.enable).map(|(name, a)| app::AppContext::new(spec, name, a)).collect();
+    let apps: Vec<context::AppContext> =
+        spec.apps.iter().filter(|(_, a)| a.enable).map(|(name, a)| context::AppContext::new(spec, name, a)).collect();
 
     // A namespace wanted by several apps gets a file of its own, so that
     // removing one of the apps does not prune it from under the others.
-    let mut namespace_users: BTreeMap<&str, Vec<&app::AppContext>> = BTreeMap::new();
+    let mut namespace_users: BTreeMap<&str, Vec<&context::AppContext>> = BTreeMap::new();
     for cx in apps.iter().filter(|cx| cx.wants_namespace()) {
         namespace_users.entry(cx.namespace.as_str()).or_default().push(cx);
     }

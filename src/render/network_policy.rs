@@ -15,9 +15,9 @@ use serde_json::Value;
 use crate::spec::names::ProfileName;
 use crate::spec::{JsonPath, Problem, Spec};
 
-use super::app::AppContext;
-use super::manifest::{nearest, round_trip};
-use super::workload::HTTP_PORT;
+use super::context::{AppContext, HTTP_PORT};
+use crate::object::round_trip;
+use crate::spec::problem::nearest;
 
 pub const BUILTIN_PROFILES: &[&str] = &["web-app", "web-app-internal", "none"];
 

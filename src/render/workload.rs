@@ -17,10 +17,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::spec::{AccessMode, App, ResourceList, SeccompProfile};
 
-use super::app::AppContext;
-
-/// The name of the app's main container port.
-pub const HTTP_PORT: &str = "http";
+use super::context::{AppContext, HTTP_PORT};
 
 pub fn deployment(cx: &AppContext, image: &str) -> Deployment {
     let app = cx.app;

@@ -93,12 +93,8 @@ fn suggestion(message: &str) -> Option<String> {
     if expected.is_empty() {
         return Some("this object takes no fields".to_owned());
     }
-    let nearest = expected
-        .iter()
-        .map(|e| (strsim::damerau_levenshtein(&found.to_ascii_lowercase(), &e.to_ascii_lowercase()), *e))
-        .min();
-    match nearest {
-        Some((d, e)) if d <= (found.len().max(e.len()) / 3).max(2) => Some(format!("did you mean `{e}`?")),
+    match problem::nearest(found, &expected) {
+        Some(e) => Some(format!("did you mean `{e}`?")),
         _ => Some(format!(
             "expected one of {}",
             expected.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")

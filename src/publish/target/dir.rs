@@ -10,12 +10,12 @@ use std::path::{Path, PathBuf};
 
 use md5::{Digest, Md5};
 
-use super::target::{Condition, ObjectInfo, Result, TargetError};
+use super::{Condition, Fetched, ObjectInfo, OpenError, Result, Target, TargetError};
 
 const TMP_PREFIX: &str = ".nixflux-tmp-";
 
 #[derive(Debug, Clone)]
-pub struct DirBackend {
+pub struct DirTarget {
     root: PathBuf,
 }
 
@@ -23,11 +23,10 @@ pub fn md5_hex(bytes: &[u8]) -> String {
     crate::bundle::hex(&Md5::digest(bytes))
 }
 
-impl DirBackend {
-    pub fn open(root: &Path) -> anyhow::Result<DirBackend> {
-        fs::create_dir_all(root)
-            .map_err(|e| anyhow::anyhow!("creating the target directory `{}`: {e}", root.display()))?;
-        Ok(DirBackend { root: root.to_owned() })
+impl DirTarget {
+    pub fn open(root: &Path) -> std::result::Result<DirTarget, OpenError> {
+        fs::create_dir_all(root).map_err(|source| OpenError::CreateDir { path: root.to_owned(), source })?;
+        Ok(DirTarget { root: root.to_owned() })
     }
 
     fn endpoint(&self) -> String {
@@ -42,7 +41,7 @@ impl DirBackend {
         self.root.join(key)
     }
 
-    pub fn list(&self) -> Result<Vec<ObjectInfo>> {
+    fn list_files(&self) -> Result<Vec<ObjectInfo>> {
         let mut out = Vec::new();
         let mut stack = vec![self.root.clone()];
         while let Some(dir) = stack.pop() {
@@ -67,18 +66,18 @@ impl DirBackend {
         Ok(out)
     }
 
-    pub fn get(&self, key: &str) -> Result<Option<(Vec<u8>, String)>> {
+    fn read(&self, key: &str) -> Result<Option<Fetched>> {
         match fs::read(self.path(key)) {
             Ok(bytes) => {
                 let etag = md5_hex(&bytes);
-                Ok(Some((bytes, etag)))
+                Ok(Some(Fetched { bytes, etag }))
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(self.failed("reading", key, e)),
         }
     }
 
-    pub fn put(&self, key: &str, bytes: &[u8], condition: &Condition) -> Result<()> {
+    fn write(&self, key: &str, bytes: &[u8], condition: &Condition) -> Result<()> {
         let dest = self.path(key);
         let parent = dest.parent().unwrap_or(&self.root).to_owned();
         fs::create_dir_all(&parent).map_err(|e| self.failed("writing", key, e))?;
@@ -101,7 +100,7 @@ impl DirBackend {
                 }
             }
             Condition::IfMatch(etag) => {
-                let current = self.get(key)?.map(|(_, e)| e);
+                let current = self.read(key)?.map(|f| f.etag);
                 if current.as_deref() != Some(etag.as_str()) {
                     return Err(TargetError::PreconditionFailed {
                         op: "replacing",
@@ -119,7 +118,7 @@ impl DirBackend {
         }
     }
 
-    pub fn delete(&self, key: &str) -> Result<()> {
+    fn remove(&self, key: &str) -> Result<()> {
         match fs::remove_file(self.path(key)) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -129,7 +128,7 @@ impl DirBackend {
 
     /// Flushes everything written so far to disk (one `syncfs`), so that a
     /// power loss cannot leave the pointer naming files that were lost.
-    pub fn sync(&self) -> Result<()> {
+    fn sync_all(&self) -> Result<()> {
         let dir = fs::File::open(&self.root).map_err(|e| self.failed("syncing", ".", e))?;
         #[cfg(target_os = "linux")]
         {
@@ -142,5 +141,35 @@ impl DirBackend {
         #[cfg(not(target_os = "linux"))]
         dir.sync_all().map_err(|e| self.failed("syncing", ".", e))?;
         Ok(())
+    }
+}
+
+impl Target for DirTarget {
+    fn name(&self) -> String {
+        self.endpoint()
+    }
+
+    fn key_prefix(&self) -> &str {
+        ""
+    }
+
+    async fn list_unsorted(&self) -> Result<Vec<ObjectInfo>> {
+        self.list_files()
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Fetched>> {
+        self.read(key)
+    }
+
+    async fn put(&self, key: &str, bytes: &[u8], condition: &Condition) -> Result<()> {
+        self.write(key, bytes, condition)
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        self.remove(key)
+    }
+
+    async fn sync(&self) -> Result<()> {
+        self.sync_all()
     }
 }

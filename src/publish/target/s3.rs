@@ -18,7 +18,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 use md5::Digest;
 
-use super::target::{Condition, ObjectInfo, Result, TargetError};
+use super::{Condition, Fetched, ObjectInfo, OpenError, Result, Target, TargetError};
 
 /// How to reach and authenticate to an S3 server.
 #[derive(Debug, Clone, Default)]
@@ -36,15 +36,15 @@ pub struct S3Options {
 }
 
 #[derive(Debug, Clone)]
-pub struct S3Backend {
+pub struct S3Target {
     client: Client,
     bucket: String,
     prefix: String,
     endpoint: String,
 }
 
-impl S3Backend {
-    pub async fn open(bucket: &str, prefix: &str, opts: &S3Options) -> anyhow::Result<S3Backend> {
+impl S3Target {
+    pub async fn open(bucket: &str, prefix: &str, opts: &S3Options) -> std::result::Result<S3Target, OpenError> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(
                 // rclone answers sporadic 500s under parallel uploads: retry
@@ -66,14 +66,7 @@ impl S3Backend {
         }
         if let Some(file) = &opts.credentials_file {
             if !file.is_file() {
-                return Err(crate::cli::BadInput {
-                    message: format!("credentials file `{}` does not exist", file.display()),
-                    hint: Some(
-                        "the file holds `[default]`, `aws_access_key_id = ...` and `aws_secret_access_key = ...`"
-                            .into(),
-                    ),
-                }
-                .into());
+                return Err(OpenError::NoCredentialsFile { path: file.clone() });
             }
             let files = EnvConfigFiles::builder().with_file(EnvConfigFileKind::Credentials, file).build();
             let provider = ProfileFileCredentialsProvider::builder()
@@ -87,10 +80,13 @@ impl S3Backend {
             // No TLS: skip loading the system's CA roots (tens of milliseconds).
             loader = loader.http_client(aws_smithy_http_client::Builder::new().build_http());
         } else if let Some(ca) = &opts.ca_file {
-            let pem = std::fs::read(ca).map_err(|e| anyhow::anyhow!("reading CA file `{}`: {e}", ca.display()))?;
+            let pem = std::fs::read(ca).map_err(|source| OpenError::CaFile { path: ca.clone(), source })?;
             use aws_smithy_http_client::tls;
             let trust = tls::TrustStore::empty().with_native_roots(false).with_pem_certificate(pem);
-            let context = tls::TlsContext::builder().with_trust_store(trust).build()?;
+            let context = tls::TlsContext::builder()
+                .with_trust_store(trust)
+                .build()
+                .map_err(|e| OpenError::Tls(DisplayErrorContext(&e).to_string()))?;
             let http = aws_smithy_http_client::Builder::new()
                 .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
                 .tls_context(context)
@@ -102,18 +98,14 @@ impl S3Backend {
         let endpoint = match &opts.endpoint {
             Some(ep) => {
                 if !(ep.starts_with("https://") || ep.starts_with("http://")) {
-                    return Err(crate::cli::BadInput {
-                        message: format!("endpoint `{ep}` has no scheme"),
-                        hint: Some("write `https://host:port` (or `http://host:port` for plain HTTP)".into()),
-                    }
-                    .into());
+                    return Err(OpenError::EndpointScheme { endpoint: ep.clone() });
                 }
                 config = config.endpoint_url(ep).force_path_style(true);
                 ep.clone()
             }
             None => "AWS S3".to_owned(),
         };
-        Ok(S3Backend {
+        Ok(S3Target {
             client: Client::from_conf(config.build()),
             bucket: bucket.to_owned(),
             prefix: prefix.to_owned(),
@@ -142,7 +134,7 @@ impl S3Backend {
         }
     }
 
-    pub async fn list(&self) -> Result<Vec<ObjectInfo>> {
+    async fn list_pages(&self) -> Result<Vec<ObjectInfo>> {
         let mut out = Vec::new();
         let mut token = None;
         loop {
@@ -169,7 +161,7 @@ impl S3Backend {
         Ok(out)
     }
 
-    pub async fn get(&self, key: &str) -> Result<Option<(Vec<u8>, String)>> {
+    async fn get_object(&self, key: &str) -> Result<Option<Fetched>> {
         let resp = self.client.get_object().bucket(&self.bucket).key(self.full(key)).send().await;
         let resp = match resp {
             Ok(r) => r,
@@ -184,10 +176,10 @@ impl S3Backend {
             endpoint: self.endpoint.clone(),
             message: e.to_string(),
         })?;
-        Ok(Some((body.into_bytes().to_vec(), etag)))
+        Ok(Some(Fetched { bytes: body.into_bytes().to_vec(), etag }))
     }
 
-    pub async fn put(&self, key: &str, bytes: &[u8], condition: &Condition) -> Result<()> {
+    async fn put_object(&self, key: &str, bytes: &[u8], condition: &Condition) -> Result<()> {
         let (if_none_match, if_match) = match condition {
             Condition::None => (None, None),
             Condition::IfAbsent => (Some("*".to_owned()), None),
@@ -209,7 +201,7 @@ impl S3Backend {
         Ok(())
     }
 
-    pub async fn delete(&self, key: &str) -> Result<()> {
+    async fn delete_object(&self, key: &str) -> Result<()> {
         self.client
             .delete_object()
             .bucket(&self.bucket)
@@ -218,6 +210,32 @@ impl S3Backend {
             .await
             .map_err(|e| self.failed("deleting", key, e))?;
         Ok(())
+    }
+}
+
+impl Target for S3Target {
+    fn name(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.prefix)
+    }
+
+    fn key_prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    async fn list_unsorted(&self) -> Result<Vec<ObjectInfo>> {
+        self.list_pages().await
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Fetched>> {
+        self.get_object(key).await
+    }
+
+    async fn put(&self, key: &str, bytes: &[u8], condition: &Condition) -> Result<()> {
+        self.put_object(key, bytes, condition).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        self.delete_object(key).await
     }
 }
 

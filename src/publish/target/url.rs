@@ -1,14 +1,10 @@
-//! Publish targets: where bundles go. One small set of operations (list with
-//! ETags, get, conditional put, delete, sync) over two backends
-//! that hold the same layout: an S3 bucket prefix, or a local directory.
-//! Keys are always relative to the target's root (bucket prefix or directory).
+//! `TargetUrl`: where to publish, as the user writes it (`s3://BUCKET/PREFIX`,
+//! `dir:///PATH` or a plain path), validated: bucket names as S3 allows
+//! them, prefix segments that cannot climb out of the prefix.
 
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
-
-use super::dir::DirBackend;
-use super::s3::{S3Backend, S3Options};
 
 /// Where to publish: `s3://BUCKET[/PREFIX]`, `dir:///PATH` or a plain path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,116 +87,6 @@ impl fmt::Display for TargetUrl {
             TargetUrl::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
             TargetUrl::Dir { path } if path.is_absolute() => write!(f, "dir://{}", path.display()),
             TargetUrl::Dir { path } => write!(f, "`{}`", path.display()),
-        }
-    }
-}
-
-/// One listed object: key relative to the target root, ETag without quotes, size.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectInfo {
-    pub key: String,
-    pub etag: String,
-    pub size: u64,
-}
-
-/// A precondition on a write.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Condition {
-    None,
-    /// Only if the key does not exist.
-    IfAbsent,
-    /// Only if the key's current ETag is this one.
-    IfMatch(String),
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum TargetError {
-    #[error("{op} `{key}` at {endpoint}: the precondition failed (someone else wrote it)")]
-    PreconditionFailed { op: &'static str, key: String, endpoint: String },
-    #[error("{op} `{key}` at {endpoint} failed: {message}")]
-    Failed { op: &'static str, key: String, endpoint: String, message: String },
-}
-
-pub type Result<T> = std::result::Result<T, TargetError>;
-
-#[derive(Debug, Clone)]
-enum Backend {
-    Dir(DirBackend),
-    S3(S3Backend),
-}
-
-/// A publish target, ready to use.
-#[derive(Debug, Clone)]
-pub struct Target {
-    backend: Backend,
-    url: TargetUrl,
-}
-
-impl Target {
-    pub async fn open(url: TargetUrl, s3: &S3Options) -> anyhow::Result<Target> {
-        let backend = match &url {
-            TargetUrl::Dir { path } => Backend::Dir(DirBackend::open(path)?),
-            TargetUrl::S3 { bucket, prefix } => Backend::S3(S3Backend::open(bucket, prefix, s3).await?),
-        };
-        Ok(Target { backend, url })
-    }
-
-    pub fn url(&self) -> &TargetUrl {
-        &self.url
-    }
-
-    /// The prefix Flux sees in front of our keys (the bucket prefix).
-    pub fn key_prefix(&self) -> &str {
-        match &self.url {
-            TargetUrl::S3 { prefix, .. } => prefix,
-            TargetUrl::Dir { .. } => "",
-        }
-    }
-
-    /// Every object under the root, sorted by key.
-    pub async fn list(&self) -> Result<Vec<ObjectInfo>> {
-        let mut v = match &self.backend {
-            Backend::Dir(d) => d.list()?,
-            Backend::S3(s) => s.list().await?,
-        };
-        v.sort_by(|a, b| a.key.cmp(&b.key));
-        Ok(v)
-    }
-
-    /// The object's bytes and ETag, or `None` when it does not exist.
-    pub async fn get(&self, key: &str) -> Result<Option<(Vec<u8>, String)>> {
-        match &self.backend {
-            Backend::Dir(d) => d.get(key),
-            Backend::S3(s) => s.get(key).await,
-        }
-    }
-
-    /// Writes an object. A directory renames it into place; S3 servers
-    /// mostly do the same, but one that writes in place lets a reader see a
-    /// prefix of the new bytes: the pointer is written so that no prefix of it
-    /// parses (see `generation.rs`). (A one-part multipart upload would be
-    /// atomic on rclone, but rclone 1.75 answers CreateMultipartUpload with
-    /// an XML root that aws-sdk-s3 rejects.)
-    pub async fn put(&self, key: &str, bytes: &[u8], condition: &Condition) -> Result<()> {
-        match &self.backend {
-            Backend::Dir(d) => d.put(key, bytes, condition),
-            Backend::S3(s) => s.put(key, bytes, condition).await,
-        }
-    }
-
-    /// Makes what was written durable before the pointer may name it.
-    /// S3 servers acknowledge writes only once they are stored.
-    pub async fn sync(&self) -> Result<()> {
-        match &self.backend {
-            Backend::Dir(d) => d.sync(),
-            Backend::S3(_) => Ok(()),
-        }
-    }
-
-    pub async fn delete(&self, key: &str) -> Result<()> {
-        match &self.backend {
-            Backend::Dir(d) => d.delete(key),
-            Backend::S3(s) => s.delete(key).await,
         }
     }
 }

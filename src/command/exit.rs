@@ -1,0 +1,256 @@
+//! How an error becomes what the user sees and an exit code: the one place
+//! that decides, for every error type of the domain modules, whether it is
+//! the user's to fix (exit 2: bad input, usage, a refusal) or a failed
+//! operation (exit 1: I/O, network, a lost race), and what hint goes with
+//! it. Domain modules return their own error enums and never decide this.
+//! Output: `error: <what failed>: <why>`, then `hint: <what to do>`.
+
+use std::borrow::Cow;
+use std::error::Error as StdError;
+use std::process::ExitCode;
+
+use crate::bundle::read::ReadError;
+use crate::bundle::write::WriteError;
+use crate::publish::lease::LeaseError;
+use crate::publish::target::url::TargetUrlError;
+use crate::publish::target::{OpenError, TargetError};
+use crate::publish::PublishError;
+use crate::spec::Problems;
+
+use super::output::Output;
+
+/// An error caused by the user's input or usage: exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct BadInput {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+/// A failed operation (exit code 1) with a hint for the user.
+#[derive(Debug, thiserror::Error)]
+#[error("{error:#}")]
+pub struct Hinted {
+    pub error: anyhow::Error,
+    pub hint: String,
+}
+
+/// What an error means for the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// 1 for a failed operation, 2 for bad input, usage or a refusal.
+    pub code: u8,
+    pub hint: Option<Cow<'static, str>>,
+}
+
+impl Verdict {
+    fn failed(hint: Option<&'static str>) -> Verdict {
+        Verdict { code: 1, hint: hint.map(Cow::Borrowed) }
+    }
+
+    fn bad(hint: Option<&'static str>) -> Verdict {
+        Verdict { code: 2, hint: hint.map(Cow::Borrowed) }
+    }
+}
+
+const RETRY_LATER: &str = "run the command again once the other publisher is done";
+const RENDER_AGAIN: &str = "render it again with `nixflux render SPEC --out DIR`";
+
+fn publish(e: &PublishError) -> Verdict {
+    match e {
+        PublishError::Empty { .. } => {
+            Verdict::bad(Some("if you really mean to remove everything, pass `--allow-empty`"))
+        }
+        PublishError::Prune { .. } => {
+            Verdict::bad(Some("check `nixflux diff`; if the removals are intended, pass `--allow-prune`"))
+        }
+        PublishError::ForeignPointer { .. } => {
+            Verdict::bad(Some("publish to an empty prefix, or remove what is there first"))
+        }
+        PublishError::NoSuchGeneration { .. } => Verdict::bad(Some("`nixflux history` lists the retained generations")),
+        PublishError::NothingLive { .. } => Verdict::bad(None),
+        PublishError::Changed { .. } => Verdict::failed(Some(RETRY_LATER)),
+        PublishError::Lease(e) => lease(e),
+        PublishError::Bundle(e) => bundle_read(e),
+        PublishError::Unrestorable { .. }
+        | PublishError::Encode(_)
+        | PublishError::Nar(_)
+        | PublishError::Target(_) => Verdict::failed(None),
+    }
+}
+
+fn lease(_: &LeaseError) -> Verdict {
+    Verdict::failed(Some(RETRY_LATER))
+}
+
+/// A bundle that cannot be read is a failed operation; one that is not a
+/// bundle, or is damaged, is the user's input.
+fn bundle_read(e: &ReadError) -> Verdict {
+    match e {
+        ReadError::Io { .. } => Verdict::failed(Some(RENDER_AGAIN)),
+        ReadError::Index { .. } | ReadError::Format { .. } | ReadError::Damaged { .. } => {
+            Verdict::bad(Some(RENDER_AGAIN))
+        }
+    }
+}
+
+fn bundle_write(e: &WriteError) -> Verdict {
+    match e {
+        WriteError::NotABundle(_) => Verdict::bad(Some("choose a new directory, or remove this one")),
+        WriteError::Io { .. } => Verdict::failed(None),
+    }
+}
+
+fn open(e: &OpenError) -> Verdict {
+    match e {
+        OpenError::NoCredentialsFile { .. } => Verdict::bad(Some(
+            "the file holds `[default]`, `aws_access_key_id = ...` and `aws_secret_access_key = ...`",
+        )),
+        OpenError::EndpointScheme { .. } => {
+            Verdict::bad(Some("write `https://host:port` (or `http://host:port` for plain HTTP)"))
+        }
+        OpenError::CreateDir { .. } | OpenError::CaFile { .. } | OpenError::Tls(_) => Verdict::failed(None),
+    }
+}
+
+/// The verdict on one error of a chain, if it is a type this table knows.
+fn verdict_of(e: &(dyn StdError + 'static)) -> Option<Verdict> {
+    if let Some(b) = e.downcast_ref::<BadInput>() {
+        return Some(Verdict { code: 2, hint: b.hint.clone().map(Cow::Owned) });
+    }
+    if let Some(h) = e.downcast_ref::<Hinted>() {
+        return Some(Verdict { code: 1, hint: Some(Cow::Owned(h.hint.clone())) });
+    }
+    if e.is::<Problems>() || e.is::<TargetUrlError>() {
+        return Some(Verdict::bad(None));
+    }
+    if let Some(e) = e.downcast_ref::<PublishError>() {
+        return Some(publish(e));
+    }
+    if let Some(e) = e.downcast_ref::<ReadError>() {
+        return Some(bundle_read(e));
+    }
+    if let Some(e) = e.downcast_ref::<WriteError>() {
+        return Some(bundle_write(e));
+    }
+    if let Some(e) = e.downcast_ref::<OpenError>() {
+        return Some(open(e));
+    }
+    if let Some(e) = e.downcast_ref::<LeaseError>() {
+        return Some(lease(e));
+    }
+    if e.is::<TargetError>() {
+        return Some(Verdict::failed(None));
+    }
+    None
+}
+
+/// The verdict on an error: that of the outermost error in its chain whose
+/// type is known, else a failed operation.
+pub fn verdict(err: &anyhow::Error) -> Verdict {
+    err.chain().find_map(verdict_of).unwrap_or(Verdict { code: 1, hint: None })
+}
+
+/// Prints `err` as `error: ...` / `hint: ...` (and, for `--output json`, a
+/// spec's problems as JSON on stdout) and returns its exit code.
+pub fn report(err: &anyhow::Error, output: Output) -> ExitCode {
+    if let Some(problems) = err.downcast_ref::<Problems>() {
+        if output == Output::Json {
+            println!("{}", problems_json(problems));
+        }
+        eprint!("{}", format_problems(problems));
+        return ExitCode::from(2);
+    }
+    let mut text = format!("error: {err}");
+    for cause in err.chain().skip(1) {
+        // Many messages already end with their cause; say it once.
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(&format!(": {cause}"));
+        }
+    }
+    eprintln!("{text}");
+    let verdict = verdict(err);
+    if let Some(hint) = &verdict.hint {
+        eprintln!("hint: {hint}");
+    }
+    ExitCode::from(verdict.code)
+}
+
+/// The JSON form of a spec's problems, for `--output json`.
+pub fn problems_json(problems: &Problems) -> serde_json::Value {
+    let list: Vec<serde_json::Value> = problems
+        .problems
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "path": p.path.to_string(),
+                "line": p.position.map(|(l, _)| l),
+                "column": p.position.map(|(_, c)| c),
+                "message": p.message,
+                "hint": p.hint,
+            })
+        })
+        .collect();
+    serde_json::json!({ "ok": false, "source": problems.source_name, "problems": list })
+}
+
+/// The text form of a spec's problems, as printed on stderr.
+pub fn format_problems(problems: &Problems) -> String {
+    let mut out = String::new();
+    match problems.problems.as_slice() {
+        [one] => {
+            out.push_str(&format!("error: {problems}\n"));
+            if let Some(hint) = &one.hint {
+                out.push_str(&format!("hint: {hint}\n"));
+            }
+        }
+        many => {
+            out.push_str(&format!("error: {problems}\n"));
+            for p in many {
+                out.push_str(&format!("  {p}\n"));
+                if let Some(hint) = &p.hint {
+                    out.push_str(&format!("    hint: {hint}\n"));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn io() -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied")
+    }
+
+    #[test]
+    fn bundle_read_failures_are_io_1_and_damage_2_wherever_they_come_from() {
+        let damaged = || ReadError::Damaged { bundle: PathBuf::from("b"), why: "x".into() };
+        let unreadable = || ReadError::Io { path: PathBuf::from("b/objects/x.yaml"), source: io() };
+        for (err, code) in [
+            (anyhow::Error::new(damaged()), 2),
+            (anyhow::Error::new(PublishError::Bundle(damaged())), 2),
+            (anyhow::Error::new(damaged()).context("reading the bundle"), 2),
+            (anyhow::Error::new(unreadable()), 1),
+            (anyhow::Error::new(PublishError::Bundle(unreadable())), 1),
+        ] {
+            assert_eq!(verdict(&err).code, code, "{err:#}");
+        }
+    }
+
+    #[test]
+    fn refusals_are_2_and_races_1() {
+        let t = || "t".to_owned();
+        assert_eq!(verdict(&PublishError::Empty { target: t() }.into()).code, 2);
+        assert_eq!(verdict(&PublishError::Changed { target: t() }.into()).code, 1);
+        assert_eq!(verdict(&PublishError::Changed { target: t() }.into()).hint.as_deref(), Some(RETRY_LATER));
+        assert_eq!(verdict(&anyhow::anyhow!("anything else")).code, 1);
+        let bad = BadInput { message: "m".into(), hint: Some("h".into()) };
+        assert_eq!(verdict(&bad.into()), Verdict { code: 2, hint: Some(Cow::Borrowed("h")) });
+    }
+}

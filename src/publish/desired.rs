@@ -1,0 +1,79 @@
+//! What should become live: a bundle directory read only when there is
+//! work to do (a no-op publish needs its digest alone), a bundle already in
+//! memory, or a retained generation's record (a rollback, whose object files
+//! must still be in the target).
+
+use std::path::{Path, PathBuf};
+
+use super::error::PublishError;
+use super::generation::{Record, Source};
+use crate::bundle::read::{read_digest, ReadError};
+use crate::bundle::{Bundle, BundleFile, BundleIndex, Sha256Digest};
+
+pub enum Desired {
+    /// A bundle directory, known by its digest until it is loaded.
+    Lazy { dir: PathBuf, digest: Sha256Digest, source: Source },
+    /// A bundle in memory, object files included.
+    Bundle { bundle: Bundle, source: Source },
+    /// A retained generation: its index, no files to upload.
+    Retained { record: Record, source: Source },
+}
+
+/// A desired bundle with everything the protocol needs read and verified.
+pub struct Loaded {
+    pub index: BundleIndex,
+    /// Object files to make sure the target has.
+    pub files: Vec<BundleFile>,
+    pub source: Source,
+    /// A retained generation: every file it lists must already be there.
+    pub retained: bool,
+}
+
+impl Desired {
+    /// The bundle at `dir`, known by its digest until `load` reads the rest.
+    pub fn from_dir(dir: &Path, source: Source) -> Result<Desired, ReadError> {
+        Ok(Desired::Lazy { digest: read_digest(dir)?, dir: dir.to_owned(), source })
+    }
+
+    pub fn digest(&self) -> &Sha256Digest {
+        match self {
+            Desired::Lazy { digest, .. } => digest,
+            Desired::Bundle { bundle, .. } => &bundle.index.digest,
+            Desired::Retained { record, .. } => &record.bundle.digest,
+        }
+    }
+
+    /// Reads and verifies a lazy bundle: its index and object files.
+    pub fn load(self) -> Result<Loaded, PublishError> {
+        match self {
+            Desired::Lazy { dir, digest, mut source } => {
+                let bundle = Bundle::read(&dir)?;
+                if bundle.index.digest != digest {
+                    return Err(ReadError::Damaged {
+                        bundle: dir,
+                        why: "it changed while it was being published".into(),
+                    }
+                    .into());
+                }
+                // A store-path bundle is recorded with its NAR hash; computed only
+                // now, so that a no-op publish does not hash the whole bundle.
+                if let Some(store_path) = &source.store_path {
+                    source.nar_hash = Some(crate::nix::nar::hash_path(&store_path.to_path_buf())?.to_nix_string());
+                }
+                Ok(Loaded { index: bundle.index, files: bundle.objects, source, retained: false })
+            }
+            Desired::Bundle { bundle, source } => {
+                Ok(Loaded { index: bundle.index, files: bundle.objects, source, retained: false })
+            }
+            Desired::Retained { record, source } => {
+                Ok(Loaded { index: record.bundle, files: Vec::new(), source, retained: true })
+            }
+        }
+    }
+}
+
+impl Loaded {
+    pub fn object_count(&self) -> usize {
+        self.index.files.iter().map(|f| f.objects.len()).sum()
+    }
+}

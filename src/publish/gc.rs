@@ -1,0 +1,122 @@
+//! Garbage collection: deletes the object files no retained generation
+//! references, and the records of generations that fell out of the
+//! retention window (or never went live above it). Never deletes what the
+//! live pointer, read again just before deleting, references; keeps
+//! everything when a retained record cannot be read.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use super::error::PublishError;
+use super::failpoint;
+use super::generation::{parse_record_key, record_key, Pointer, OBJECTS_PREFIX, POINTER_KEY};
+use super::lease::Lease;
+use super::state::load_pointer;
+use super::target::{ObjectInfo, Target, TargetError};
+
+/// The listing and live pointer, when the caller has them (right after a publish).
+pub struct Known {
+    pub listing: Vec<ObjectInfo>,
+    pub pointer: Pointer,
+}
+
+/// Collects garbage under `lease`, keeping `keep` generations (the live one
+/// included). Returns how many object files it deleted.
+pub async fn collect_garbage<T: Target>(
+    target: &T,
+    keep: usize,
+    lease: &Lease,
+    known: Option<Known>,
+) -> Result<usize, PublishError> {
+    let Known { listing, pointer } = match known {
+        Some(k) => k,
+        None => match load_pointer(target).await? {
+            (listing, Some(live)) => Known { listing, pointer: live.pointer },
+            (_, None) => return Ok(0),
+        },
+    };
+    let live = pointer.generation;
+    let oldest_kept = live.saturating_sub(keep.max(1) as u64 - 1);
+    let records: Vec<u64> = listing.iter().filter_map(|o| parse_record_key(&o.key)).collect();
+    let stale_records: Vec<u64> = records.iter().copied().filter(|n| *n < oldest_kept || *n > live).collect();
+
+    let mut retained: BTreeSet<String> = pointer.resources.iter().cloned().collect();
+    let mut candidates: Vec<&str> = listing
+        .iter()
+        .map(|o| o.key.as_str())
+        .filter(|k| k.starts_with(OBJECTS_PREFIX) && !retained.contains(*k))
+        .collect();
+    if !candidates.is_empty() {
+        // Only the retained records' file lists matter: fetch those together.
+        let mut tasks = tokio::task::JoinSet::new();
+        for n in records.iter().copied().filter(|n| (oldest_kept..live).contains(n)) {
+            let target = target.clone();
+            tasks.spawn(async move { (n, load_resources(&target, n).await) });
+        }
+        while let Some(done) = tasks.join_next().await {
+            let (n, resources) = match done {
+                Ok(v) => v,
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            };
+            match resources? {
+                Some(r) => retained.extend(r),
+                None => {
+                    tracing::warn!(generation = n, "a retained generation record is unreadable; keeping every object");
+                    return Ok(0);
+                }
+            }
+        }
+        candidates.retain(|k| !retained.contains(*k));
+    }
+    if candidates.is_empty() && stale_records.is_empty() {
+        return Ok(0);
+    }
+    lease.check(target).await?;
+    // The pointer once more: whatever is live now is never deleted.
+    if let Some(fetched) = target.get(POINTER_KEY).await? {
+        if let Ok(p) = Pointer::parse(&fetched.bytes) {
+            let now: BTreeSet<String> = p.resources.into_iter().collect();
+            candidates.retain(|k| !now.contains(*k));
+        }
+    }
+    let mut deleted = 0;
+    for key in candidates {
+        target.delete(key).await?;
+        deleted += 1;
+        failpoint::hit("gc");
+    }
+    for n in stale_records {
+        target.delete(&record_key(n)).await?;
+    }
+    tracing::info!(deleted, "garbage collected");
+    Ok(deleted)
+}
+
+/// The object files a generation's record lists, reading nothing else of it.
+async fn load_resources(target: &impl Target, generation: u64) -> Result<Option<Vec<String>>, TargetError> {
+    #[derive(serde::Deserialize)]
+    struct Files {
+        bundle: Paths,
+    }
+    #[derive(serde::Deserialize)]
+    struct Paths {
+        files: Vec<Path>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Path {
+        path: String,
+    }
+    Ok(target
+        .get(&record_key(generation))
+        .await?
+        .and_then(|f| serde_json::from_slice::<Files>(&f.bytes).ok())
+        .map(|f| f.bundle.files.into_iter().map(|p| p.path).collect()))
+}
+
+/// `nixflux gc`: garbage collection under the lease.
+pub async fn gc(target: &impl Target, keep: usize, ttl: Duration) -> Result<usize, PublishError> {
+    let lease = Lease::acquire(target, ttl).await?;
+    let result = collect_garbage(target, keep, &lease, None).await;
+    let _ = lease.release(target).await;
+    result
+}

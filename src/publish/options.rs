@@ -1,0 +1,37 @@
+//! The settings of a publish: retention, the prune guard, dry runs, the
+//! lease and upload concurrency.
+
+use std::time::Duration;
+
+use super::lease;
+
+pub const DEFAULT_KEEP: u64 = 10;
+pub const DEFAULT_MAX_PRUNE_PERCENT: u32 = 50;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Generations whose objects are kept (the live one included).
+    pub keep: usize,
+    pub allow_empty: bool,
+    pub allow_prune: bool,
+    /// The share of live objects a generation may remove without `allow_prune`.
+    pub max_prune_percent: u32,
+    pub dry_run: bool,
+    pub lease_ttl: Duration,
+    /// Object uploads in flight at once.
+    pub concurrency: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            keep: DEFAULT_KEEP as usize,
+            allow_empty: false,
+            allow_prune: false,
+            max_prune_percent: DEFAULT_MAX_PRUNE_PERCENT,
+            dry_run: false,
+            lease_ttl: lease::DEFAULT_TTL,
+            concurrency: 16,
+        }
+    }
+}

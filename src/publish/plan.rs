@@ -1,0 +1,72 @@
+//! The plan of a publish, computed from the target's state and the desired
+//! bundle without touching the target: the next generation number, the
+//! object-level changes, the prune guard's verdict, and the object files to
+//! upload (those the target lacks, or holds only partly).
+
+use std::collections::BTreeMap;
+
+use super::desired::Loaded;
+use super::error::PublishError;
+use super::generation::Changes;
+use super::options::Options;
+use super::state::State;
+use super::target::dir::md5_hex;
+use super::target::ObjectInfo;
+use crate::bundle::BundleFile;
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The generation this publish creates.
+    pub generation: u64,
+    pub changes: Changes,
+    /// Indexes into the desired files of those to upload.
+    pub uploads: Vec<usize>,
+    pub upload_bytes: u64,
+}
+
+impl Plan {
+    /// Plans the publish of `desired` over `state`, refusing what the guard refuses.
+    pub fn new(target: &str, state: &State, desired: &Loaded, opts: &Options) -> Result<Plan, PublishError> {
+        let changes = Changes::between(state.live.as_ref().map(|r| &r.bundle), &desired.index);
+        guard(target, state.live_object_count(), desired.object_count(), changes.removed.len(), opts)?;
+        let uploads = missing_files(&state.listing, &desired.files);
+        let upload_bytes = uploads.iter().map(|i| desired.files[*i].content.len() as u64).sum();
+        Ok(Plan { generation: state.generation().unwrap_or(0) + 1, changes, uploads, upload_bytes })
+    }
+}
+
+/// The prune guard: no empty generation, and no removal of more than the
+/// allowed share of the live objects, unless the options allow it.
+pub fn guard(target: &str, live: usize, objects: usize, removed: usize, opts: &Options) -> Result<(), PublishError> {
+    if objects == 0 && !opts.allow_empty {
+        return Err(PublishError::Empty { target: target.to_owned() });
+    }
+    if live > 0 && removed * 100 > opts.max_prune_percent as usize * live && !opts.allow_prune && objects > 0 {
+        return Err(PublishError::Prune {
+            target: target.to_owned(),
+            removed,
+            live,
+            percent: removed * 100 / live,
+            max: opts.max_prune_percent,
+        });
+    }
+    Ok(())
+}
+
+/// Indexes of the files the target lacks, or holds only partly.
+fn missing_files(listing: &[ObjectInfo], files: &[BundleFile]) -> Vec<usize> {
+    let listed: BTreeMap<&str, &ObjectInfo> = listing.iter().map(|o| (o.key.as_str(), o)).collect();
+    (0..files.len()).filter(|i| !has_whole_copy(listed.get(files[*i].path.as_str()).copied(), &files[*i])).collect()
+}
+
+/// Whether the target's copy of `file` is whole: its ETag is the MD5 of the
+/// content where the server lists MD5 ETags, else its size matches.
+fn has_whole_copy(listed: Option<&ObjectInfo>, file: &BundleFile) -> bool {
+    let Some(o) = listed else { return false };
+    let md5_like = o.etag.len() == 32 && o.etag.bytes().all(|c| c.is_ascii_hexdigit());
+    if md5_like {
+        o.etag.eq_ignore_ascii_case(&md5_hex(&file.content))
+    } else {
+        o.size == file.content.len() as u64
+    }
+}

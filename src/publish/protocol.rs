@@ -1,0 +1,257 @@
+//! The publish protocol (see `docs/publishing.md`): plan, then under the
+//! lease upload the object files the target lacks (content-addressed, so
+//! never overwritten), write the generation record, switch the pointer
+//! `kustomization.yaml` in one conditional write, and collect garbage.
+//! Readers see the old generation or the new one, never a mix; a crash
+//! anywhere leaves the old one live and whole, and running again finishes
+//! the job.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::desired::{Desired, Loaded};
+use super::error::PublishError;
+use super::failpoint;
+use super::gc::{collect_garbage, Known};
+use super::generation::{record_key, Changes, Pointer, Record, POINTER_KEY, RECORD_FORMAT};
+use super::lease::{self, Lease};
+use super::options::Options;
+use super::plan::Plan;
+use super::progress::{Phase, Progress};
+use super::state::{flux_revision, pointer_etag, read_pointer, State};
+use super::target::{Condition, ObjectInfo, Target, TargetError};
+use crate::bundle::{BundleFile, Sha256Digest};
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub target: String,
+    pub generation_before: Option<u64>,
+    pub generation_after: Option<u64>,
+    pub bundle_digest: Sha256Digest,
+    pub unchanged: bool,
+    pub dry_run: bool,
+    pub changes: Changes,
+    pub files_uploaded: usize,
+    pub bytes_uploaded: u64,
+    pub objects_deleted: usize,
+    /// The revision Flux will compute for the target after this publish
+    /// (not computed for a publish that changed nothing).
+    pub flux_revision: Option<String>,
+}
+
+/// What a publish under the lease did.
+struct Outcome {
+    plan: Plan,
+    deleted: usize,
+}
+
+impl Report {
+    fn unchanged(target: String, generation: u64, digest: Sha256Digest, dry_run: bool) -> Report {
+        Report {
+            target,
+            generation_before: Some(generation),
+            generation_after: Some(generation),
+            bundle_digest: digest,
+            unchanged: true,
+            dry_run,
+            changes: Changes::default(),
+            files_uploaded: 0,
+            bytes_uploaded: 0,
+            objects_deleted: 0,
+            flux_revision: None,
+        }
+    }
+
+    fn of_plan(
+        target: String,
+        before: Option<u64>,
+        digest: Sha256Digest,
+        plan: Plan,
+        deleted: usize,
+        revision: String,
+        dry_run: bool,
+    ) -> Report {
+        Report {
+            target,
+            generation_before: before,
+            generation_after: Some(plan.generation),
+            bundle_digest: digest,
+            unchanged: false,
+            dry_run,
+            files_uploaded: plan.uploads.len(),
+            bytes_uploaded: plan.upload_bytes,
+            changes: plan.changes,
+            objects_deleted: deleted,
+            flux_revision: Some(revision),
+        }
+    }
+}
+
+fn publisher() -> String {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let user = std::env::var("USER").unwrap_or_else(|_| format!("uid{}", unsafe { libc::getuid() }));
+    format!("{user}@{}", lease::hostname())
+}
+
+/// Makes `desired` the live generation of `target`.
+pub async fn publish<T: Target>(
+    target: &T,
+    desired: Desired,
+    opts: &Options,
+    progress: &dyn Progress,
+) -> Result<Report, PublishError> {
+    let name = target.name();
+    // Publishing what is live writes nothing, so the bucket and Flux's
+    // revision stay as they are. One read of the pointer says so; the
+    // listing (which only the printed revision would need) is skipped.
+    let pointer = read_pointer(target).await?;
+    if let Some(live) = pointer.as_ref().filter(|p| &p.pointer.bundle_digest == desired.digest()) {
+        return Ok(Report::unchanged(name, live.pointer.generation, desired.digest().clone(), opts.dry_run));
+    }
+    let listing = target.list().await?;
+    let desired = desired.load()?;
+    let planned = State::with_record(target, listing, pointer).await?;
+    let before = planned.generation();
+    let digest = desired.index.digest.clone();
+    let plan = Plan::new(&name, &planned, &desired, opts)?;
+    if opts.dry_run {
+        let revision = flux_revision(target.key_prefix(), &planned.listing);
+        return Ok(Report::of_plan(name, before, digest, plan, 0, revision, true));
+    }
+
+    let lease = Lease::acquire(target, opts.lease_ttl).await?;
+    failpoint::hit("lease");
+    let result = publish_under_lease(target, &desired, opts, &lease, planned, progress).await;
+    let release = lease.release(target).await;
+    let outcome = result?;
+    if let Err(e) = release {
+        tracing::warn!(error = %e, "could not release the lease; it expires by itself");
+    }
+    let revision = flux_revision(target.key_prefix(), &target.list().await?);
+    // Changes and uploads as planned under the lease, which the record holds too.
+    Ok(Report::of_plan(name, before, digest, outcome.plan, outcome.deleted, revision, false))
+}
+
+async fn publish_under_lease<T: Target>(
+    target: &T,
+    desired: &Loaded,
+    opts: &Options,
+    lease: &Lease,
+    planned: State,
+    progress: &dyn Progress,
+) -> Result<Outcome, PublishError> {
+    // The plan holds if the pointer did not move before the lease was ours.
+    let current = pointer_etag(target).await?;
+    let state = if current.as_deref() == planned.pointer_etag() { planned } else { State::load(target).await? };
+    let plan = Plan::new(&target.name(), &state, desired, opts)?;
+    let generation = plan.generation;
+
+    let uploads: Vec<BundleFile> = plan.uploads.iter().map(|i| desired.files[*i].clone()).collect();
+    // What the target will hold, for garbage collection, without listing it again.
+    let mut known = state.listing.clone();
+    known.extend(uploads.iter().map(|f| ObjectInfo {
+        key: f.path.clone(),
+        etag: String::new(),
+        size: f.content.len() as u64,
+    }));
+    upload_all(target, uploads, opts, progress).await?;
+    if desired.retained {
+        // Every resource the new pointer lists must be in the target.
+        let after = target.list().await?;
+        let have: BTreeSet<&str> = after.iter().map(|o| o.key.as_str()).collect();
+        if let Some(lost) = desired.index.files.iter().find(|f| !have.contains(f.path.as_str())) {
+            return Err(PublishError::Unrestorable {
+                target: target.name(),
+                generation: desired.source.rollback_of.unwrap_or(0),
+                why: format!("its object file `{}` is gone", lost.path),
+            });
+        }
+    }
+    target.sync().await?;
+
+    lease.check(target).await?;
+    let record = Record {
+        format_version: RECORD_FORMAT,
+        generation,
+        bundle_digest: desired.index.digest.clone(),
+        published_at: jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        publisher: publisher(),
+        nixflux_version: env!("CARGO_PKG_VERSION").to_owned(),
+        source: desired.source.clone(),
+        changes: plan.changes.clone(),
+        bundle: desired.index.clone(),
+    };
+    let record_bytes = serde_json::to_vec(&record).map_err(PublishError::Encode)?;
+    target.put(&record_key(generation), &record_bytes, &Condition::None).await?;
+    failpoint::hit("record");
+
+    // The switch: only if the pointer is still the one this plan started from.
+    lease.check(target).await?;
+    let base = state.pointer_etag().map(str::to_owned);
+    if pointer_etag(target).await? != base {
+        return Err(PublishError::Changed { target: target.name() });
+    }
+    let condition = base.map_or(Condition::IfAbsent, Condition::IfMatch);
+    let pointer = Pointer { generation, bundle_digest: desired.index.digest.clone(), resources: record.resources() };
+    target.put(POINTER_KEY, &pointer.to_bytes(), &condition).await.map_err(|e| match e {
+        TargetError::PreconditionFailed { .. } => PublishError::Changed { target: target.name() },
+        other => other.into(),
+    })?;
+    failpoint::hit("switch");
+    tracing::info!(generation, "switched");
+
+    known.push(ObjectInfo { key: record_key(generation), etag: String::new(), size: record_bytes.len() as u64 });
+    let deleted = match collect_garbage(target, opts.keep, lease, Some(Known { listing: known, pointer })).await {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "garbage collection failed; `nixflux gc` retries it");
+            0
+        }
+    };
+    Ok(Outcome { plan, deleted })
+}
+
+async fn upload_all<T: Target>(
+    target: &T,
+    files: Vec<BundleFile>,
+    opts: &Options,
+    progress: &dyn Progress,
+) -> Result<(), PublishError> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    progress.start(Phase::Upload, files.len() as u64);
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for f in files {
+        let target = target.clone();
+        let permit = semaphore.clone();
+        tasks.spawn(async move {
+            let _permit = permit.acquire_owned().await;
+            target.put(&f.path, &f.content, &Condition::None).await
+        });
+    }
+    let mut first_error = None;
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok(Ok(())) => {
+                failpoint::hit("upload");
+                progress.advance();
+            }
+            Ok(Err(e)) => {
+                first_error.get_or_insert(e);
+                tasks.abort_all();
+            }
+            Err(join) if join.is_cancelled() => {}
+            Err(join) => std::panic::resume_unwind(join.into_panic()),
+        }
+    }
+    progress.finish();
+    match first_error {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,92 @@
+//! The in-memory target: a map of keys to bytes behind a lock, with MD5
+//! ETags and conditions enforced as AWS S3 enforces them. It exists for
+//! unit tests of the protocol, the guard and garbage collection, which need
+//! a target whose every state they can set up and inspect; clones share
+//! the same objects, like two clients of one bucket.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::dir::md5_hex;
+use super::{Condition, Fetched, ObjectInfo, Result, Target, TargetError};
+
+#[derive(Debug, Clone, Default)]
+pub struct MemoryTarget {
+    objects: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
+}
+
+impl MemoryTarget {
+    pub fn new() -> MemoryTarget {
+        MemoryTarget::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Vec<u8>>> {
+        // A test that panicked while holding the lock left whole values behind.
+        self.objects.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Every key, sorted.
+    pub fn keys(&self) -> Vec<String> {
+        self.lock().keys().cloned().collect()
+    }
+
+    /// The bytes at `key`, if any.
+    pub fn read(&self, key: &str) -> Option<Vec<u8>> {
+        self.lock().get(key).cloned()
+    }
+
+    /// Sets or (with `None`) removes a key behind the protocol's back.
+    pub fn set(&self, key: &str, bytes: Option<Vec<u8>>) {
+        match bytes {
+            Some(b) => self.lock().insert(key.to_owned(), b),
+            None => self.lock().remove(key),
+        };
+    }
+
+    fn precondition(op: &'static str, key: &str) -> TargetError {
+        TargetError::PreconditionFailed { op, key: key.to_owned(), endpoint: "memory".into() }
+    }
+}
+
+impl Target for MemoryTarget {
+    fn name(&self) -> String {
+        "memory://".to_owned()
+    }
+
+    fn key_prefix(&self) -> &str {
+        ""
+    }
+
+    async fn list_unsorted(&self) -> Result<Vec<ObjectInfo>> {
+        Ok(self
+            .lock()
+            .iter()
+            .map(|(key, bytes)| ObjectInfo { key: key.clone(), etag: md5_hex(bytes), size: bytes.len() as u64 })
+            .collect())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Fetched>> {
+        Ok(self.lock().get(key).map(|bytes| Fetched { etag: md5_hex(bytes), bytes: bytes.clone() }))
+    }
+
+    async fn put(&self, key: &str, bytes: &[u8], condition: &Condition) -> Result<()> {
+        let mut objects = self.lock();
+        match condition {
+            Condition::None => {}
+            Condition::IfAbsent if objects.contains_key(key) => return Err(Self::precondition("writing", key)),
+            Condition::IfAbsent => {}
+            Condition::IfMatch(etag) => {
+                if objects.get(key).map(|b| md5_hex(b)).as_deref() != Some(etag.as_str()) {
+                    return Err(Self::precondition("replacing", key));
+                }
+            }
+        }
+        objects.insert(key.to_owned(), bytes.to_vec());
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        self.lock().remove(key);
+        Ok(())
+    }
+}

@@ -1,0 +1,190 @@
+//! Publish targets: where bundles go. A small async trait (list with ETags,
+//! get, conditional put, delete, sync) over backends that hold the same
+//! layout: an S3 bucket prefix (`s3.rs`), a local directory (`dir.rs`), and
+//! memory (`memory.rs`, for unit tests of the protocol). Keys are always
+//! relative to the target's root (bucket prefix or directory). `AnyTarget`
+//! is what a `TargetUrl` opens to.
+
+pub mod dir;
+pub mod memory;
+pub mod s3;
+pub mod url;
+
+use std::future::Future;
+use std::path::PathBuf;
+
+use dir::DirTarget;
+use s3::{S3Options, S3Target};
+use url::TargetUrl;
+
+/// One listed object: key relative to the target root, ETag without quotes, size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    pub key: String,
+    pub etag: String,
+    pub size: u64,
+}
+
+/// An object's content and the ETag it was read with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    pub bytes: Vec<u8>,
+    pub etag: String,
+}
+
+/// A precondition on a write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    None,
+    /// Only if the key does not exist.
+    IfAbsent,
+    /// Only if the key's current ETag is this one.
+    IfMatch(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("{op} `{key}` at {endpoint}: the precondition failed (someone else wrote it)")]
+    PreconditionFailed { op: &'static str, key: String, endpoint: String },
+    #[error("{op} `{key}` at {endpoint} failed: {message}")]
+    Failed { op: &'static str, key: String, endpoint: String, message: String },
+}
+
+pub type Result<T> = std::result::Result<T, TargetError>;
+
+/// Why a target could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("creating the target directory `{}`: {source}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("credentials file `{}` does not exist", path.display())]
+    NoCredentialsFile { path: PathBuf },
+    #[error("reading CA file `{}`: {source}", path.display())]
+    CaFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("setting up TLS with the CA file: {0}")]
+    Tls(String),
+    #[error("endpoint `{endpoint}` has no scheme")]
+    EndpointScheme { endpoint: String },
+}
+
+/// What the publish protocol needs of a target. Writes of object files
+/// are atomic for readers (a temporary name renamed into place, or a
+/// server that stores the whole body before it shows it).
+pub trait Target: Clone + Send + Sync + 'static {
+    /// How messages name the target (`s3://flux/home/`, `dir:///srv/b`).
+    fn name(&self) -> String;
+
+    /// The prefix Flux sees in front of our keys (the bucket prefix).
+    fn key_prefix(&self) -> &str;
+
+    /// Every object under the root, in any order.
+    fn list_unsorted(&self) -> impl Future<Output = Result<Vec<ObjectInfo>>> + Send;
+
+    /// The object's bytes and ETag, or `None` when it does not exist.
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Fetched>>> + Send;
+
+    /// Writes an object. The pointer is written so that no prefix of it
+    /// parses (see `generation.rs`), for servers that write in place.
+    fn put(&self, key: &str, bytes: &[u8], condition: &Condition) -> impl Future<Output = Result<()>> + Send;
+
+    /// Deletes an object; a missing one is no error.
+    fn delete(&self, key: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// Makes what was written durable before the pointer may name it.
+    /// S3 servers acknowledge writes only once they are stored.
+    fn sync(&self) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
+    }
+
+    /// Every object under the root, sorted by key.
+    fn list(&self) -> impl Future<Output = Result<Vec<ObjectInfo>>> + Send {
+        async {
+            let mut v = self.list_unsorted().await?;
+            v.sort_by(|a, b| a.key.cmp(&b.key));
+            Ok(v)
+        }
+    }
+}
+
+/// A target opened from a `TargetUrl`.
+#[derive(Debug, Clone)]
+pub struct AnyTarget {
+    backend: Backend,
+    url: TargetUrl,
+}
+
+#[derive(Debug, Clone)]
+enum Backend {
+    Dir(DirTarget),
+    S3(S3Target),
+}
+
+impl AnyTarget {
+    pub async fn open(url: TargetUrl, s3: &S3Options) -> std::result::Result<AnyTarget, OpenError> {
+        let backend = match &url {
+            TargetUrl::Dir { path } => Backend::Dir(DirTarget::open(path)?),
+            TargetUrl::S3 { bucket, prefix } => Backend::S3(S3Target::open(bucket, prefix, s3).await?),
+        };
+        Ok(AnyTarget { backend, url })
+    }
+
+    pub fn url(&self) -> &TargetUrl {
+        &self.url
+    }
+}
+
+impl Target for AnyTarget {
+    fn name(&self) -> String {
+        self.url.to_string()
+    }
+
+    fn key_prefix(&self) -> &str {
+        match &self.url {
+            TargetUrl::S3 { prefix, .. } => prefix,
+            TargetUrl::Dir { .. } => "",
+        }
+    }
+
+    async fn list_unsorted(&self) -> Result<Vec<ObjectInfo>> {
+        match &self.backend {
+            Backend::Dir(d) => d.list_unsorted().await,
+            Backend::S3(s) => s.list_unsorted().await,
+        }
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Fetched>> {
+        match &self.backend {
+            Backend::Dir(d) => d.get(key).await,
+            Backend::S3(s) => s.get(key).await,
+        }
+    }
+
+    async fn put(&self, key: &str, bytes: &[u8], condition: &Condition) -> Result<()> {
+        match &self.backend {
+            Backend::Dir(d) => d.put(key, bytes, condition).await,
+            Backend::S3(s) => s.put(key, bytes, condition).await,
+        }
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        match &self.backend {
+            Backend::Dir(d) => d.delete(key).await,
+            Backend::S3(s) => s.delete(key).await,
+        }
+    }
+
+    async fn sync(&self) -> Result<()> {
+        match &self.backend {
+            Backend::Dir(d) => d.sync().await,
+            Backend::S3(s) => s.sync().await,
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! The protocol, the guard, the plan and garbage collection on the
+//! in-memory target, where every state can be set up and inspected.
+
+use std::collections::BTreeSet;
+
+use super::desired::Desired;
+use super::generation::{parse_record_key, Record, Source, POINTER_KEY};
+use super::options::Options;
+use super::plan::guard;
+use super::progress::Silent;
+use super::protocol::{publish, Report};
+use super::state::State;
+use super::target::memory::MemoryTarget;
+use super::PublishError;
+use crate::bundle::{spec_digest, Bundle};
+
+/// A bundle of simple apps, each with its replica count.
+fn bundle(apps: &[(&str, i64)]) -> Bundle {
+    let mut map = serde_json::Map::new();
+    for (name, replicas) in apps {
+        map.insert(
+            (*name).to_owned(),
+            serde_json::json!({
+                "image": "nix:0/nix/store/w08czs6f3vwv63dhsg0n368wk2xpx05r-nix-image-hello.tar",
+                "port": 8080,
+                "replicas": replicas,
+            }),
+        );
+    }
+    let value = serde_json::json!({ "apiVersion": "nixflux/v1alpha1", "apps": map });
+    let spec = crate::spec::parse(&value.to_string(), "test").unwrap();
+    let rendered = crate::render::render(&spec).unwrap();
+    Bundle::build(&rendered, spec_digest(&value))
+}
+
+fn source() -> Source {
+    Source { bundle_path: None, store_path: None, nar_hash: None, rollback_of: None }
+}
+
+async fn put(target: &MemoryTarget, bundle: &Bundle, opts: &Options) -> Result<Report, PublishError> {
+    publish(target, Desired::Bundle { bundle: bundle.clone(), source: source() }, opts, &Silent).await
+}
+
+fn files_of(bundle: &Bundle) -> BTreeSet<String> {
+    bundle.objects.iter().map(|f| f.path.clone()).collect()
+}
+
+fn object_files(target: &MemoryTarget) -> BTreeSet<String> {
+    target.keys().into_iter().filter(|k| k.starts_with("objects/")).collect()
+}
+
+#[test]
+fn guard_refuses_from_just_over_the_limit() {
+    let opts = Options { max_prune_percent: 50, ..Options::default() };
+    // 5 of 10 is exactly the limit; 6 is over.
+    assert!(guard("t", 10, 5, 5, &opts).is_ok());
+    assert!(matches!(
+        guard("t", 10, 4, 6, &opts),
+        Err(PublishError::Prune { removed: 6, live: 10, percent: 60, max: 50, .. })
+    ));
+    // 1 of 3 is 33%: over a limit of 33, under 34.
+    assert!(guard("t", 3, 2, 1, &Options { max_prune_percent: 33, ..Options::default() }).is_err());
+    assert!(guard("t", 3, 2, 1, &Options { max_prune_percent: 34, ..Options::default() }).is_ok());
+    // A limit of 0 refuses any removal; 100 refuses none.
+    assert!(guard("t", 10, 9, 1, &Options { max_prune_percent: 0, ..Options::default() }).is_err());
+    assert!(guard("t", 10, 1, 10, &Options { max_prune_percent: 100, ..Options::default() }).is_ok());
+    assert!(guard("t", 10, 4, 6, &Options { allow_prune: true, ..opts.clone() }).is_ok());
+    // Nothing live: nothing to protect.
+    assert!(guard("t", 0, 3, 0, &opts).is_ok());
+    // An empty generation is refused whatever the share, unless allowed.
+    assert!(matches!(guard("t", 0, 0, 0, &opts), Err(PublishError::Empty { .. })));
+    assert!(matches!(
+        guard("t", 10, 0, 10, &Options { allow_prune: true, ..opts.clone() }),
+        Err(PublishError::Empty { .. })
+    ));
+    assert!(guard("t", 10, 0, 10, &Options { allow_empty: true, ..opts.clone() }).is_ok());
+}
+
+#[tokio::test]
+async fn plan_reports_added_changed_and_removed_objects() {
+    let target = MemoryTarget::new();
+    let opts = Options::default();
+    put(&target, &bundle(&[("a", 1), ("b", 1), ("c", 1)]), &opts).await.unwrap();
+    // b changes (replicas), c goes, d comes.
+    let next = bundle(&[("a", 1), ("b", 2), ("d", 1)]);
+    let dry = put(&target, &next, &Options { dry_run: true, allow_prune: true, ..opts.clone() }).await.unwrap();
+    // Every object of an app lives in its namespace, or is that namespace.
+    let of_app = |ids: &[crate::object::ObjectId], app: &str| {
+        !ids.is_empty() && ids.iter().all(|i| i.namespace.as_deref().unwrap_or(&i.name) == app)
+    };
+    assert_eq!(dry.changes.changed.len(), 1, "{:?}", dry.changes);
+    assert_eq!(dry.changes.changed[0].kind, "Deployment");
+    assert_eq!(dry.changes.changed[0].namespace.as_deref(), Some("b"));
+    assert!(of_app(&dry.changes.added, "d"), "{:?}", dry.changes.added);
+    assert!(of_app(&dry.changes.removed, "c"), "{:?}", dry.changes.removed);
+    assert_eq!(dry.changes.added.len(), dry.changes.removed.len());
+    // The files to upload are those of b and d (a's file is already there).
+    let have = object_files(&target);
+    let want: BTreeSet<String> = files_of(&next).difference(&have).cloned().collect();
+    assert_eq!(dry.files_uploaded, want.len());
+    assert_eq!(want.len(), 2);
+    // A dry run writes nothing.
+    assert_eq!(object_files(&target), have);
+
+    let done = put(&target, &next, &Options { allow_prune: true, ..opts }).await.unwrap();
+    assert_eq!(done.changes, dry.changes);
+    assert_eq!(done.generation_after, Some(2));
+    assert_eq!(done.files_uploaded, 2);
+}
+
+#[tokio::test]
+async fn gc_keeps_exactly_the_retained_generations_files() {
+    let target = MemoryTarget::new();
+    let keep = 3;
+    let opts = Options { keep, allow_prune: true, ..Options::default() };
+    let bundles: Vec<Bundle> = (1..=6).map(|r| bundle(&[("shared", 1), ("moving", r)])).collect();
+    for (i, b) in bundles.iter().enumerate() {
+        let report = put(&target, b, &opts).await.unwrap();
+        assert_eq!(report.generation_after, Some(i as u64 + 1));
+        // After each publish: exactly the files of the last `keep` generations.
+        let first = (i + 1).saturating_sub(keep);
+        let want: BTreeSet<String> = bundles[first..=i].iter().flat_map(files_of).collect();
+        assert_eq!(object_files(&target), want, "after generation {}", i + 1);
+        let records: Vec<u64> = target.keys().iter().filter_map(|k| parse_record_key(k)).collect();
+        assert_eq!(records, ((first as u64 + 1)..=(i as u64 + 1)).collect::<Vec<_>>());
+    }
+    // The shared app's file is one file, kept throughout.
+    let shared: BTreeSet<String> = bundles.iter().map(files_of).reduce(|a, b| &a & &b).unwrap();
+    assert_eq!(shared.len(), 1);
+    assert!(object_files(&target).is_superset(&shared));
+}
+
+#[tokio::test]
+async fn gc_keeps_everything_when_a_retained_record_is_unreadable() {
+    let target = MemoryTarget::new();
+    let opts = Options { keep: 2, allow_prune: true, ..Options::default() };
+    put(&target, &bundle(&[("a", 1)]), &opts).await.unwrap();
+    put(&target, &bundle(&[("a", 2)]), &opts).await.unwrap();
+    let before = object_files(&target);
+    target.set("generations/00000002.json", Some(b"{".to_vec()));
+    let r = put(&target, &bundle(&[("a", 3)]), &opts).await.unwrap();
+    assert_eq!(r.objects_deleted, 0);
+    assert!(object_files(&target).is_superset(&before));
+}
+
+#[tokio::test]
+async fn a_switch_against_a_moved_pointer_is_refused() {
+    let target = MemoryTarget::new();
+    let opts = Options::default();
+    put(&target, &bundle(&[("a", 1)]), &opts).await.unwrap();
+    let state = State::load(&target).await.unwrap();
+    let live: &Record = state.live.as_ref().unwrap();
+    assert_eq!(live.generation, 1);
+    // The in-memory target enforces conditions: a put against an old ETag fails.
+    let old = state.pointer.unwrap().etag;
+    put(&target, &bundle(&[("a", 2)]), &opts).await.unwrap();
+    let cond = super::target::Condition::IfMatch(old);
+    use super::target::Target;
+    assert!(target.put(POINTER_KEY, b"{}", &cond).await.is_err());
+}
+
+#[tokio::test]
+async fn publishing_the_live_bundle_writes_nothing() {
+    let target = MemoryTarget::new();
+    let b = bundle(&[("a", 1)]);
+    put(&target, &b, &Options::default()).await.unwrap();
+    let before: Vec<(String, Vec<u8>)> = target
+        .keys()
+        .into_iter()
+        .map(|k| {
+            let v = target.read(&k).unwrap();
+            (k, v)
+        })
+        .collect();
+    let r = put(&target, &b, &Options::default()).await.unwrap();
+    assert!(r.unchanged);
+    let after: Vec<(String, Vec<u8>)> = target
+        .keys()
+        .into_iter()
+        .map(|k| {
+            let v = target.read(&k).unwrap();
+            (k, v)
+        })
+        .collect();
+    assert_eq!(before, after);
+}
