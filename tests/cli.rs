@@ -98,3 +98,55 @@ fn spec_from_stdin() {
     assert_eq!(v["ok"], true);
     assert_eq!(v["objects"], 0);
 }
+
+/// A bundle that cannot be read is a failed operation (exit 1) and a
+/// damaged one is bad input (exit 2), for `publish` and `diff` alike. The
+/// transcripts are under `tests/cli/exit/`, with the temporary directory
+/// written as `[TMP]`.
+#[test]
+fn bundle_read_errors_have_one_exit_code_in_every_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = common::spec_of(&["app00", "app01"], &[]);
+    let good = common::bundle(tmp.path(), "good", &spec);
+    let target = tmp.path().join("target");
+    common::run_ok(nixflux().arg("publish").arg(&good).arg("--to").arg(&target).arg("--quiet"));
+
+    let first_object = |bundle: &std::path::Path| {
+        let mut files: Vec<_> =
+            std::fs::read_dir(bundle.join("objects")).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        files.remove(0)
+    };
+    // Unreadable: an object file that is a directory (root reads any file,
+    // so permissions cannot make one unreadable here).
+    let unreadable = common::bundle(tmp.path(), "unreadable", &common::spec_of(&["app00", "app02"], &[]));
+    let file = first_object(&unreadable);
+    std::fs::remove_file(&file).unwrap();
+    std::fs::create_dir(&file).unwrap();
+    // Tampered: an object file whose content no longer matches its name.
+    let tampered = common::bundle(tmp.path(), "tampered", &common::spec_of(&["app00", "app03"], &[]));
+    let file = first_object(&tampered);
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str("# edited\n");
+    std::fs::write(&file, text).unwrap();
+
+    let mut failures = Vec::new();
+    for (case, bundle, code) in [("unreadable", &unreadable, 1), ("tampered", &tampered, 2)] {
+        for command in ["publish", "diff"] {
+            let out = nixflux().arg(command).arg(bundle).arg("--to").arg(&target).output().unwrap();
+            let stderr = String::from_utf8(out.stderr).unwrap().replace(tmp.path().to_str().unwrap(), "[TMP]");
+            if out.status.code() != Some(code) {
+                failures.push(format!("{command} {case}: exit {:?}, want {code}\n{stderr}", out.status.code()));
+            }
+            if !out.stdout.is_empty() {
+                failures.push(format!("{command} {case}: unexpected stdout"));
+            }
+            let expected = root().join(format!("tests/cli/exit/{command}-{case}.stderr"));
+            failures.extend(compare(&expected, &stderr));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Nothing was published: the target still runs the first bundle.
+    let out = nixflux().arg("diff").arg(&good).arg("--to").arg(&target).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
