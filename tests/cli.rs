@@ -112,8 +112,7 @@ fn bundle_read_errors_have_one_exit_code_in_every_command() {
     common::run_ok(nixflux().arg("publish").arg(&good).arg("--to").arg(&target).arg("--quiet"));
 
     let first_object = |bundle: &std::path::Path| {
-        let mut files: Vec<_> =
-            std::fs::read_dir(bundle.join("objects")).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut files: Vec<_> = std::fs::read_dir(bundle.join("objects")).unwrap().map(|e| e.unwrap().path()).collect();
         files.sort();
         files.remove(0)
     };

@@ -115,8 +115,8 @@ fn nixpkgs_lib() -> Option<String> {
         Ok(p) if Path::new(&p).join("default.nix").is_file() => Some(p),
         Ok(p) => panic!("NIXFLUX_NIXPKGS_LIB=`{p}` is not a nixpkgs lib directory (no default.nix)"),
         Err(_) => {
-            eprintln!(
-                "skipped: the NixOS module tests need nixpkgs' lib; set NIXFLUX_NIXPKGS_LIB to a nixpkgs `lib` directory (e.g. a checkout of nix-community/nixpkgs.lib)"
+            common::skip(
+                "the NixOS module tests need nixpkgs' lib; set NIXFLUX_NIXPKGS_LIB to a nixpkgs `lib` directory (e.g. ../shared/nixpkgs-lib/lib)",
             );
             None
         }

@@ -39,6 +39,21 @@ pub fn compare(expected: &Path, actual: &str) -> Option<String> {
     (want != actual).then(|| format!("{}:\n--- expected\n{want}\n--- actual\n{actual}", expected.display()))
 }
 
+/// Says that the running test is skipped and why, on stderr and, when
+/// `NIXFLUX_SKIP_LOG` names a file, as a line appended to it, so that
+/// `.ci/run` counts the test as skipped rather than passed.
+pub fn skip(reason: &str) {
+    let test = std::thread::current().name().unwrap_or("?").to_owned();
+    eprintln!("skipped: {test}: {reason}");
+    if let Some(log) = std::env::var_os("NIXFLUX_SKIP_LOG") {
+        use std::io::Write;
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(log);
+        if let Ok(mut f) = file {
+            let _ = writeln!(f, "{test}\t{reason}");
+        }
+    }
+}
+
 pub fn run_ok(cmd: &mut Command) -> Output {
     let out = cmd.output().expect("run nixflux");
     assert!(out.status.success(), "nixflux failed ({:?}):\n{}", out.status, String::from_utf8_lossy(&out.stderr));
