@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Sha256Digest;
+use super::digest::Sha256Digest;
 use crate::image::ImageRef;
 use crate::nix::StorePath;
 use crate::object::ObjectId;

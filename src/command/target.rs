@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
+use crate::publish::target::any::AnyTarget;
 use crate::publish::target::s3::S3Options;
 use crate::publish::target::url::TargetUrl;
-use crate::publish::target::AnyTarget;
 
 use super::exit::BadInput;
 

@@ -14,9 +14,9 @@ pub enum Desired {
     /// A bundle directory, known by its digest until it is loaded.
     Lazy { dir: PathBuf, digest: Sha256Digest, source: Source },
     /// A bundle in memory, object files included.
-    Bundle { bundle: Bundle, source: Source },
+    Bundle { bundle: Box<Bundle>, source: Source },
     /// A retained generation: its index, no files to upload.
-    Retained { record: Record, source: Source },
+    Retained { record: Box<Record>, source: Source },
 }
 
 /// A desired bundle with everything the protocol needs read and verified.

@@ -53,7 +53,7 @@ pub async fn rollback_target(target: &impl Target, generation: Option<u64>) -> R
         });
     }
     let source = Source { bundle_path: None, store_path: None, nar_hash: None, rollback_of: Some(wanted) };
-    Ok(Desired::Retained { record, source })
+    Ok(Desired::Retained { record: Box::new(record), source })
 }
 
 /// The object files of a generation, keyed by path.

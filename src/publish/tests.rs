@@ -38,7 +38,7 @@ fn source() -> Source {
 }
 
 async fn put(target: &MemoryTarget, bundle: &Bundle, opts: &Options) -> Result<Report, PublishError> {
-    publish(target, Desired::Bundle { bundle: bundle.clone(), source: source() }, opts, &Silent).await
+    publish(target, Desired::Bundle { bundle: Box::new(bundle.clone()), source: source() }, opts, &Silent).await
 }
 
 fn files_of(bundle: &Bundle) -> BTreeSet<String> {

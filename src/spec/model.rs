@@ -11,6 +11,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 use super::names::{AppName, EnvName, LabelKey, NamespaceName, PortName, ProfileName, VolumeName};
+use super::problem::json_type;
 use super::quantity::Quantity;
 
 pub const API_VERSION: &str = "nixflux/v1alpha1";
@@ -453,16 +454,5 @@ impl<'de> Deserialize<'de> for RawObject {
             }
         }
         Ok(RawObject(map))
-    }
-}
-
-pub fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }

@@ -72,7 +72,7 @@ impl<'de> Deserialize<'de> for Quantity {
             other => {
                 return Err(serde::de::Error::custom(format!(
                     "expected a quantity (a string such as `256Mi`, or a number), found {}",
-                    crate::spec::model::json_type(&other)
+                    crate::spec::problem::json_type(&other)
                 )))
             }
         };

@@ -2,9 +2,10 @@
 //! get, conditional put, delete, sync) over backends that hold the same
 //! layout: an S3 bucket prefix (`s3.rs`), a local directory (`dir.rs`), and
 //! memory (`memory.rs`, for unit tests of the protocol). Keys are always
-//! relative to the target's root (bucket prefix or directory). `AnyTarget`
-//! is what a `TargetUrl` opens to.
+//! relative to the target's root (bucket prefix or directory).
+//! `any::AnyTarget` is what a `TargetUrl` opens to.
 
+pub mod any;
 pub mod dir;
 pub mod memory;
 pub mod s3;
@@ -12,10 +13,6 @@ pub mod url;
 
 use std::future::Future;
 use std::path::PathBuf;
-
-use dir::DirTarget;
-use s3::{S3Options, S3Target};
-use url::TargetUrl;
 
 /// One listed object: key relative to the target root, ETag without quotes, size.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,81 +107,6 @@ pub trait Target: Clone + Send + Sync + 'static {
             let mut v = self.list_unsorted().await?;
             v.sort_by(|a, b| a.key.cmp(&b.key));
             Ok(v)
-        }
-    }
-}
-
-/// A target opened from a `TargetUrl`.
-#[derive(Debug, Clone)]
-pub struct AnyTarget {
-    backend: Backend,
-    url: TargetUrl,
-}
-
-#[derive(Debug, Clone)]
-enum Backend {
-    Dir(DirTarget),
-    S3(S3Target),
-}
-
-impl AnyTarget {
-    pub async fn open(url: TargetUrl, s3: &S3Options) -> std::result::Result<AnyTarget, OpenError> {
-        let backend = match &url {
-            TargetUrl::Dir { path } => Backend::Dir(DirTarget::open(path)?),
-            TargetUrl::S3 { bucket, prefix } => Backend::S3(S3Target::open(bucket, prefix, s3).await?),
-        };
-        Ok(AnyTarget { backend, url })
-    }
-
-    pub fn url(&self) -> &TargetUrl {
-        &self.url
-    }
-}
-
-impl Target for AnyTarget {
-    fn name(&self) -> String {
-        self.url.to_string()
-    }
-
-    fn key_prefix(&self) -> &str {
-        match &self.url {
-            TargetUrl::S3 { prefix, .. } => prefix,
-            TargetUrl::Dir { .. } => "",
-        }
-    }
-
-    async fn list_unsorted(&self) -> Result<Vec<ObjectInfo>> {
-        match &self.backend {
-            Backend::Dir(d) => d.list_unsorted().await,
-            Backend::S3(s) => s.list_unsorted().await,
-        }
-    }
-
-    async fn get(&self, key: &str) -> Result<Option<Fetched>> {
-        match &self.backend {
-            Backend::Dir(d) => d.get(key).await,
-            Backend::S3(s) => s.get(key).await,
-        }
-    }
-
-    async fn put(&self, key: &str, bytes: &[u8], condition: &Condition) -> Result<()> {
-        match &self.backend {
-            Backend::Dir(d) => d.put(key, bytes, condition).await,
-            Backend::S3(s) => s.put(key, bytes, condition).await,
-        }
-    }
-
-    async fn delete(&self, key: &str) -> Result<()> {
-        match &self.backend {
-            Backend::Dir(d) => d.delete(key).await,
-            Backend::S3(s) => s.delete(key).await,
-        }
-    }
-
-    async fn sync(&self) -> Result<()> {
-        match &self.backend {
-            Backend::Dir(d) => d.sync().await,
-            Backend::S3(s) => s.sync().await,
         }
     }
 }
