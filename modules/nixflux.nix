@@ -233,9 +233,15 @@ let
   allObjects =
     (if cfg.objects == null then [ ] else cfg.objects)
     ++ lib.concatLists (lib.mapAttrsToList (_: a: if a.objects == null then [ ] else a.objects) enabledApps);
+  # Kustomize expands any `*List` into its items: nixflux refuses them (its
+  # checks see every object on its own), and so does this module, which
+  # also looks inside them for secrets.
+  isList = o: lib.hasSuffix "List" (toString (o.kind or ""));
+  listObjects = lib.filter isList allObjects;
+  expandedObjects = lib.concatMap (o: if isList o then (o.items or [ ]) else [ o ]) allObjects;
   plaintextSecrets = lib.filter (
     o: (o.kind or null) == "Secret" && ((o.data or { }) != { } || (o.stringData or { }) != { })
-  ) allObjects;
+  ) expandedObjects;
 
   publishArgs =
     name: t:
@@ -321,6 +327,10 @@ in
         message = "services.nixflux: ingress host `${(lib.head duplicateHosts).host}` is claimed by apps ${
           lib.concatMapStringsSep " and " (h: "`${h.app}`") (lib.filter (x: x.host == (lib.head duplicateHosts).host) hosts)
         }; each host belongs to one app.";
+      }
+      {
+        assertion = listObjects == [ ];
+        message = "services.nixflux: the object `${(lib.head listObjects).metadata.name or "?"}` is a `${(lib.head listObjects).kind}`, whose items kustomize would apply unchecked; put each item into `objects` on its own.";
       }
       {
         assertion = plaintextSecrets == [ ] || cfg.allowPlaintextSecrets == true;

@@ -187,6 +187,18 @@ fn module_assertions_fire_with_their_messages() {
         let failed = eval_module(&lib, &extra, "failedAssertions");
         assert_eq!(failed, serde_json::json!([message]), "for {extra}");
     }
+    // A List is refused, and a Secret inside it is seen.
+    let list = serde_json::json!({ "apps": { "uptime": { "objects": [ { "apiVersion": "v1", "kind": "List", "metadata": { "name": "bag" },
+        "items": [ { "apiVersion": "v1", "kind": "Secret", "metadata": { "name": "hidden" }, "stringData": { "t": "x" } } ] } ] } } });
+    let failed = eval_module(&lib, &list, "failedAssertions");
+    assert_eq!(
+        failed,
+        serde_json::json!([
+            "services.nixflux: the object `bag` is a `List`, whose items kustomize would apply unchecked; put each item into `objects` on its own.",
+            "services.nixflux: the Secret `hidden` carries data, which would enter the world-readable Nix store; use an ExternalSecret or SOPS, or set services.nixflux.allowPlaintextSecrets.",
+        ]),
+        "for {list}"
+    );
 }
 
 #[test]

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::digest::Sha256Digest;
+use super::object_file::ObjectFile;
 use crate::image::ImageRef;
 use crate::nix::StorePath;
 use crate::object::ObjectId;
@@ -32,7 +33,7 @@ pub struct BundleIndex {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IndexFile {
-    pub path: String,
+    pub path: ObjectFile,
     pub sha256: String,
     pub owner: String,
     pub objects: Vec<IndexObject>,

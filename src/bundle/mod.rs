@@ -10,6 +10,7 @@
 
 pub mod digest;
 pub mod index;
+pub mod object_file;
 pub mod read;
 pub mod write;
 pub mod yaml;
@@ -21,12 +22,12 @@ use crate::nix::StorePath;
 use crate::render::Rendered;
 pub use digest::{hex, sha256_hex, DigestError, Sha256Digest};
 pub use index::{BundleIndex, ImageUser, IndexFile, IndexImage, IndexObject, INDEX_FILE};
+pub use object_file::{ObjectFile, ObjectFileError, OBJECTS_DIR};
 
 pub const KUSTOMIZATION_FILE: &str = "kustomization.yaml";
 /// Between the YAML documents of an object file. Our emitter indents all
 /// nested text, so this line occurs nowhere else in a file.
 pub const DOCUMENT_SEPARATOR: &str = "---\n";
-pub const OBJECTS_DIR: &str = "objects";
 
 /// One file of a bundle: its path relative to the bundle root and content.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,15 +75,14 @@ impl Bundle {
                 ids.push(IndexObject { id: m.id(), sha256: sha256_hex(&text.as_bytes()[start..]) });
             }
             let content = text.into_bytes();
-            let sha = sha256_hex(&content);
-            (content, sha, ids)
+            let (file, sha) = ObjectFile::for_content(&content);
+            (content, file, sha, ids)
         });
         let mut objects = Vec::with_capacity(serialized.len());
         let mut files = Vec::with_capacity(serialized.len());
-        for (group, (content, sha, ids)) in rendered.groups.iter().zip(serialized) {
-            let path = format!("{OBJECTS_DIR}/{sha}.yaml");
-            files.push(IndexFile { path: path.clone(), sha256: sha, owner: group.owner.clone(), objects: ids });
-            objects.push(BundleFile { path, content });
+        for (group, (content, file, sha, ids)) in rendered.groups.iter().zip(serialized) {
+            objects.push(BundleFile { path: file.to_string(), content });
+            files.push(IndexFile { path: file, sha256: sha, owner: group.owner.clone(), objects: ids });
         }
 
         // Two groups with identical content would be one file listed twice;

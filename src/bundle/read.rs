@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::{sha256_hex, Bundle, BundleFile, BundleIndex, Sha256Digest, INDEX_FILE, KUSTOMIZATION_FILE, OBJECTS_DIR};
+use super::{sha256_hex, Bundle, BundleFile, BundleIndex, Sha256Digest, INDEX_FILE, KUSTOMIZATION_FILE};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -78,20 +78,16 @@ impl Bundle {
 
         let mut objects = Vec::with_capacity(index.files.len());
         for f in &index.files {
-            let name_ok = f.path.strip_prefix(&format!("{OBJECTS_DIR}/")).and_then(|n| n.strip_suffix(".yaml"))
-                == Some(f.sha256.as_str())
-                && f.sha256.len() == 64
-                && f.sha256.bytes().all(|c| c.is_ascii_hexdigit());
-            if !name_ok {
+            if f.path.sha256() != f.sha256 {
                 return Err(damaged(format!("`{}` is not a content-addressed object file name", f.path)));
             }
-            let path = dir.join(&f.path);
+            let path = dir.join(f.path.as_str());
             let content = fs::read(&path).map_err(io(path.clone()))?;
             let actual = sha256_hex(&content);
             if actual != f.sha256 {
                 return Err(damaged(format!("`{}` has sha256 {actual}, not the one its name says", f.path)));
             }
-            objects.push(BundleFile { path: f.path.clone(), content });
+            objects.push(BundleFile { path: f.path.to_string(), content });
         }
         let kpath = dir.join(KUSTOMIZATION_FILE);
         let kcontent = fs::read(&kpath).map_err(io(kpath.clone()))?;

@@ -7,7 +7,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::{Bundle, INDEX_FILE, OBJECTS_DIR};
+use super::{Bundle, ObjectFile, INDEX_FILE, KUSTOMIZATION_FILE, OBJECTS_DIR};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -25,12 +25,39 @@ fn io_at(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
     move |source| WriteError::Io { path: path.to_owned(), source }
 }
 
-/// Whether `dir` may be replaced: an empty directory or an earlier bundle.
+/// Whether `dir` may be replaced: an empty directory, or a bundle through
+/// and through (`bundle.json`, `kustomization.yaml` and `objects/` holding
+/// only object files, nothing else, no symlinks). A directory that merely
+/// holds a file called `bundle.json` is not one.
 fn replaceable(dir: &Path) -> Result<bool, WriteError> {
-    if dir.join(INDEX_FILE).is_file() {
+    let mut entries = Vec::new();
+    for entry in fs::read_dir(dir).map_err(io_at(dir))? {
+        let entry = entry.map_err(io_at(dir))?;
+        let kind = entry.file_type().map_err(io_at(&entry.path()))?;
+        entries.push((entry.file_name(), kind, entry.path()));
+    }
+    if entries.is_empty() {
         return Ok(true);
     }
-    Ok(fs::read_dir(dir).map_err(io_at(dir))?.next().is_none())
+    let mut has_index = false;
+    for (name, kind, path) in entries {
+        match name.to_str() {
+            Some(INDEX_FILE) if kind.is_file() => has_index = true,
+            Some(KUSTOMIZATION_FILE) if kind.is_file() => {}
+            Some(OBJECTS_DIR) if kind.is_dir() => {
+                for entry in fs::read_dir(&path).map_err(io_at(&path))? {
+                    let entry = entry.map_err(io_at(&path))?;
+                    let kind = entry.file_type().map_err(io_at(&entry.path()))?;
+                    let key = format!("{OBJECTS_DIR}/{}", entry.file_name().to_string_lossy());
+                    if !kind.is_file() || key.parse::<ObjectFile>().is_err() {
+                        return Ok(false);
+                    }
+                }
+            }
+            _ => return Ok(false),
+        }
+    }
+    Ok(has_index)
 }
 
 impl Bundle {

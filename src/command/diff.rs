@@ -28,7 +28,7 @@ pub struct Args {
 fn documents(index: &BundleIndex, files: &BTreeMap<String, Vec<u8>>) -> BTreeMap<ObjectId, String> {
     let mut out = BTreeMap::new();
     for f in &index.files {
-        let Some(bytes) = files.get(&f.path) else { continue };
+        let Some(bytes) = files.get(f.path.as_str()) else { continue };
         let text = String::from_utf8_lossy(bytes);
         for (object, doc) in f.objects.iter().zip(split_documents(&text)) {
             out.insert(object.id.clone(), doc);

@@ -104,13 +104,13 @@ async fn load_resources(target: &impl Target, generation: u64) -> Result<Option<
     }
     #[derive(serde::Deserialize)]
     struct Path {
-        path: String,
+        path: crate::bundle::ObjectFile,
     }
     Ok(target
         .get(&record_key(generation))
         .await?
         .and_then(|f| serde_json::from_slice::<Files>(&f.bytes).ok())
-        .map(|f| f.bundle.files.into_iter().map(|p| p.path).collect()))
+        .map(|f| f.bundle.files.into_iter().map(|p| p.path.to_string()).collect()))
 }
 
 /// `nixflux gc`: garbage collection under the lease.

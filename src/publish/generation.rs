@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::bundle::{BundleIndex, Sha256Digest};
+use crate::bundle::{BundleIndex, ObjectFile, Sha256Digest};
 use crate::nix::StorePath;
 use crate::object::ObjectId;
 
@@ -68,7 +68,11 @@ impl Pointer {
             .as_array()
             .ok_or("it has no `resources`")?
             .iter()
-            .map(|r| r.as_str().map(str::to_owned).ok_or("a resource is not a string"))
+            .map(|r| match r.as_str().map(str::parse::<ObjectFile>) {
+                Some(Ok(file)) => Ok(file.to_string()),
+                Some(Err(e)) => Err(format!("a resource is not an object file: {e}")),
+                None => Err("a resource is not a string".to_owned()),
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Pointer { generation, bundle_digest, resources })
     }
@@ -159,7 +163,7 @@ impl Record {
 
     pub fn resources(&self) -> Vec<String> {
         let mut seen = std::collections::BTreeSet::new();
-        self.bundle.files.iter().map(|f| f.path.clone()).filter(|p| seen.insert(p.clone())).collect()
+        self.bundle.files.iter().map(|f| f.path.to_string()).filter(|p| seen.insert(p.clone())).collect()
     }
 }
 
@@ -172,7 +176,7 @@ mod tests {
         let p = Pointer {
             generation: 42,
             bundle_digest: Sha256Digest::of(b"abc"),
-            resources: vec!["objects/a.yaml".into()],
+            resources: vec![format!("objects/{}.yaml", "a".repeat(64))],
         };
         let bytes = p.to_bytes();
         assert_eq!(Pointer::parse(&bytes).unwrap(), p);

@@ -60,8 +60,8 @@ pub async fn rollback_target(target: &impl Target, generation: Option<u64>) -> R
 pub async fn live_files(target: &impl Target, record: &Record) -> Result<BTreeMap<String, Vec<u8>>, PublishError> {
     let mut out = BTreeMap::new();
     for f in &record.bundle.files {
-        if let Some(fetched) = target.get(&f.path).await? {
-            out.insert(f.path.clone(), fetched.bytes);
+        if let Some(fetched) = target.get(f.path.as_str()).await? {
+            out.insert(f.path.to_string(), fetched.bytes);
         }
     }
     Ok(out)

@@ -13,12 +13,54 @@ use crate::object::{kind_info, Body, ObjectId};
 
 pub fn run(spec: &Spec, groups: &[Group], problems: &mut Vec<Problem>) {
     let all: Vec<&Manifest> = groups.iter().flat_map(|g| &g.manifests).collect();
+    lists(&all, problems);
+    kinds(&all, problems);
     names(&all, problems);
     duplicates(&all, problems);
     service_ports(&all, problems);
     ingress_hosts(groups, problems);
     if !spec.allow_plaintext_secrets {
         plaintext_secrets(&all, problems);
+    }
+}
+
+/// Kustomize expands any `*List` kind into its items, which then reach the
+/// cluster without passing a single check here: refused, with the way out.
+fn lists(all: &[&Manifest], problems: &mut Vec<Problem>) {
+    for m in all {
+        let kind = m.body.kind();
+        if kind.ends_with("List") {
+            problems.push(
+                Problem::new(
+                    m.origin.clone(),
+                    format!("a `{kind}` wraps objects that kustomize would apply without nixflux checking them"),
+                )
+                .with_hint("put each item into `objects` on its own"),
+            );
+        }
+    }
+}
+
+/// Group and kind become parts of the Flux inventory id, joined by `_`:
+/// neither may hold one (nor anything Kubernetes would not accept).
+fn kinds(all: &[&Manifest], problems: &mut Vec<Problem>) {
+    for m in all {
+        let (api_version, kind) = (m.body.api_version(), m.body.kind());
+        let group = crate::object::group_of(api_version);
+        let kind_ok =
+            kind.starts_with(|c: char| c.is_ascii_alphabetic()) && kind.chars().all(|c| c.is_ascii_alphanumeric());
+        let group_ok = group.is_empty() || crate::spec::names::is_dns1123_subdomain(group);
+        if !kind_ok {
+            problems.push(
+                Problem::new(m.origin.key("kind"), format!("`{kind}` is not a kind"))
+                    .with_hint("a kind is a word of letters and digits, like `ConfigMap`"),
+            );
+        } else if !group_ok {
+            problems.push(
+                Problem::new(m.origin.key("apiVersion"), format!("`{api_version}` has an invalid API group `{group}`"))
+                    .with_hint("an API group is a DNS subdomain, like `apps` or `cert-manager.io`"),
+            );
+        }
     }
 }
 

@@ -3,6 +3,13 @@
 //! reader); `IfAbsent` uses `link(2)`, which fails when the name exists, so
 //! the lease is exact here. ETags are the MD5 of the content, as
 //! `rclone serve s3` would list the same directory.
+//!
+//! Nothing outside the root is ever read, written or deleted: keys are
+//! relative paths of plain segments, and a symlink anywhere below the root
+//! (where a key's path goes) is refused rather than followed. Opening
+//! creates nothing; the root is made by the first write. Files get the
+//! permissions the umask allows (0644 under 022), so that a server running
+//! as another user (`rclone serve s3`, a web server) can serve them.
 
 use std::fs;
 use std::io::{self, Write};
@@ -19,14 +26,25 @@ pub struct DirTarget {
     root: PathBuf,
 }
 
+/// 0666: `open(2)` takes the umask off, as for any file a program writes.
+fn file_mode() -> fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    fs::Permissions::from_mode(0o666)
+}
+
 pub fn md5_hex(bytes: &[u8]) -> String {
     crate::bundle::hex(&Md5::digest(bytes))
 }
 
 impl DirTarget {
     pub fn open(root: &Path) -> std::result::Result<DirTarget, OpenError> {
-        fs::create_dir_all(root).map_err(|source| OpenError::CreateDir { path: root.to_owned(), source })?;
-        Ok(DirTarget { root: root.to_owned() })
+        match fs::metadata(root) {
+            Ok(meta) if !meta.is_dir() => Err(OpenError::CreateDir {
+                path: root.to_owned(),
+                source: io::Error::new(io::ErrorKind::AlreadyExists, "it exists and is not a directory"),
+            }),
+            _ => Ok(DirTarget { root: root.to_owned() }),
+        }
     }
 
     fn endpoint(&self) -> String {
@@ -37,15 +55,45 @@ impl DirTarget {
         TargetError::Failed { op, key: key.to_owned(), endpoint: self.endpoint(), message: e.to_string() }
     }
 
-    fn path(&self, key: &str) -> PathBuf {
-        self.root.join(key)
+    /// The path of `key`, after checking that the key is relative and plain
+    /// and that no directory on the way below the root is a symlink.
+    fn path(&self, op: &'static str, key: &str) -> Result<PathBuf> {
+        let segments: Vec<&str> = key.split('/').collect();
+        if segments.iter().any(|s| s.is_empty() || *s == "." || *s == "..") {
+            return Err(self.failed(op, key, "the key is not a plain relative path"));
+        }
+        let mut path = self.root.clone();
+        for (i, segment) in segments.iter().enumerate() {
+            path.push(segment);
+            match fs::symlink_metadata(&path) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    return Err(self.failed(
+                        op,
+                        key,
+                        format!("`{}` is a symlink; the target holds none", path.display()),
+                    ));
+                }
+                Ok(meta) if i + 1 < segments.len() && !meta.is_dir() => {
+                    return Err(self.failed(op, key, format!("`{}` is not a directory", path.display())));
+                }
+                Ok(_) => {}
+                // Whatever is missing from here on cannot be a symlink.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => break,
+                Err(e) => return Err(self.failed(op, key, e)),
+            }
+        }
+        Ok(self.root.join(key))
     }
 
     fn list_files(&self) -> Result<Vec<ObjectInfo>> {
         let mut out = Vec::new();
         let mut stack = vec![self.root.clone()];
         while let Some(dir) = stack.pop() {
-            let entries = fs::read_dir(&dir).map_err(|e| self.failed("listing", &dir.display().to_string(), e))?;
+            let entries = match fs::read_dir(&dir) {
+                // A target nothing was written to yet is empty.
+                Err(e) if e.kind() == io::ErrorKind::NotFound && dir == self.root => return Ok(out),
+                other => other.map_err(|e| self.failed("listing", &dir.display().to_string(), e))?,
+            };
             for entry in entries {
                 let entry = entry.map_err(|e| self.failed("listing", &dir.display().to_string(), e))?;
                 let path = entry.path();
@@ -54,7 +102,10 @@ impl DirTarget {
                     continue;
                 }
                 let kind = entry.file_type().map_err(|e| self.failed("listing", &path.display().to_string(), e))?;
-                if kind.is_dir() {
+                if kind.is_symlink() {
+                    let key = path.strip_prefix(&self.root).unwrap_or(&path).to_string_lossy().into_owned();
+                    return Err(self.failed("listing", &key, "it is a symlink; the target holds none"));
+                } else if kind.is_dir() {
                     stack.push(path);
                 } else if kind.is_file() {
                     let key = path.strip_prefix(&self.root).unwrap_or(&path).to_string_lossy().into_owned();
@@ -67,7 +118,7 @@ impl DirTarget {
     }
 
     fn read(&self, key: &str) -> Result<Option<Fetched>> {
-        match fs::read(self.path(key)) {
+        match fs::read(self.path("reading", key)?) {
             Ok(bytes) => {
                 let etag = md5_hex(&bytes);
                 Ok(Some(Fetched { bytes, etag }))
@@ -78,11 +129,13 @@ impl DirTarget {
     }
 
     fn write(&self, key: &str, bytes: &[u8], condition: &Condition) -> Result<()> {
-        let dest = self.path(key);
+        let dest = self.path("writing", key)?;
         let parent = dest.parent().unwrap_or(&self.root).to_owned();
         fs::create_dir_all(&parent).map_err(|e| self.failed("writing", key, e))?;
+        // Created 0666 less the umask, as any file a program writes.
         let mut tmp = tempfile::Builder::new()
             .prefix(TMP_PREFIX)
+            .permissions(file_mode())
             .tempfile_in(&parent)
             .map_err(|e| self.failed("writing", key, e))?;
         tmp.write_all(bytes).map_err(|e| self.failed("writing", key, e))?;
@@ -119,7 +172,7 @@ impl DirTarget {
     }
 
     fn remove(&self, key: &str) -> Result<()> {
-        match fs::remove_file(self.path(key)) {
+        match fs::remove_file(self.path("deleting", key)?) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(self.failed("deleting", key, e)),
@@ -129,7 +182,10 @@ impl DirTarget {
     /// Flushes everything written so far to disk (one `syncfs`), so that a
     /// power loss cannot leave the pointer naming files that were lost.
     fn sync_all(&self) -> Result<()> {
-        let dir = fs::File::open(&self.root).map_err(|e| self.failed("syncing", ".", e))?;
+        let dir = match fs::File::open(&self.root) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            other => other.map_err(|e| self.failed("syncing", ".", e))?,
+        };
         #[cfg(target_os = "linux")]
         {
             use std::os::fd::AsRawFd;
