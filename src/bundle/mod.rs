@@ -12,6 +12,7 @@ pub mod digest;
 pub mod index;
 pub mod object_file;
 pub mod read;
+pub mod verify;
 pub mod write;
 pub mod yaml;
 

@@ -87,6 +87,21 @@ impl Bundle {
             if actual != f.sha256 {
                 return Err(damaged(format!("`{}` has sha256 {actual}, not the one its name says", f.path)));
             }
+            // The ids the guard counts must be the ones Flux will apply.
+            match super::verify::objects_of(&content) {
+                Ok(found) if found == f.objects => {}
+                Ok(found) => {
+                    let ids =
+                        |v: &[super::IndexObject]| v.iter().map(|o| o.id.inventory_id()).collect::<Vec<_>>().join(", ");
+                    return Err(damaged(format!(
+                        "`{}` holds the objects [{}], not the ones `{INDEX_FILE}` lists for it [{}]",
+                        f.path,
+                        ids(&found),
+                        ids(&f.objects)
+                    )));
+                }
+                Err(why) => return Err(damaged(format!("`{}` cannot be read as Flux reads it: {why}", f.path))),
+            }
             objects.push(BundleFile { path: f.path.to_string(), content });
         }
         let kpath = dir.join(KUSTOMIZATION_FILE);

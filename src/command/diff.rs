@@ -11,7 +11,8 @@ use anyhow::Context;
 
 use super::output::{Global, Output};
 use super::target::{block_on, TargetArgs};
-use crate::bundle::{Bundle, BundleIndex};
+use crate::bundle::verify::split_documents;
+use crate::bundle::{Bundle, IndexFile};
 use crate::object::ObjectId;
 use crate::publish::generation::Changes;
 use crate::publish::{self, State};
@@ -25,29 +26,16 @@ pub struct Args {
 }
 
 /// Each object's YAML document, by object.
-fn documents(index: &BundleIndex, files: &BTreeMap<String, Vec<u8>>) -> BTreeMap<ObjectId, String> {
+fn documents(index: &[IndexFile], files: &BTreeMap<String, Vec<u8>>) -> BTreeMap<ObjectId, String> {
     let mut out = BTreeMap::new();
-    for f in &index.files {
+    for f in index {
         let Some(bytes) = files.get(f.path.as_str()) else { continue };
         let text = String::from_utf8_lossy(bytes);
         for (object, doc) in f.objects.iter().zip(split_documents(&text)) {
-            out.insert(object.id.clone(), doc);
+            out.insert(object.id.clone(), doc.to_owned());
         }
     }
     out
-}
-
-/// Splits a multi-document YAML file at its `---` lines.
-fn split_documents(text: &str) -> Vec<String> {
-    let mut docs = vec![String::new()];
-    for line in text.split_inclusive('\n') {
-        if line == "---\n" {
-            docs.push(String::new());
-        } else if let Some(last) = docs.last_mut() {
-            last.push_str(line);
-        }
-    }
-    docs
 }
 
 pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
@@ -55,19 +43,21 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     let (changes, old_docs, live) = block_on(async {
         let target = args.target.open().await?;
         let state = State::load(&target).await?;
-        let changes = Changes::between(state.live.as_ref().map(|r| &r.bundle), &bundle.index);
-        let old_docs = match &state.live {
-            Some(record) if !changes.changed.is_empty() => {
-                let files = publish::live_files(&target, record).await?;
-                documents(&record.bundle, &files)
-            }
-            _ => BTreeMap::new(),
+        if let Some(why) = &state.live_unknown {
+            tracing::warn!(%why, "the live objects are unknown: every object shows as added");
+        }
+        let changes = Changes::between(&state.live_files, &bundle.index.files);
+        let old_docs = if changes.changed.is_empty() {
+            BTreeMap::new()
+        } else {
+            let files = publish::live_files(&target, &state.live_files).await?;
+            documents(&state.live_files, &files)
         };
         anyhow::Ok((changes, old_docs, state.generation()))
     })??;
     let new_files: BTreeMap<String, Vec<u8>> =
         bundle.objects.iter().map(|f| (f.path.clone(), f.content.clone())).collect();
-    let new_docs = documents(&bundle.index, &new_files);
+    let new_docs = documents(&bundle.index.files, &new_files);
 
     let mut out = std::io::stdout().lock();
     match global.output {
@@ -127,15 +117,4 @@ fn unified(old: &str, new: &str, id: &ObjectId) -> String {
         .context_radius(3)
         .header(&format!("live {id}"), &format!("bundle {id}"))
         .to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::split_documents;
-
-    #[test]
-    fn splits_at_separator_lines_only() {
-        let docs = split_documents("a: 1\n---\nb: |\n  ---x\n---\nc: 3\n");
-        assert_eq!(docs, vec!["a: 1\n", "b: |\n  ---x\n", "c: 3\n"]);
-    }
 }

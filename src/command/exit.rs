@@ -69,6 +69,9 @@ fn publish(e: &PublishError) -> Verdict {
         }
         PublishError::NoSuchGeneration { .. } => Verdict::bad(Some("`nixflux history` lists the retained generations")),
         PublishError::NothingLive { .. } => Verdict::bad(None),
+        PublishError::LiveUnknown { .. } => Verdict::bad(Some(
+            "restore the target (`nixflux history`, `nixflux rollback`), or pass `--allow-prune` to publish anyway",
+        )),
         PublishError::Changed { .. } => Verdict::failed(Some(RETRY_LATER)),
         PublishError::Lease(e) => lease(e),
         PublishError::Bundle(e) => bundle_read(e),

@@ -13,6 +13,8 @@ pub enum PublishError {
     Prune { target: String, removed: usize, live: usize, percent: usize, max: u32 },
     #[error("{target} holds a `kustomization.yaml` that nixflux did not write: {why}")]
     ForeignPointer { target: String, why: String },
+    #[error("the live objects of {target} cannot be known: {why}; the prune guard cannot tell what Flux would delete")]
+    LiveUnknown { target: String, why: String },
     #[error("the live generation of {target} changed while publishing (another publisher?); nothing was switched")]
     Changed { target: String },
     #[error("generation {generation} is not retained in {target}")]

@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::bundle::{BundleIndex, ObjectFile, Sha256Digest};
+use crate::bundle::{BundleIndex, IndexFile, ObjectFile, Sha256Digest};
 use crate::nix::StorePath;
 use crate::object::ObjectId;
 
@@ -113,17 +113,17 @@ impl Changes {
         self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty()
     }
 
-    /// Compares two bundle indexes object by object. Each list is in the
+    /// Compares the objects of two sets of files. Each list is in the
     /// order of the inventory ids, as records have always listed them.
-    pub fn between(old: Option<&BundleIndex>, new: &BundleIndex) -> Changes {
+    pub fn between(old: &[IndexFile], new: &[IndexFile]) -> Changes {
         use std::collections::BTreeMap;
-        let objects = |i: &BundleIndex| -> BTreeMap<String, (ObjectId, String)> {
-            i.files
+        let objects = |files: &[IndexFile]| -> BTreeMap<String, (ObjectId, String)> {
+            files
                 .iter()
                 .flat_map(|f| f.objects.iter().map(|o| (o.id.inventory_id(), (o.id.clone(), o.sha256.clone()))))
                 .collect()
         };
-        let before = old.map(objects).unwrap_or_default();
+        let before = objects(old);
         let after = objects(new);
         let mut c = Changes::default();
         for (key, (id, sha)) in &after {

@@ -9,6 +9,7 @@ use super::error::PublishError;
 use super::generation::{parse_record_key, Record, Source};
 use super::state::{load_record, State};
 use super::target::Target;
+use crate::bundle::IndexFile;
 
 /// The retained generation records, oldest first.
 pub async fn history(target: &impl Target) -> Result<Vec<Record>, PublishError> {
@@ -56,10 +57,10 @@ pub async fn rollback_target(target: &impl Target, generation: Option<u64>) -> R
     Ok(Desired::Retained { record: Box::new(record), source })
 }
 
-/// The object files of a generation, keyed by path.
-pub async fn live_files(target: &impl Target, record: &Record) -> Result<BTreeMap<String, Vec<u8>>, PublishError> {
+/// The contents of `files` in the target, keyed by path.
+pub async fn live_files(target: &impl Target, files: &[IndexFile]) -> Result<BTreeMap<String, Vec<u8>>, PublishError> {
     let mut out = BTreeMap::new();
-    for f in &record.bundle.files {
+    for f in files {
         if let Some(fetched) = target.get(f.path.as_str()).await? {
             out.insert(f.path.to_string(), fetched.bytes);
         }

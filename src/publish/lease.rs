@@ -78,7 +78,20 @@ impl LeaseBody {
 }
 
 async fn read(target: &impl Target) -> Result<Option<(LeaseBody, String)>, TargetError> {
-    Ok(target.get(LEASE_KEY).await?.map(|fetched| {
+    // The lease is the one contended object: a read can race a release that
+    // deletes it (rclone then ends the body with a streaming error). Such a
+    // read is tried again; the next one sees the new state.
+    let mut attempt = 0;
+    let fetched = loop {
+        match target.get(LEASE_KEY).await {
+            Err(TargetError::Failed { .. }) if attempt < 2 => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            other => break other?,
+        }
+    };
+    Ok(fetched.map(|fetched| {
         let (bytes, etag) = (fetched.bytes, fetched.etag);
         // An unreadable lease file is treated as held by someone unknown
         // until it expires: give it an owner that matches no one.
@@ -95,18 +108,24 @@ async fn read(target: &impl Target) -> Result<Option<(LeaseBody, String)>, Targe
 
 impl Lease {
     pub async fn acquire(target: &impl Target, ttl: Duration) -> Result<Lease, LeaseError> {
-        let owner = {
-            let seed = format!("{}:{}:{}", hostname(), std::process::id(), jiff::Timestamp::now().as_nanosecond());
-            crate::bundle::sha256_hex(seed.as_bytes())[..16].to_owned()
-        };
-        let name = target.name();
         let condition = match read(target).await? {
-            Some((body, _)) if !body.stale() => return Err(LeaseError::Held { target: name, holder: body.describe() }),
+            Some((body, _)) if !body.stale() => {
+                return Err(LeaseError::Held { target: target.name(), holder: body.describe() })
+            }
             Some((body, etag)) => {
                 tracing::warn!(holder = %body.describe(), "taking over a stale lease");
                 Condition::IfMatch(etag)
             }
             None => Condition::IfAbsent,
+        };
+        Self::take(target, &condition, ttl).await
+    }
+
+    /// Writes a new lease under `condition` and reads it back.
+    async fn take(target: &impl Target, condition: &Condition, ttl: Duration) -> Result<Lease, LeaseError> {
+        let owner = {
+            let seed = format!("{}:{}:{}", hostname(), std::process::id(), jiff::Timestamp::now().as_nanosecond());
+            crate::bundle::sha256_hex(seed.as_bytes())[..16].to_owned()
         };
         let body = LeaseBody {
             owner: owner.clone(),
@@ -116,11 +135,11 @@ impl Lease {
             expires_at_unix: now_unix() + ttl.as_secs() as i64,
         };
         let bytes = serde_json::to_vec(&body).map_err(LeaseError::Encode)?;
-        match target.put(LEASE_KEY, &bytes, &condition).await {
+        match target.put(LEASE_KEY, &bytes, condition).await {
             Ok(()) => {}
             Err(TargetError::PreconditionFailed { .. }) => {
                 let holder = read(target).await?.map_or_else(|| "unknown".to_owned(), |(b, _)| b.describe());
-                return Err(LeaseError::Held { target: name, holder });
+                return Err(LeaseError::Held { target: target.name(), holder });
             }
             Err(e) => return Err(e.into()),
         }
@@ -128,6 +147,23 @@ impl Lease {
         lease.check(target).await?;
         tracing::debug!(owner = %lease.owner, "lease acquired");
         Ok(lease)
+    }
+
+    /// Removes a stale lease (its holder is gone), as a publish with
+    /// nothing left to do finds it after its own crash past the switch, so
+    /// that it does not block other hosts until it expires. It is taken
+    /// over first (a conditional write), so a live publisher's fresh lease
+    /// is never deleted. Returns whether one was removed.
+    pub async fn clear_stale(target: &impl Target) -> Result<bool, LeaseError> {
+        match read(target).await? {
+            Some((body, etag)) if body.stale() => {
+                tracing::warn!(holder = %body.describe(), "removing a stale lease");
+                let lease = Self::take(target, &Condition::IfMatch(etag), Duration::from_secs(60)).await?;
+                lease.release(target).await?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     /// Fails unless the lease on the target is still this one.

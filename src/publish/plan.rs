@@ -27,7 +27,13 @@ pub struct Plan {
 impl Plan {
     /// Plans the publish of `desired` over `state`, refusing what the guard refuses.
     pub fn new(target: &str, state: &State, desired: &Loaded, opts: &Options) -> Result<Plan, PublishError> {
-        let changes = Changes::between(state.live.as_ref().map(|r| &r.bundle), &desired.index);
+        if let Some(why) = &state.live_unknown {
+            if !opts.allow_prune {
+                return Err(PublishError::LiveUnknown { target: target.to_owned(), why: why.clone() });
+            }
+            tracing::warn!(%why, "the live objects are unknown; publishing anyway, as --allow-prune says");
+        }
+        let changes = Changes::between(&state.live_files, &desired.index.files);
         guard(target, state.live_object_count(), desired.object_count(), changes.removed.len(), opts)?;
         let uploads = missing_files(&state.listing, &desired.files);
         let upload_bytes = uploads.iter().map(|i| desired.files[*i].content.len() as u64).sum();

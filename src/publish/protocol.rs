@@ -109,6 +109,12 @@ pub async fn publish<T: Target>(
     // listing (which only the printed revision would need) is skipped.
     let pointer = read_pointer(target).await?;
     if let Some(live) = pointer.as_ref().filter(|p| &p.pointer.bundle_digest == desired.digest()) {
+        // A run after a crash past the switch ends here: clear the dead run's lease.
+        if !opts.dry_run {
+            if let Err(e) = Lease::clear_stale(target).await {
+                tracing::warn!(error = %e, "could not remove a stale lease; it expires by itself");
+            }
+        }
         return Ok(Report::unchanged(name, live.pointer.generation, desired.digest().clone(), opts.dry_run));
     }
     let listing = target.list().await?;

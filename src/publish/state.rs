@@ -1,11 +1,18 @@
 //! What a target holds now: its listing, the live pointer (with the ETag it
-//! was read with) and the live generation's record; and the revision Flux
-//! computes from a listing.
+//! was read with), the live generation's record, and the objects Flux
+//! builds from it; and the revision Flux computes from a listing.
+//!
+//! The live objects come from the live record when it agrees with the
+//! pointer. When the record is missing, damaged or names another bundle,
+//! they are read back from the object files the pointer lists, verified
+//! against their names, with a loud warning: the prune guard always counts
+//! what Flux would prune, never a silent "unknown".
 
 use super::error::PublishError;
 use super::generation::{record_key, Pointer, Record, POINTER_KEY};
 use super::target::{ObjectInfo, Target, TargetError};
-use crate::bundle::sha256_hex;
+use crate::bundle::verify::objects_of;
+use crate::bundle::{sha256_hex, IndexFile, ObjectFile};
 
 /// The live pointer and the ETag it was read with (the switch's condition).
 #[derive(Debug, Clone)]
@@ -18,8 +25,12 @@ pub struct LivePointer {
 pub struct State {
     pub listing: Vec<ObjectInfo>,
     pub pointer: Option<LivePointer>,
-    /// The live generation's record (absent for an empty target).
+    /// The live generation's record, when it agrees with the pointer.
     pub live: Option<Record>,
+    /// The files Flux builds now, with their objects.
+    pub live_files: Vec<IndexFile>,
+    /// Why the live objects could not be known, when they could not.
+    pub live_unknown: Option<String>,
 }
 
 impl State {
@@ -36,17 +47,30 @@ impl State {
     ) -> Result<State, PublishError> {
         let live = match &pointer {
             Some(p) => {
-                load_record(target, p.pointer.generation).await?.filter(|r| r.bundle_digest == p.pointer.bundle_digest)
+                // A record that names another bundle, or other files, is not this generation's.
+                load_record(target, p.pointer.generation)
+                    .await?
+                    .filter(|r| r.bundle_digest == p.pointer.bundle_digest && r.resources() == p.pointer.resources)
             }
             None => None,
         };
-        if let (Some(p), None) = (&pointer, &live) {
-            tracing::warn!(
-                generation = p.pointer.generation,
-                "the live generation has no matching record; its history is lost"
-            );
+        let (mut live_files, mut live_unknown) = (Vec::new(), None);
+        match (&pointer, &live) {
+            (_, Some(record)) => live_files = record.bundle.files.clone(),
+            (Some(p), None) => match read_live_files(target, &p.pointer).await? {
+                Ok(files) => {
+                    tracing::warn!(
+                        generation = p.pointer.generation,
+                        objects = files.iter().map(|f| f.objects.len()).sum::<usize>(),
+                        "the live generation has no matching record (its history is lost); its objects were read back from the target"
+                    );
+                    live_files = files;
+                }
+                Err(why) => live_unknown = Some(why),
+            },
+            (None, None) => {}
         }
-        Ok(State { listing, pointer, live })
+        Ok(State { listing, pointer, live, live_files, live_unknown })
     }
 
     pub fn generation(&self) -> Option<u64> {
@@ -58,8 +82,34 @@ impl State {
     }
 
     pub fn live_object_count(&self) -> usize {
-        self.live.as_ref().map_or(0, Record::object_count)
+        self.live_files.iter().map(|f| f.objects.len()).sum()
     }
+}
+
+/// The object files a pointer lists, with the objects each holds as Flux
+/// reads them; `Err` says why they cannot be known.
+async fn read_live_files(
+    target: &impl Target,
+    pointer: &Pointer,
+) -> Result<Result<Vec<IndexFile>, String>, TargetError> {
+    let mut files = Vec::with_capacity(pointer.resources.len());
+    for resource in &pointer.resources {
+        let Ok(path) = resource.parse::<ObjectFile>() else {
+            return Ok(Err(format!("the pointer lists `{resource}`, which is not an object file")));
+        };
+        let Some(fetched) = target.get(path.as_str()).await? else {
+            return Ok(Err(format!("its object file `{path}` is missing")));
+        };
+        let sha256 = sha256_hex(&fetched.bytes);
+        if sha256 != path.sha256() {
+            return Ok(Err(format!("its object file `{path}` does not hash to its name")));
+        }
+        match objects_of(&fetched.bytes) {
+            Ok(objects) => files.push(IndexFile { path, sha256, owner: "(read from the target)".into(), objects }),
+            Err(why) => return Ok(Err(format!("its object file `{path}` cannot be read: {why}"))),
+        }
+    }
+    Ok(Ok(files))
 }
 
 /// The listing and the live pointer, fetched together.
