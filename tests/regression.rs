@@ -87,7 +87,9 @@ fn missing_live_record_does_not_switch_off_the_guard() {
     assert!(stderr(&out).contains("of the 59 live objects"), "{}", stderr(&out));
     assert!(stderr(&out).contains("read back from the target"), "the warning is loud: {}", stderr(&out));
     // Asked for explicitly, it goes through.
-    run_ok(nixflux().arg("publish").arg(&small).arg("--to").arg(&target).arg("--allow-prune"));
+    run_ok(
+        nixflux().arg("publish").arg(&small).arg("--to").arg(&target).arg("--allow-prune").arg("--allow-data-removal"),
+    );
 }
 
 #[test]
@@ -251,4 +253,32 @@ fn rerun_after_a_crash_past_the_switch_clears_its_own_lease() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("nothing to publish"), "{}", stderr(&out));
     assert!(!target.join("nixflux.lock").exists(), "the dead run's lease is gone");
+}
+
+#[test]
+fn removing_objects_that_hold_data_is_refused_and_marked_in_diff() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (target, _) = example_target(tmp.path());
+    // The example without `uptime`, whose raw claim holds its data.
+    let mut spec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(common::example()).unwrap()).unwrap();
+    spec["apps"].as_object_mut().unwrap().remove("uptime");
+    let without = common::bundle(tmp.path(), "without", &spec.to_string());
+    let out = publish(&without, &target, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("removes objects that hold data"), "{err}");
+    assert!(err.contains("PersistentVolumeClaim `monitoring/uptime-data`"), "{err}");
+    assert!(err.contains("Namespace `monitoring`"), "{err}");
+    assert!(err.contains("--allow-data-removal"), "{err}");
+    let diff = nixflux().arg("diff").arg(&without).arg("--to").arg(&target).output().unwrap();
+    let text = String::from_utf8_lossy(&diff.stdout);
+    assert!(
+        text.contains(
+            "- PersistentVolumeClaim `monitoring/uptime-data` (holds data; protected: Flux leaves it in the cluster)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("- Deployment.apps `monitoring/uptime`\n"), "{text}");
+    run_ok(nixflux().arg("publish").arg(&without).arg("--to").arg(&target).arg("--allow-data-removal").arg("--quiet"));
 }

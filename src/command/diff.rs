@@ -13,9 +13,11 @@ use super::output::{Global, Output};
 use super::target::{block_on, TargetArgs};
 use crate::bundle::verify::split_documents;
 use crate::bundle::{Bundle, IndexFile};
+use crate::object::data::data_removals;
 use crate::object::ObjectId;
 use crate::publish::generation::Changes;
 use crate::publish::{self, State};
+use crate::render::context::PRUNE_ANNOTATION;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -40,21 +42,33 @@ fn documents(index: &[IndexFile], files: &BTreeMap<String, Vec<u8>>) -> BTreeMap
 
 pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     let bundle = Bundle::read(&args.bundle)?;
-    let (changes, old_docs, live) = block_on(async {
+    let (changes, old_docs, live, data) = block_on(async {
         let target = args.target.open().await?;
         let state = State::load(&target).await?;
         if let Some(why) = &state.live_unknown {
             tracing::warn!(%why, "the live objects are unknown: every object shows as added");
         }
         let changes = Changes::between(&state.live_files, &bundle.index.files);
-        let old_docs = if changes.changed.is_empty() {
+        let old_docs = if changes.changed.is_empty() && changes.removed.is_empty() {
             BTreeMap::new()
         } else {
             let files = publish::live_files(&target, &state.live_files).await?;
             documents(&state.live_files, &files)
         };
-        anyhow::Ok((changes, old_docs, state.generation()))
+        let live_ids = state.live_files.iter().flat_map(|f| f.objects.iter().map(|o| &o.id));
+        let data = data_removals(live_ids, &changes.removed);
+        anyhow::Ok((changes, old_docs, state.generation(), data))
     })??;
+    // What a removal means for the data, as the text output says it.
+    let removal_note = |id: &ObjectId| {
+        let protected = old_docs.get(id).is_some_and(|doc| prune_disabled(doc));
+        match (data.contains(id), protected) {
+            (true, true) => " (holds data; protected: Flux leaves it in the cluster)",
+            (true, false) => " (holds data: deleted with it)",
+            (false, true) => " (protected: Flux leaves it in the cluster)",
+            (false, false) => "",
+        }
+    };
     let new_files: BTreeMap<String, Vec<u8>> =
         bundle.objects.iter().map(|f| (f.path.clone(), f.content.clone())).collect();
     let new_docs = documents(&bundle.index.files, &new_files);
@@ -76,7 +90,11 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
                     )
                 })
                 .collect();
-            writeln!(out, "{}", serde_json::json!({ "liveGeneration": live, "changes": changes, "diffs": diffs }))
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({ "liveGeneration": live, "changes": changes, "dataRemovals": data, "diffs": diffs })
+            )
         }
         Output::Text => {
             let mut text = String::new();
@@ -87,7 +105,7 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
                 text.push_str(&format!("~ {}\n", id));
             }
             for id in &changes.removed {
-                text.push_str(&format!("- {}\n", id));
+                text.push_str(&format!("- {id}{}\n", removal_note(id)));
             }
             for id in &changes.changed {
                 text.push('\n');
@@ -117,4 +135,10 @@ fn unified(old: &str, new: &str, id: &ObjectId) -> String {
         .context_radius(3)
         .header(&format!("live {id}"), &format!("bundle {id}"))
         .to_string()
+}
+
+/// Whether an object's YAML carries Flux's prune protection.
+fn prune_disabled(doc: &str) -> bool {
+    serde_norway::from_str::<serde_json::Value>(doc)
+        .is_ok_and(|v| v["metadata"]["annotations"][PRUNE_ANNOTATION] == "disabled")
 }

@@ -69,6 +69,9 @@ fn publish(e: &PublishError) -> Verdict {
         }
         PublishError::NoSuchGeneration { .. } => Verdict::bad(Some("`nixflux history` lists the retained generations")),
         PublishError::NothingLive { .. } => Verdict::bad(None),
+        PublishError::DataRemoval { .. } => Verdict::bad(Some(
+            "their data goes with them (Flux deletes what it prunes, and a Namespace takes its contents along); if that is intended, pass `--allow-data-removal`",
+        )),
         PublishError::LiveUnknown { .. } => Verdict::bad(Some(
             "restore the target (`nixflux history`, `nixflux rollback`), or pass `--allow-prune` to publish anyway",
         )),

@@ -27,6 +27,10 @@ pub struct GuardArgs {
     /// The share of live objects a generation may remove without --allow-prune
     #[arg(long, default_value_t = publish::DEFAULT_MAX_PRUNE_PERCENT, value_parser = clap::value_parser!(u32).range(0..=100))]
     pub max_prune_percent: u32,
+    /// Allow removing objects that hold data: claims, volumes, CloudNativePG
+    /// clusters, and the namespaces holding them
+    #[arg(long)]
+    pub allow_data_removal: bool,
     /// Show what would change; write nothing
     #[arg(long)]
     pub dry_run: bool,
@@ -39,6 +43,7 @@ impl GuardArgs {
             allow_empty: self.allow_empty,
             allow_prune: self.allow_prune,
             max_prune_percent: self.max_prune_percent,
+            allow_data_removal: self.allow_data_removal,
             dry_run: self.dry_run,
             lease_ttl: publish::lease::DEFAULT_TTL,
             concurrency: 16,

@@ -4,6 +4,7 @@
 //! (`kinds`: scope, name rule, apply order), and the round-trip check that
 //! finds fields a typed kind does not have.
 
+pub mod data;
 pub mod id;
 pub mod kinds;
 pub mod round_trip;

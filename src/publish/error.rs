@@ -11,6 +11,8 @@ pub enum PublishError {
     Empty { target: String },
     #[error("refusing to publish to {target}: the new generation removes {removed} of the {live} live objects ({percent}%, more than {max}%)")]
     Prune { target: String, removed: usize, live: usize, percent: usize, max: u32 },
+    #[error("refusing to publish to {target}: the new generation removes objects that hold data: {}", list(objects))]
+    DataRemoval { target: String, objects: Vec<crate::object::ObjectId> },
     #[error("{target} holds a `kustomization.yaml` that nixflux did not write: {why}")]
     ForeignPointer { target: String, why: String },
     #[error("the live objects of {target} cannot be known: {why}; the prune guard cannot tell what Flux would delete")]
@@ -33,4 +35,8 @@ pub enum PublishError {
     Lease(#[from] LeaseError),
     #[error(transparent)]
     Target(#[from] TargetError),
+}
+
+fn list(ids: &[crate::object::ObjectId]) -> String {
+    ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }

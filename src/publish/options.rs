@@ -16,6 +16,8 @@ pub struct Options {
     pub allow_prune: bool,
     /// The share of live objects a generation may remove without `allow_prune`.
     pub max_prune_percent: u32,
+    /// Allow removing objects that hold data (see `object::data`).
+    pub allow_data_removal: bool,
     pub dry_run: bool,
     pub lease_ttl: Duration,
     /// Object uploads in flight at once.
@@ -29,6 +31,7 @@ impl Default for Options {
             allow_empty: false,
             allow_prune: false,
             max_prune_percent: DEFAULT_MAX_PRUNE_PERCENT,
+            allow_data_removal: false,
             dry_run: false,
             lease_ttl: lease::DEFAULT_TTL,
             concurrency: 16,

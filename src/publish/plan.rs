@@ -13,6 +13,7 @@ use super::state::State;
 use super::target::dir::md5_hex;
 use super::target::ObjectInfo;
 use crate::bundle::BundleFile;
+use crate::object::data::data_removals;
 
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -35,6 +36,11 @@ impl Plan {
         }
         let changes = Changes::between(&state.live_files, &desired.index.files);
         guard(target, state.live_object_count(), desired.object_count(), changes.removed.len(), opts)?;
+        let live = state.live_files.iter().flat_map(|f| f.objects.iter().map(|o| &o.id));
+        let data = data_removals(live, &changes.removed);
+        if !data.is_empty() && !opts.allow_data_removal {
+            return Err(PublishError::DataRemoval { target: target.to_owned(), objects: data });
+        }
         let uploads = missing_files(&state.listing, &desired.files);
         let upload_bytes = uploads.iter().map(|i| desired.files[*i].content.len() as u64).sum();
         Ok(Plan { generation: state.generation().unwrap_or(0) + 1, changes, uploads, upload_bytes })

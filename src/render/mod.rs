@@ -10,6 +10,7 @@ pub mod context;
 pub mod images;
 pub mod manifest;
 pub mod network_policy;
+pub mod retention;
 pub mod workload;
 
 use std::collections::BTreeMap;
@@ -93,6 +94,7 @@ pub fn render(spec: &Spec) -> Result<Rendered, Vec<Problem>> {
     for g in &mut groups[first_shared..] {
         images::pin(spec, &image_map, &mut g.manifests, &mut uses, &mut problems);
     }
+    retention::protect_data(&mut groups);
     checks::run(spec, &groups, &mut problems);
 
     if problems.is_empty() {
