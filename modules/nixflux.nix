@@ -187,6 +187,17 @@ let
           default = false;
           description = "Publish even an empty generation.";
         };
+        allowDataRemoval = mkOption {
+          type = types.bool;
+          default = false;
+          description = "Publish even when the generation removes objects that hold data (claims, volumes, CloudNativePG clusters, the namespaces holding them).";
+        };
+        readWritePaths = mkOption {
+          type = types.listOf types.str;
+          default = [ ];
+          example = [ "/srv/flux-bucket" ];
+          description = "Directories the publish unit may write besides its state directory (`/var/lib/nixflux/<name>`): a `dir://` target elsewhere must be under one of them. Under `DynamicUser` the state directory is reachable by root only, so a directory that `rclone serve s3` running as its own user serves belongs here (created with `systemd.tmpfiles`); the unit writes files 0644 (`UMask=0022`).";
+        };
         flux = {
           kubeconfigFile = opt types.path "Kubeconfig for asking Flux to reconcile after a publish." "/run/keys/flux-kubeconfig";
           bucket = opt types.str "The Flux Bucket (namespace/name) that reads this target." "flux-system/nixflux";
@@ -259,7 +270,18 @@ let
     ++ lib.optionals (t.keep != null) [ "--keep" (toString t.keep) ]
     ++ lib.optionals (t.maxPrunePercent != null) [ "--max-prune-percent" (toString t.maxPrunePercent) ]
     ++ lib.optional t.allowPrune "--allow-prune"
-    ++ lib.optional t.allowEmpty "--allow-empty";
+    ++ lib.optional t.allowEmpty "--allow-empty"
+    ++ lib.optional t.allowDataRemoval "--allow-data-removal";
+
+  # The directory a `dir://` target writes, or null for S3.
+  dirPath = t: if lib.hasPrefix "dir://" t.url then lib.removePrefix "dir://" t.url else null;
+  under = dir: path: path == dir || lib.hasPrefix "${lib.removeSuffix "/" dir}/" path;
+  writable =
+    name: t:
+    let
+      path = dirPath t;
+    in
+    path == null || lib.any (d: under d path) ([ "/var/lib/nixflux/${name}" ] ++ t.readWritePaths);
 in
 {
   options.services.nixflux = {
@@ -344,6 +366,14 @@ in
           message = "services.nixflux.targets.${name}.credentialsFile is in the Nix store, where every user can read it; use a path outside the store (e.g. /run/keys/...).";
         }
         {
+          assertion = lib.hasPrefix "s3://" t.url || dirPath t != null;
+          message = "services.nixflux.targets.${name}.url `${t.url}` is neither `s3://BUCKET/PREFIX` nor `dir:///PATH`.";
+        }
+        {
+          assertion = writable name t;
+          message = "services.nixflux.targets.${name} writes `${toString (dirPath t)}`, which its unit (DynamicUser) cannot write: use a path under /var/lib/nixflux/${name}, or add the directory to services.nixflux.targets.${name}.readWritePaths.";
+        }
+        {
           assertion = !(lib.hasPrefix "s3://" t.url) || t.credentialsFile != null || t.credentialsFromEnvironment;
           message = "services.nixflux.targets.${name} publishes to ${t.url} without credentials; set credentialsFile (or credentialsFromEnvironment = true).";
         }
@@ -366,6 +396,9 @@ in
           RemainAfterExit = true;
           DynamicUser = true;
           StateDirectory = "nixflux/${name}";
+          # Published files are 0644, so a server running as another user can read them.
+          UMask = "0022";
+          ReadWritePaths = t.readWritePaths;
           LoadCredential =
             lib.optional (t.credentialsFile != null) "s3:${toString t.credentialsFile}"
             ++ lib.optional (t.caFile != null) "ca:${toString t.caFile}";

@@ -187,6 +187,18 @@ fn module_assertions_fire_with_their_messages() {
         let failed = eval_module(&lib, &extra, "failedAssertions");
         assert_eq!(failed, serde_json::json!([message]), "for {extra}");
     }
+    // A directory target the DynamicUser unit could not write.
+    let outside = serde_json::json!({ "targets": { "local": { "url": "dir:///srv/flux-bucket" } } });
+    assert_eq!(
+        eval_module(&lib, &outside, "failedAssertions"),
+        serde_json::json!(["services.nixflux.targets.local writes `/srv/flux-bucket`, which its unit (DynamicUser) cannot write: use a path under /var/lib/nixflux/local, or add the directory to services.nixflux.targets.local.readWritePaths."])
+    );
+    for ok in [
+        serde_json::json!({ "targets": { "local": { "url": "dir:///srv/flux-bucket/home", "readWritePaths": ["/srv/flux-bucket"] } } }),
+        serde_json::json!({ "targets": { "local": { "url": "dir:///var/lib/nixflux/local/bucket" } } }),
+    ] {
+        assert_eq!(eval_module(&lib, &ok, "failedAssertions"), serde_json::json!([]), "for {ok}");
+    }
     // A List is refused, and a Secret inside it is seen.
     let list = serde_json::json!({ "apps": { "uptime": { "objects": [ { "apiVersion": "v1", "kind": "List", "metadata": { "name": "bag" },
         "items": [ { "apiVersion": "v1", "kind": "Secret", "metadata": { "name": "hidden" }, "stringData": { "t": "x" } } ] } ] } } });
@@ -217,6 +229,8 @@ fn module_publish_unit_and_node_images() {
     assert_eq!(u["wantedBy"], serde_json::json!(["multi-user.target"]));
     assert_eq!(u["after"], serde_json::json!(["network-online.target"]));
     assert_eq!(u["LoadCredential"], serde_json::json!(["s3:/run/keys/nixflux-s3"]));
+    assert_eq!(u["UMask"], "0022", "published files are readable by a server running as another user");
+    assert_eq!(u["ReadWritePaths"], serde_json::json!([]));
     let exec = u["ExecStart"].as_str().unwrap();
     let bundle = u["restartTriggers"][0].as_str().unwrap();
     assert!(bundle.starts_with("/nix/store/") && bundle.ends_with("-nixflux-bundle"), "{bundle}");

@@ -55,6 +55,8 @@ in
       DynamicUser
       StateDirectory
       LoadCredential
+      UMask
+      ReadWritePaths
       ExecStart
       ;
   }) config.systemd.services;
