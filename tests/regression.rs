@@ -282,3 +282,37 @@ fn removing_objects_that_hold_data_is_refused_and_marked_in_diff() {
     assert!(text.contains("- Deployment.apps `monitoring/uptime`\n"), "{text}");
     run_ok(nixflux().arg("publish").arg(&without).arg("--to").arg(&target).arg("--allow-data-removal").arg("--quiet"));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..Default::default() })]
+
+    /// Any `*List` wrapper, at the top level or in an app, around any of
+    /// the example's raw objects, is refused by check (never typed past).
+    #[test]
+    fn generated_list_wrappers_are_always_refused(
+        prefix in "([A-Z][a-z]{0,8})?",
+        in_app in proptest::bool::ANY,
+        pick in 0usize..64,
+        api_version in proptest::sample::select(vec!["v1", "apps/v1", "example.io/v1"]),
+    ) {
+        let mut spec: serde_json::Value = serde_json::from_str(include_str!("../docs/examples/homelab.json")).unwrap();
+        let raw: Vec<serde_json::Value> = spec["apps"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|a| a["objects"].as_array().cloned().unwrap_or_default())
+            .collect();
+        let item = raw[pick % raw.len()].clone();
+        let kind = format!("{prefix}List");
+        let list = serde_json::json!({ "apiVersion": api_version, "kind": kind, "metadata": { "name": "bag", "namespace": "default" }, "items": [item] });
+        if in_app {
+            spec["apps"]["uptime"]["objects"].as_array_mut().unwrap().push(list);
+        } else {
+            spec["objects"] = serde_json::json!([list]);
+        }
+        let parsed = nixflux::spec::parse(&spec.to_string(), "generated").unwrap();
+        let problems = nixflux::render::render(&parsed).expect_err("a List was accepted");
+        let refused = problems.iter().any(|p| p.message.contains(&format!("a `{kind}` wraps objects")));
+        proptest::prop_assert!(refused, "{:?}", problems);
+    }
+}

@@ -9,7 +9,7 @@
 //! what Flux would prune, never a silent "unknown".
 
 use super::error::PublishError;
-use super::generation::{record_key, Pointer, Record, POINTER_KEY};
+use super::generation::{record_key, Pointer, Record, OBJECTS_PREFIX, POINTER_KEY};
 use super::target::{ObjectInfo, Target, TargetError};
 use crate::bundle::verify::objects_of;
 use crate::bundle::{sha256_hex, IndexFile, ObjectFile};
@@ -68,7 +68,15 @@ impl State {
                 }
                 Err(why) => live_unknown = Some(why),
             },
-            (None, None) => {}
+            (None, None) => {
+                // No pointer: Flux builds every YAML file below the prefix.
+                if let Some(o) = listing.iter().find(|o| o.key.starts_with(OBJECTS_PREFIX)) {
+                    live_unknown = Some(format!(
+                        "it holds object files (`{}`, ...) but no `{POINTER_KEY}`, so Flux builds every file below the prefix",
+                        o.key
+                    ));
+                }
+            }
         }
         Ok(State { listing, pointer, live, live_files, live_unknown })
     }

@@ -184,3 +184,63 @@ async fn publishing_the_live_bundle_writes_nothing() {
         .collect();
     assert_eq!(before, after);
 }
+
+/// The objects Flux would build from the target now, or `None` when it
+/// cannot build them (worked out here independently of `State`).
+async fn flux_view(target: &MemoryTarget) -> Option<BTreeSet<String>> {
+    use super::generation::Pointer;
+    let Some(pointer) = target.read(POINTER_KEY) else {
+        return target.keys().iter().all(|k| !k.starts_with("objects/")).then(BTreeSet::new);
+    };
+    let pointer = Pointer::parse(&pointer).ok()?;
+    let mut ids = BTreeSet::new();
+    for r in &pointer.resources {
+        let bytes = target.read(r)?;
+        if !r.contains(&crate::bundle::sha256_hex(&bytes)) {
+            return None;
+        }
+        ids.extend(crate::bundle::verify::objects_of(&bytes).ok()?.into_iter().map(|o| o.id.inventory_id()));
+    }
+    Some(ids)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 40, ..Default::default() })]
+
+    /// Whatever damage the target suffers, a publish that would remove most
+    /// of what Flux applies is refused, unless the target was empty to Flux.
+    #[test]
+    fn damaged_targets_never_let_a_big_removal_through(
+        damage in proptest::collection::vec((0usize..64, 0u8..5), 0..5)
+    ) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let target = MemoryTarget::new();
+            let opts = Options::default();
+            put(&target, &bundle(&[("a", 1), ("b", 1), ("c", 1), ("d", 1)]), &opts).await.unwrap();
+            put(&target, &bundle(&[("a", 2), ("b", 1), ("c", 1), ("d", 1)]), &opts).await.unwrap();
+            let keys = target.keys();
+            for (i, op) in &damage {
+                let key = &keys[i % keys.len()];
+                let bytes = target.read(key).unwrap_or_default();
+                match op {
+                    0 => target.set(key, None),
+                    1 => target.set(key, Some(bytes[..bytes.len() / 2].to_vec())),
+                    2 => target.set(key, Some(b"kind: [".to_vec())),
+                    3 => target.set(key, target.read(&keys[(i + 1) % keys.len()])),
+                    _ => target.set(&format!("generations/{:08}.json", i % 4), Some(bytes)),
+                }
+            }
+            let view = flux_view(&target).await;
+            let next = bundle(&[("z", 1)]);
+            let result = put(&target, &next, &opts).await;
+            if result.as_ref().is_ok_and(|r| !r.unchanged) {
+                let live = view.expect("a publish went through although Flux's view is unknown");
+                let new: BTreeSet<String> =
+                    next.index.files.iter().flat_map(|f| f.objects.iter().map(|o| o.id.inventory_id())).collect();
+                let pruned = live.difference(&new).count();
+                assert!(pruned * 2 <= live.len(), "Flux prunes {pruned} of its {} objects: {damage:?}", live.len());
+            }
+        });
+    }
+}
