@@ -316,3 +316,19 @@ proptest::proptest! {
         proptest::prop_assert!(refused, "{:?}", problems);
     }
 }
+
+#[test]
+fn missing_bundle_is_bad_input_for_publish_and_diff() {
+    let tmp = tempfile::tempdir().unwrap();
+    let target = tmp.path().join("target");
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    for (bundle, why) in [(tmp.path().join("nope"), "it does not exist"), (empty, "it has no `bundle.json`")] {
+        for command in ["publish", "diff"] {
+            let out = nixflux().arg(command).arg(&bundle).arg("--to").arg(&target).output().unwrap();
+            assert_eq!(out.status.code(), Some(2), "{command}: {}", stderr(&out));
+            assert!(stderr(&out).contains(&format!("is not a bundle: {why}")), "{command}: {}", stderr(&out));
+        }
+    }
+    assert!(!target.exists());
+}

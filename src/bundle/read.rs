@@ -26,12 +26,28 @@ pub enum ReadError {
     Format { path: PathBuf, found: u32 },
     #[error("bundle `{bundle}` is damaged: {why}")]
     Damaged { bundle: PathBuf, why: String },
+    #[error("`{}` is not a bundle: {why}", dir.display())]
+    NotABundle { dir: PathBuf, why: &'static str },
+}
+
+/// Reads `bundle.json` of the bundle at `dir`; a directory that does not
+/// exist, or holds no `bundle.json`, is not a bundle (the user's input).
+fn read_index_file(dir: &Path) -> Result<Vec<u8>, ReadError> {
+    let index_path = dir.join(INDEX_FILE);
+    fs::read(&index_path).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound if !dir.exists() => {
+            ReadError::NotABundle { dir: dir.to_owned(), why: "it does not exist" }
+        }
+        std::io::ErrorKind::NotFound => ReadError::NotABundle { dir: dir.to_owned(), why: "it has no `bundle.json`" },
+        _ => ReadError::Io { path: index_path, source },
+    })
 }
 
 /// Reads only `bundle.json` of the bundle at `dir` (checked as a whole by `Bundle::read`).
 pub fn read_index(dir: &Path) -> Result<BundleIndex, ReadError> {
     let index_path = dir.join(INDEX_FILE);
-    let text = fs::read_to_string(&index_path).map_err(|source| ReadError::Io { path: index_path.clone(), source })?;
+    let bytes = read_index_file(dir)?;
+    let text = String::from_utf8_lossy(&bytes);
     parse_index(&index_path, &text)
 }
 
@@ -44,7 +60,7 @@ pub fn read_digest(dir: &Path) -> Result<Sha256Digest, ReadError> {
         digest: Sha256Digest,
     }
     let index_path = dir.join(INDEX_FILE);
-    let text = fs::read(&index_path).map_err(|source| ReadError::Io { path: index_path.clone(), source })?;
+    let text = read_index_file(dir)?;
     let d: Digest =
         serde_json::from_slice(&text).map_err(|source| ReadError::Index { path: index_path.clone(), source })?;
     if d.format_version != super::index::FORMAT_VERSION {
@@ -72,7 +88,8 @@ impl Bundle {
     pub fn read(dir: &Path) -> Result<Bundle, ReadError> {
         let io = |path: PathBuf| move |source| ReadError::Io { path, source };
         let index_path = dir.join(INDEX_FILE);
-        let text = fs::read_to_string(&index_path).map_err(io(index_path.clone()))?;
+        let bytes = read_index_file(dir)?;
+        let text = String::from_utf8_lossy(&bytes);
         let index = parse_index(&index_path, &text)?;
         let damaged = |why: String| ReadError::Damaged { bundle: dir.to_owned(), why };
 
@@ -82,7 +99,12 @@ impl Bundle {
                 return Err(damaged(format!("`{}` is not a content-addressed object file name", f.path)));
             }
             let path = dir.join(f.path.as_str());
-            let content = fs::read(&path).map_err(io(path.clone()))?;
+            let content = match fs::read(&path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(damaged(format!("`{}` is missing", f.path)));
+                }
+                other => other.map_err(io(path.clone()))?,
+            };
             let actual = sha256_hex(&content);
             if actual != f.sha256 {
                 return Err(damaged(format!("`{}` has sha256 {actual}, not the one its name says", f.path)));

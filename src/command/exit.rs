@@ -97,6 +97,7 @@ fn bundle_read(e: &ReadError) -> Verdict {
         ReadError::Index { .. } | ReadError::Format { .. } | ReadError::Damaged { .. } => {
             Verdict::bad(Some(RENDER_AGAIN))
         }
+        ReadError::NotABundle { .. } => Verdict::bad(Some("a bundle is what `nixflux render SPEC --out DIR` writes")),
     }
 }
 

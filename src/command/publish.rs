@@ -77,7 +77,14 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
 /// Records where the bundle came from: its path and, when it is a Nix store
 /// path, that path (the publish adds its NAR hash if it uploads anything).
 fn source_of(path: &std::path::Path) -> anyhow::Result<Source> {
-    let resolved = std::fs::canonicalize(path).with_context(|| format!("reading bundle `{}`", path.display()))?;
+    let resolved = match std::fs::canonicalize(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(
+                crate::bundle::read::ReadError::NotABundle { dir: path.to_owned(), why: "it does not exist" }.into()
+            )
+        }
+        other => other.with_context(|| format!("reading bundle `{}`", path.display()))?,
+    };
     let store_path = resolved.to_str().and_then(|s| s.parse::<crate::nix::StorePath>().ok());
     Ok(Source { bundle_path: Some(path.display().to_string()), store_path, nar_hash: None, rollback_of: None })
 }
