@@ -164,24 +164,13 @@ async fn publishing_the_live_bundle_writes_nothing() {
     let target = MemoryTarget::new();
     let b = bundle(&[("a", 1)]);
     put(&target, &b, &Options::default()).await.unwrap();
-    let before: Vec<(String, Vec<u8>)> = target
-        .keys()
-        .into_iter()
-        .map(|k| {
-            let v = target.read(&k).unwrap();
-            (k, v)
-        })
-        .collect();
+    let contents = || -> Vec<(String, Option<Vec<u8>>)> {
+        target.keys().into_iter().map(|k| (k.clone(), target.read(&k))).collect()
+    };
+    let before = contents();
     let r = put(&target, &b, &Options::default()).await.unwrap();
     assert!(r.unchanged);
-    let after: Vec<(String, Vec<u8>)> = target
-        .keys()
-        .into_iter()
-        .map(|k| {
-            let v = target.read(&k).unwrap();
-            (k, v)
-        })
-        .collect();
+    let after = contents();
     assert_eq!(before, after);
 }
 
