@@ -22,6 +22,9 @@ pub struct Cli {
     /// Format of what goes to stdout
     #[arg(long, value_enum, default_value_t = Output::Text, global = true)]
     pub output: Output,
+    /// Format of log lines on stderr: text, or one JSON object per line (for a journal or collector)
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true, env = "NIXFLUX_LOG_FORMAT")]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -47,9 +50,9 @@ pub enum Command {
 }
 
 impl Cli {
-    /// How this invocation logs: text on stderr, at the level the flags ask for.
+    /// How this invocation logs: on stderr, at the level and in the format the flags ask for.
     pub fn log_settings(&self) -> LogSettings {
-        LogSettings { verbosity: self.verbose, quiet: self.quiet, format: LogFormat::Text }
+        LogSettings { verbosity: self.verbose, quiet: self.quiet, format: self.log_format }
     }
 
     /// Runs the command; an error is the caller's to `report`.

@@ -149,3 +149,21 @@ fn bundle_read_errors_have_one_exit_code_in_every_command() {
     let out = nixflux().arg("diff").arg(&good).arg("--to").arg(&target).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn log_lines_can_be_json_for_a_daemon() {
+    let out = nixflux().args(["-vv", "--log-format", "json", "check", "--example"]).output().unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let logs: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect();
+    assert!(!logs.is_empty(), "no JSON log lines in:\n{stderr}");
+    assert!(logs.iter().all(|l| l["level"].is_string() && l["fields"]["message"].is_string()), "{logs:?}");
+    // Text stays the default, without timestamps.
+    let out = nixflux().args(["-vv", "check", "--example"]).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.lines().any(|l| l.starts_with("DEBUG ")), "{stderr}");
+}

@@ -11,6 +11,7 @@ use anyhow::Context;
 
 use super::output::{Global, Output};
 use super::target::{block_on, TargetArgs};
+use crate::bundle::read::{read_digest, Trusted};
 use crate::bundle::verify::split_documents;
 use crate::bundle::{Bundle, IndexFile};
 use crate::object::data::data_removals;
@@ -41,10 +42,13 @@ fn documents(index: &[IndexFile], files: &BTreeMap<String, Vec<u8>>) -> BTreeMap
 }
 
 pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
-    let bundle = Bundle::read(&args.bundle)?;
-    let (changes, old_docs, live, data) = block_on(async {
+    // Read before the target is opened (a bad bundle is reported first), and
+    // again, verified, once the live files are known.
+    read_digest(&args.bundle)?;
+    let (bundle, changes, old_docs, live, data) = block_on(async {
         let target = args.target.open().await?;
         let state = State::load(&target).await?;
+        let bundle = Bundle::read_trusting(&args.bundle, &Trusted::new(&state.live_files))?;
         if let Some(why) = &state.live_unknown {
             tracing::warn!(%why, "the live objects are unknown: every object shows as added");
         }
@@ -57,7 +61,7 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
         };
         let live_ids = state.live_files.iter().flat_map(|f| f.objects.iter().map(|o| &o.id));
         let data = data_removals(live_ids, &changes.removed);
-        anyhow::Ok((changes, old_docs, state.generation(), data))
+        anyhow::Ok((bundle, changes, old_docs, state.generation(), data))
     })??;
     // What a removal means for the data, as the text output says it.
     let removal_note = |id: &ObjectId| {

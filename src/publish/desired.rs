@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use super::error::PublishError;
 use super::generation::{Record, Source};
-use crate::bundle::read::{read_digest, ReadError};
-use crate::bundle::{Bundle, BundleFile, BundleIndex, Sha256Digest};
+use crate::bundle::read::{read_digest, ReadError, Trusted};
+use crate::bundle::{Bundle, BundleFile, BundleIndex, IndexFile, Sha256Digest};
 
 pub enum Desired {
     /// A bundle directory, known by its digest until it is loaded.
@@ -44,10 +44,12 @@ impl Desired {
     }
 
     /// Reads and verifies a lazy bundle: its index and object files.
-    pub fn load(self) -> Result<Loaded, PublishError> {
+    /// Files of `live` (the live generation's, verified when published)
+    /// are not parsed again.
+    pub fn load(self, live: &[IndexFile]) -> Result<Loaded, PublishError> {
         match self {
             Desired::Lazy { dir, digest, mut source } => {
-                let bundle = Bundle::read(&dir)?;
+                let bundle = Bundle::read_trusting(&dir, &Trusted::new(live))?;
                 if bundle.index.digest != digest {
                     return Err(ReadError::Damaged {
                         bundle: dir,

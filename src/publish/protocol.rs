@@ -118,8 +118,8 @@ pub async fn publish<T: Target>(
         return Ok(Report::unchanged(name, live.pointer.generation, desired.digest().clone(), opts.dry_run));
     }
     let listing = target.list().await?;
-    let desired = desired.load()?;
     let planned = State::with_record(target, listing, pointer).await?;
+    let desired = desired.load(&planned.live_files)?;
     let before = planned.generation();
     let digest = desired.index.digest.clone();
     let plan = Plan::new(&name, &planned, &desired, opts)?;
