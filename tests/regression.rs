@@ -332,3 +332,16 @@ fn missing_bundle_is_bad_input_for_publish_and_diff() {
     }
     assert!(!target.exists());
 }
+
+#[test]
+fn garbled_live_record_does_not_switch_off_the_guard() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (target, small) = example_target(tmp.path());
+    std::fs::write(record_path(&target, 1), b"{\"formatVersion\": 1, \"gener").unwrap();
+    let out = publish(&small, &target, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("of the 59 live objects"), "{}", stderr(&out));
+    // History skips the unreadable record and still runs.
+    let out = nixflux().arg("history").arg("--to").arg(&target).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
