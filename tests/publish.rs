@@ -1,5 +1,6 @@
 //! The publish protocol end to end, through the binary, on both targets: a
-//! directory and a real `rclone serve s3` on 127.0.0.1. What readers see is
+//! directory and real S3 servers on 127.0.0.1 (`rclone serve s3`, and for
+//! the protocol tests also moto's server, which enforces conditional writes). What readers see is
 //! checked the way Flux reads it: list and download the prefix with an
 //! independent S3 client (rclone's), then `kubectl kustomize`.
 
@@ -25,10 +26,17 @@ impl Where {
         vec![Where::Dir(tmp.join("target")), Where::S3(Server::start())]
     }
 
+    /// The directory, rclone and a server that enforces conditional writes (moto).
+    fn all(tmp: &Path) -> Vec<Where> {
+        let mut v = Where::both(tmp);
+        v.push(Where::S3(Server::enforcing()));
+        v
+    }
+
     fn name(&self) -> &'static str {
         match self {
             Where::Dir(_) => "dir",
-            Where::S3(_) => "s3",
+            Where::S3(s) => s.name(),
         }
     }
 
@@ -103,7 +111,7 @@ fn publish_switches_generations_and_republishing_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let a = bundle(tmp.path(), "a", &spec_of(&["web", "api", "db"], &[]));
     let b = bundle(tmp.path(), "b", &spec_of(&["web", "api", "db"], &[("api", 3)]));
-    for t in Where::both(tmp.path()) {
+    for t in Where::all(tmp.path()) {
         let r = t.publish(&a, &[]);
         assert_eq!(r["generationBefore"], Value::Null, "{}", t.name());
         assert_eq!(r["generationAfter"], 1);
@@ -146,7 +154,7 @@ fn history_diff_and_rollback() {
     let tmp = tempfile::tempdir().unwrap();
     let a = bundle(tmp.path(), "a", &spec_of(&["web", "api"], &[]));
     let b = bundle(tmp.path(), "b", &spec_of(&["web", "api"], &[("web", 2)]));
-    for t in Where::both(tmp.path()) {
+    for t in Where::all(tmp.path()) {
         t.publish(&a, &[]);
         let d = nixflux().arg("diff").arg(&b).args(t.args()).output().unwrap();
         assert_eq!(d.status.code(), Some(1), "{}: diff of a different bundle exits 1", t.name());
@@ -187,7 +195,7 @@ fn guard_refuses_empty_and_mass_removal_unless_told() {
     let two = bundle(tmp.path(), "two", &spec_of(&["web", "api"], &[]));
     let one = bundle(tmp.path(), "one", &spec_of(&["web"], &[]));
     let empty = bundle(tmp.path(), "empty", &spec_of(&[], &[]));
-    for t in Where::both(tmp.path()) {
+    for t in Where::all(tmp.path()) {
         t.publish(&three, &[]);
         // Removing one app of three (5 of 15 objects) is fine.
         t.publish(&two, &[]);

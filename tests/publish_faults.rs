@@ -4,7 +4,12 @@
 //! - a publisher killed (abort, like kill -9) at every step leaves the old
 //!   generation live and whole, and running it again completes;
 //! - the S3 server killed mid-publish: the same;
-//! - two publishers at once: one wins, the other says why, nothing is mixed.
+//! - two publishers at once: one wins, the other says why, nothing is mixed;
+//!   on a server that enforces conditional writes (moto), exactly one of
+//!   them switches.
+//!
+//! The S3 tests run on `rclone serve s3` and on moto's server (or the
+//! server `NIXFLUX_TEST_S3_ENDPOINT` names, see `common/s3.rs`).
 
 mod common;
 
@@ -60,7 +65,11 @@ fn two_bundles(dir: &Path) -> (PathBuf, PathBuf) {
 
 /// Publishes A and B alternately `rounds` times while `read` runs in a loop
 /// on another thread; every successful read must be exactly A or B.
-fn readers_see_whole_generations(args: Vec<String>, read: impl Fn() -> Option<Vec<String>> + Send + Sync + 'static) {
+fn readers_see_whole_generations(
+    args: Vec<String>,
+    rounds: usize,
+    read: impl Fn() -> Option<Vec<String>> + Send + Sync + 'static,
+) {
     let tmp = tempfile::tempdir().unwrap();
     let (a, b) = two_bundles(tmp.path());
     let (want_a, want_b) = (expected(&a), expected(&b));
@@ -82,7 +91,7 @@ fn readers_see_whole_generations(args: Vec<String>, read: impl Fn() -> Option<Ve
             (seen_a, seen_b, failed)
         })
     };
-    for round in 0..30 {
+    for round in 0..rounds {
         let next = if round % 2 == 0 { &b } else { &a };
         ok(publish(next, &args, &["--allow-prune"]));
     }
@@ -92,16 +101,22 @@ fn readers_see_whole_generations(args: Vec<String>, read: impl Fn() -> Option<Ve
     assert!(seen_a + seen_b > 0, "the reader never completed a build");
 }
 
-#[test]
-fn s3_readers_never_see_a_mix_while_generations_switch() {
-    let server = Arc::new(Server::start());
-    let s = server.clone();
-    let reader = common::s3::FastReader::new(&server);
-    let _ = s;
-    readers_see_whole_generations(s3_args(&server), move || {
+fn s3_readers(server: &Server, rounds: usize) {
+    let reader = common::s3::FastReader::new(server);
+    readers_see_whole_generations(s3_args(server), rounds, move || {
         let dest = tempfile::tempdir().unwrap();
         reader.download(PREFIX, dest.path()).then(|| build(dest.path())).flatten()
     });
+}
+
+#[test]
+fn s3_readers_never_see_a_mix_while_generations_switch() {
+    s3_readers(&Server::start(), 30);
+}
+
+#[test]
+fn moto_readers_never_see_a_mix_while_generations_switch() {
+    s3_readers(&Server::enforcing(), 10);
 }
 
 #[test]
@@ -109,7 +124,7 @@ fn dir_readers_never_see_a_mix_while_generations_switch() {
     let tmp = tempfile::tempdir().unwrap();
     let target = tmp.path().join("target");
     let t = target.clone();
-    readers_see_whole_generations(dir_args(&target), move || build(&t));
+    readers_see_whole_generations(dir_args(&target), 30, move || build(&t));
 }
 
 /// Where to crash, and whether the new generation is live after it.
@@ -159,6 +174,12 @@ fn crash_and_recover(args: &[String], view: &dyn Fn() -> Option<Vec<String>>, la
 fn s3_publisher_killed_at_every_step_leaves_a_whole_generation() {
     let server = Server::start();
     crash_and_recover(&s3_args(&server), &|| s3_view(&server), "s3");
+}
+
+#[test]
+fn moto_publisher_killed_at_every_step_leaves_a_whole_generation() {
+    let server = Server::enforcing();
+    crash_and_recover(&s3_args(&server), &|| s3_view(&server), server.name());
 }
 
 #[test]
@@ -215,7 +236,16 @@ fn s3_server_killed_mid_publish() {
     }
 }
 
-fn concurrent_publishers(args: &[String], view: &dyn Fn() -> Option<Vec<String>>) {
+fn live_generation(args: &[String]) -> u64 {
+    let h = nixflux().arg("history").args(args).args(["--output", "json"]).output().unwrap();
+    let h: serde_json::Value = serde_json::from_slice(&h.stdout).unwrap();
+    h["live"].as_u64().unwrap()
+}
+
+/// Two publishers started together, six times. With `enforced` (a server
+/// that enforces conditional writes), exactly one of each pair switches:
+/// the live generation goes up by exactly one and the other fails, saying why.
+fn concurrent_publishers(args: &[String], view: &dyn Fn() -> Option<Vec<String>>, enforced: bool) {
     let tmp = tempfile::tempdir().unwrap();
     let (a, b) = two_bundles(tmp.path());
     let base = bundle(tmp.path(), "base", &spec_of(&["app0", "app1", "app2", "app3", "app4", "app5", "app6"], &[]));
@@ -223,6 +253,7 @@ fn concurrent_publishers(args: &[String], view: &dyn Fn() -> Option<Vec<String>>
     let mut losers = 0;
     for _ in 0..6 {
         ok(publish(&base, args, &["--allow-prune"]));
+        let before = live_generation(args);
         let spawn = |bundle: &Path| {
             Command::new(env!("CARGO_BIN_EXE_nixflux"))
                 .arg("publish")
@@ -250,6 +281,11 @@ fn concurrent_publishers(args: &[String], view: &dyn Fn() -> Option<Vec<String>>
                 assert_eq!(r.status.code(), Some(1));
             }
         }
+        if enforced {
+            let winners = [&ra, &rb].iter().filter(|r| r.status.success()).count();
+            assert_eq!(winners, 1, "with enforced conditions exactly one publisher of a race switches");
+            assert_eq!(live_generation(args), before + 1, "exactly one switch per race");
+        }
         let seen = view();
         assert!(
             seen == Some(want_a.clone()) || seen == Some(want_b.clone()),
@@ -262,12 +298,18 @@ fn concurrent_publishers(args: &[String], view: &dyn Fn() -> Option<Vec<String>>
 #[test]
 fn s3_concurrent_publishers_never_mix() {
     let server = Server::start();
-    concurrent_publishers(&s3_args(&server), &|| s3_view(&server));
+    concurrent_publishers(&s3_args(&server), &|| s3_view(&server), false);
+}
+
+#[test]
+fn moto_concurrent_publishers_exactly_one_switches() {
+    let server = Server::enforcing();
+    concurrent_publishers(&s3_args(&server), &|| s3_view(&server), true);
 }
 
 #[test]
 fn dir_concurrent_publishers_never_mix() {
     let tmp = tempfile::tempdir().unwrap();
     let target = tmp.path().join("target");
-    concurrent_publishers(&dir_args(&target), &|| build(&target));
+    concurrent_publishers(&dir_args(&target), &|| build(&target), false);
 }

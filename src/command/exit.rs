@@ -78,15 +78,16 @@ fn publish(e: &PublishError) -> Verdict {
         PublishError::Changed { .. } => Verdict::failed(Some(RETRY_LATER)),
         PublishError::Lease(e) => lease(e),
         PublishError::Bundle(e) => bundle_read(e),
-        PublishError::Unrestorable { .. }
-        | PublishError::Encode(_)
-        | PublishError::Nar(_)
-        | PublishError::Target(_) => Verdict::failed(None),
+        PublishError::Target(e) => target(e),
+        PublishError::Unrestorable { .. } | PublishError::Encode(_) | PublishError::Nar(_) => Verdict::failed(None),
     }
 }
 
-fn lease(_: &LeaseError) -> Verdict {
-    Verdict::failed(Some(RETRY_LATER))
+fn lease(e: &LeaseError) -> Verdict {
+    match e {
+        LeaseError::Target(e) => target(e),
+        _ => Verdict::failed(Some(RETRY_LATER)),
+    }
 }
 
 /// A bundle that cannot be read is a failed operation; one that is not a
@@ -108,15 +109,49 @@ fn bundle_write(e: &WriteError) -> Verdict {
     }
 }
 
+const CREDENTIALS_FORMAT: &str =
+    "the file holds `[default]`, `aws_access_key_id = ...` and `aws_secret_access_key = ...`";
+
 fn open(e: &OpenError) -> Verdict {
     match e {
-        OpenError::NoCredentialsFile { .. } => Verdict::bad(Some(
-            "the file holds `[default]`, `aws_access_key_id = ...` and `aws_secret_access_key = ...`",
+        OpenError::NoCredentialsFile { .. } | OpenError::IncompleteProfile { .. } => {
+            Verdict::bad(Some(CREDENTIALS_FORMAT))
+        }
+        OpenError::UnknownProfile { .. } => {
+            Verdict::bad(Some("pass `--profile NAME` with one of its profiles, or add a `[NAME]` section to the file"))
+        }
+        OpenError::NoCredentials { .. } => Verdict::bad(Some(
+            "pass `--credentials-file FILE` (`[default]`, `aws_access_key_id = ...`, `aws_secret_access_key = ...`), or set `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`",
         )),
+        OpenError::NoCaFile { .. } => {
+            Verdict::bad(Some("`--ca-file` names a PEM file of the CA certificates that signed the server's"))
+        }
         OpenError::EndpointScheme { .. } => {
             Verdict::bad(Some("write `https://host:port` (or `http://host:port` for plain HTTP)"))
         }
-        OpenError::CreateDir { .. } | OpenError::CaFile { .. } | OpenError::Tls(_) => Verdict::failed(None),
+        OpenError::CreateDir { .. }
+        | OpenError::CredentialsFile { .. }
+        | OpenError::Credentials(_)
+        | OpenError::CaFile { .. }
+        | OpenError::Tls(_) => Verdict::failed(None),
+    }
+}
+
+fn target(e: &TargetError) -> Verdict {
+    match e {
+        TargetError::CredentialsRejected { .. } => Verdict::failed(Some(
+            "check the access key and secret in the credentials file (and `--profile`) against the server's users; a wrong clock also breaks signatures",
+        )),
+        TargetError::PreconditionFailed { .. } | TargetError::Failed { .. } => Verdict::failed(None),
+    }
+}
+
+fn target_url(e: &TargetUrlError) -> Verdict {
+    match e {
+        TargetUrlError::MissingSlashes { .. } => Verdict::bad(Some(
+            "write `s3://BUCKET/PREFIX` or `dir:///ABSOLUTE/PATH`; for a local directory of that name, write `./` in front",
+        )),
+        _ => Verdict::bad(None),
     }
 }
 
@@ -128,8 +163,11 @@ fn verdict_of(e: &(dyn StdError + 'static)) -> Option<Verdict> {
     if let Some(h) = e.downcast_ref::<Hinted>() {
         return Some(Verdict { code: 1, hint: Some(Cow::Owned(h.hint.clone())) });
     }
-    if e.is::<Problems>() || e.is::<TargetUrlError>() {
+    if e.is::<Problems>() {
         return Some(Verdict::bad(None));
+    }
+    if let Some(e) = e.downcast_ref::<TargetUrlError>() {
+        return Some(target_url(e));
     }
     if let Some(e) = e.downcast_ref::<PublishError>() {
         return Some(publish(e));
@@ -146,8 +184,8 @@ fn verdict_of(e: &(dyn StdError + 'static)) -> Option<Verdict> {
     if let Some(e) = e.downcast_ref::<LeaseError>() {
         return Some(lease(e));
     }
-    if e.is::<TargetError>() {
-        return Some(Verdict::failed(None));
+    if let Some(e) = e.downcast_ref::<TargetError>() {
+        return Some(target(e));
     }
     None
 }

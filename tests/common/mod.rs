@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod fake_s3;
 pub mod s3;
 
 use std::path::{Path, PathBuf};
@@ -10,7 +11,8 @@ use std::process::{Command, Output};
 
 pub fn nixflux() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_nixflux"));
-    cmd.env_remove("RUST_LOG").env("NO_COLOR", "1");
+    // Never ask the EC2 instance metadata service (not a loopback address).
+    cmd.env_remove("RUST_LOG").env("NO_COLOR", "1").env("AWS_EC2_METADATA_DISABLED", "true");
     cmd
 }
 

@@ -6,9 +6,11 @@
 //! `any::AnyTarget` is what a `TargetUrl` opens to.
 
 pub mod any;
+pub mod credentials;
 pub mod dir;
 pub mod memory;
 pub mod s3;
+pub mod s3_wire;
 pub mod url;
 
 use std::future::Future;
@@ -41,8 +43,11 @@ pub enum Condition {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
-    #[error("{op} `{key}` at {endpoint}: the precondition failed (someone else wrote it)")]
+    #[error("{op} `{key}` at {endpoint}: the server refused the conditional write (another publisher may have written it since it was read, or the server does not support conditional writes)")]
     PreconditionFailed { op: &'static str, key: String, endpoint: String },
+    /// 403 `InvalidAccessKeyId`, `SignatureDoesNotMatch`: the server does not accept these credentials.
+    #[error("{op} `{key}` at {endpoint} failed: {message}: the server rejected the credentials")]
+    CredentialsRejected { op: &'static str, key: String, endpoint: String, message: String },
     #[error("{op} `{key}` at {endpoint} failed: {message}")]
     Failed { op: &'static str, key: String, endpoint: String, message: String },
 }
@@ -60,6 +65,24 @@ pub enum OpenError {
     },
     #[error("credentials file `{}` does not exist", path.display())]
     NoCredentialsFile { path: PathBuf },
+    #[error("reading credentials file `{}`: {source}", path.display())]
+    CredentialsFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("credentials file `{}` has no profile `{profile}`; {}", path.display(), profiles_it_has(available))]
+    UnknownProfile { path: PathBuf, profile: String, available: Vec<String> },
+    #[error("profile `{profile}` in credentials file `{}` has no `{missing}`", path.display())]
+    IncompleteProfile { path: PathBuf, profile: String, missing: &'static str },
+    /// The default chain found nothing; `tried` says where it looked.
+    #[error("no S3 credentials found; tried {tried}")]
+    NoCredentials { tried: String },
+    /// A credentials source was found but could not be used (one line, no secrets).
+    #[error("loading S3 credentials: {0}")]
+    Credentials(String),
+    #[error("CA file `{}` does not exist", path.display())]
+    NoCaFile { path: PathBuf },
     #[error("reading CA file `{}`: {source}", path.display())]
     CaFile {
         path: PathBuf,
@@ -70,6 +93,15 @@ pub enum OpenError {
     Tls(String),
     #[error("endpoint `{endpoint}` has no scheme")]
     EndpointScheme { endpoint: String },
+}
+
+/// `it has `a`, `b``, for the unknown-profile message (names only, never values).
+fn profiles_it_has(available: &[String]) -> String {
+    if available.is_empty() {
+        return "it has no profiles".to_owned();
+    }
+    let names: Vec<String> = available.iter().map(|p| format!("`{p}`")).collect();
+    format!("it has {}", names.join(", "))
 }
 
 /// What the publish protocol needs of a target. Writes of object files

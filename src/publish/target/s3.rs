@@ -4,8 +4,19 @@
 //! `http://`. Credentials come from `--credentials-file` (the AWS shared
 //! credentials format) or the standard AWS chain, never from a flag value.
 //! Retries with backoff on throttling, 5xx and connection errors.
+//!
+//! Two server differences are handled here. Ceph radosgw compares a
+//! PutObject `If-Match` byte for byte with its unquoted ETag, so the quoted
+//! form always fails there: after a 412 the write is tried once more with
+//! the unquoted form, and when that succeeds the target sends that form
+//! first from then on (a genuine mismatch fails both forms). And listings
+//! are bounded (pages, objects, a deadline): a server whose pagination never
+//! ends makes the publish fail instead of loop.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::profile::ProfileFileCredentialsProvider;
@@ -13,12 +24,33 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::config::ProvideCredentials;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::put_object::PutObjectError;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 use md5::Digest;
 
+use super::credentials;
+use super::s3_wire::{base64, chain, describe, is_precondition};
 use super::{Condition, Fetched, ObjectInfo, OpenError, Result, Target, TargetError};
+
+/// Bounds on one listing, so that a server whose pagination never ends
+/// cannot keep a publish looping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListLimits {
+    /// Pages of ListObjectsV2 (servers send up to 1,000 keys a page).
+    pub max_pages: usize,
+    pub max_objects: usize,
+    /// The whole listing, all pages and retries included.
+    pub deadline: Duration,
+}
+
+impl Default for ListLimits {
+    fn default() -> ListLimits {
+        ListLimits { max_pages: 1_000, max_objects: 100_000, deadline: Duration::from_secs(300) }
+    }
+}
 
 /// How to reach and authenticate to an S3 server.
 #[derive(Debug, Clone, Default)]
@@ -41,10 +73,19 @@ pub struct S3Target {
     bucket: String,
     prefix: String,
     endpoint: String,
+    /// Set (for this target and its clones) once the server refused a quoted
+    /// `If-Match` and accepted the unquoted one (radosgw).
+    unquoted_if_match: Arc<AtomicBool>,
+    limits: ListLimits,
 }
 
 impl S3Target {
     pub async fn open(bucket: &str, prefix: &str, opts: &S3Options) -> std::result::Result<S3Target, OpenError> {
+        if let Some(ep) = &opts.endpoint {
+            if !(ep.starts_with("https://") || ep.starts_with("http://")) {
+                return Err(OpenError::EndpointScheme { endpoint: ep.clone() });
+            }
+        }
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(
                 // rclone answers sporadic 500s under parallel uploads: retry
@@ -65,15 +106,18 @@ impl S3Target {
             loader = loader.region(Region::new(r));
         }
         if let Some(file) = &opts.credentials_file {
-            if !file.is_file() {
-                return Err(OpenError::NoCredentialsFile { path: file.clone() });
-            }
+            let profile = opts.profile.clone().unwrap_or_else(|| "default".into());
+            credentials::check_file(file, &profile)?;
             let files = EnvConfigFiles::builder().with_file(EnvConfigFileKind::Credentials, file).build();
-            let provider = ProfileFileCredentialsProvider::builder()
-                .profile_files(files)
-                .profile_name(opts.profile.clone().unwrap_or_else(|| "default".into()))
-                .build();
+            let provider = ProfileFileCredentialsProvider::builder().profile_files(files).profile_name(profile).build();
             loader = loader.credentials_provider(provider);
+        } else if let Some(profile) = &opts.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(ca) = &opts.ca_file {
+            if !ca.is_file() {
+                return Err(OpenError::NoCaFile { path: ca.clone() });
+            }
         }
         let plain_http = opts.endpoint.as_deref().is_some_and(|e| e.starts_with("http://"));
         if plain_http {
@@ -83,10 +127,8 @@ impl S3Target {
             let pem = std::fs::read(ca).map_err(|source| OpenError::CaFile { path: ca.clone(), source })?;
             use aws_smithy_http_client::tls;
             let trust = tls::TrustStore::empty().with_native_roots(false).with_pem_certificate(pem);
-            let context = tls::TlsContext::builder()
-                .with_trust_store(trust)
-                .build()
-                .map_err(|e| OpenError::Tls(DisplayErrorContext(&e).to_string()))?;
+            let context =
+                tls::TlsContext::builder().with_trust_store(trust).build().map_err(|e| OpenError::Tls(chain(&e)))?;
             let http = aws_smithy_http_client::Builder::new()
                 .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
                 .tls_context(context)
@@ -94,12 +136,22 @@ impl S3Target {
             loader = loader.http_client(http);
         }
         let shared = loader.load().await;
+        // Resolve once now, so that no credentials is said as such, before any request.
+        if let Some(provider) = shared.credentials_provider() {
+            match provider.provide_credentials().await {
+                Ok(_) => {}
+                // The standard chain ends with the instance metadata service,
+                // whose error would hide that nothing else had credentials.
+                Err(e) if opts.credentials_file.is_none() => {
+                    tracing::debug!(error = %chain(&e), "the standard credentials chain found nothing");
+                    return Err(OpenError::NoCredentials { tried: credentials::tried(opts.profile.as_deref()) });
+                }
+                Err(e) => return Err(OpenError::Credentials(chain(&e))),
+            }
+        }
         let mut config = aws_sdk_s3::config::Builder::from(&shared);
         let endpoint = match &opts.endpoint {
             Some(ep) => {
-                if !(ep.starts_with("https://") || ep.starts_with("http://")) {
-                    return Err(OpenError::EndpointScheme { endpoint: ep.clone() });
-                }
                 config = config.endpoint_url(ep).force_path_style(true);
                 ep.clone()
             }
@@ -110,7 +162,15 @@ impl S3Target {
             bucket: bucket.to_owned(),
             prefix: prefix.to_owned(),
             endpoint,
+            unquoted_if_match: Arc::new(AtomicBool::new(false)),
+            limits: ListLimits::default(),
         })
+    }
+
+    /// The same target with other listing bounds (tests, callers that know better).
+    pub fn with_list_limits(mut self, limits: ListLimits) -> S3Target {
+        self.limits = limits;
+        self
     }
 
     fn full(&self, key: &str) -> String {
@@ -121,10 +181,17 @@ impl S3Target {
     where
         E: std::error::Error + ProvideErrorMetadata + 'static,
     {
-        let precondition = e.raw_response().is_some_and(|r| r.status().as_u16() == 412)
-            || e.as_service_error().and_then(|s| s.code()) == Some("PreconditionFailed");
-        if precondition {
+        if is_precondition(&e) {
             return TargetError::PreconditionFailed { op, key: self.full(key), endpoint: self.endpoint.clone() };
+        }
+        let code = e.as_service_error().and_then(|s| s.code());
+        if matches!(code, Some("InvalidAccessKeyId" | "SignatureDoesNotMatch")) {
+            return TargetError::CredentialsRejected {
+                op,
+                key: format!("s3://{}/{}", self.bucket, self.full(key)),
+                endpoint: self.endpoint.clone(),
+                message: describe(&e),
+            };
         }
         TargetError::Failed {
             op,
@@ -134,16 +201,35 @@ impl S3Target {
         }
     }
 
+    fn list_failed(&self, why: String) -> TargetError {
+        TargetError::Failed {
+            op: "listing",
+            key: format!("s3://{}/{}", self.bucket, self.prefix),
+            endpoint: self.endpoint.clone(),
+            message: why,
+        }
+    }
+
+    /// Every page of the listing, within `self.limits`.
     async fn list_pages(&self) -> Result<Vec<ObjectInfo>> {
+        let deadline = self.limits.deadline;
+        match tokio::time::timeout(deadline, self.list_bounded()).await {
+            Ok(r) => r,
+            Err(_) => Err(self.list_failed(format!("the listing did not finish within {} s", deadline.as_secs()))),
+        }
+    }
+
+    async fn list_bounded(&self) -> Result<Vec<ObjectInfo>> {
         let mut out = Vec::new();
-        let mut token = None;
-        loop {
+        let mut token: Option<String> = None;
+        let mut seen = HashSet::new();
+        for _ in 0..self.limits.max_pages {
             let page = self
                 .client
                 .list_objects_v2()
                 .bucket(&self.bucket)
                 .prefix(&self.prefix)
-                .set_continuation_token(token)
+                .set_continuation_token(token.take())
                 .send()
                 .await
                 .map_err(|e| self.failed("listing", "", e))?;
@@ -153,12 +239,32 @@ impl S3Target {
                 let etag = o.e_tag().unwrap_or_default().trim_matches('"').to_owned();
                 out.push(ObjectInfo { key, etag, size: o.size().unwrap_or(0).max(0) as u64 });
             }
-            match page.next_continuation_token() {
-                Some(t) if page.is_truncated().unwrap_or(false) => token = Some(t.to_owned()),
-                _ => break,
+            if out.len() > self.limits.max_objects {
+                return Err(self.list_failed(format!(
+                    "more than {} objects under the prefix: stopped listing",
+                    self.limits.max_objects
+                )));
             }
+            if !page.is_truncated().unwrap_or(false) {
+                return Ok(out);
+            }
+            let Some(next) = page.next_continuation_token().filter(|t| !t.is_empty()) else {
+                return Err(self.list_failed(
+                    "the server says the listing is truncated but sends no continuation token".to_owned(),
+                ));
+            };
+            if !seen.insert(next.to_owned()) {
+                let shown: String = next.chars().take(40).collect();
+                return Err(self.list_failed(format!(
+                    "the server sent the continuation token `{shown}` twice: the listing would never end"
+                )));
+            }
+            token = Some(next.to_owned());
         }
-        Ok(out)
+        Err(self.list_failed(format!(
+            "the server was still saying the listing is truncated after {} pages: stopped listing",
+            self.limits.max_pages
+        )))
     }
 
     async fn get_object(&self, key: &str) -> Result<Option<Fetched>> {
@@ -180,11 +286,36 @@ impl S3Target {
     }
 
     async fn put_object(&self, key: &str, bytes: &[u8], condition: &Condition) -> Result<()> {
-        let (if_none_match, if_match) = match condition {
-            Condition::None => (None, None),
-            Condition::IfAbsent => (Some("*".to_owned()), None),
-            Condition::IfMatch(etag) => (None, Some(format!("\"{etag}\""))),
+        let (op, if_none_match, if_match) = match condition {
+            Condition::None => ("uploading", None, None),
+            Condition::IfAbsent => ("uploading with `If-None-Match: *`", Some("*".to_owned()), None),
+            Condition::IfMatch(etag) => {
+                let unquoted = self.unquoted_if_match.load(Ordering::Relaxed);
+                let first = if unquoted { etag.clone() } else { format!("\"{etag}\"") };
+                return match self.send_put(key, bytes, None, Some(first)).await {
+                    Err(e) if !unquoted && is_precondition(&e) => {
+                        // radosgw compares `If-Match` literally with its unquoted ETag.
+                        self.send_put(key, bytes, None, Some(etag.clone()))
+                            .await
+                            .map_err(|e| self.failed("uploading with `If-Match`", key, e))?;
+                        self.unquoted_if_match.store(true, Ordering::Relaxed);
+                        tracing::debug!(endpoint = %self.endpoint, "the server takes `If-Match` unquoted");
+                        Ok(())
+                    }
+                    r => r.map_err(|e| self.failed("uploading with `If-Match`", key, e)),
+                };
+            }
         };
+        self.send_put(key, bytes, if_none_match, if_match).await.map_err(|e| self.failed(op, key, e))
+    }
+
+    async fn send_put(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        if_none_match: Option<String>,
+        if_match: Option<String>,
+    ) -> std::result::Result<(), SdkError<PutObjectError>> {
         let content_md5 = base64(&md5::Md5::digest(bytes));
         self.client
             .put_object()
@@ -196,8 +327,7 @@ impl S3Target {
             .set_if_none_match(if_none_match)
             .set_if_match(if_match)
             .send()
-            .await
-            .map_err(|e| self.failed("uploading", key, e))?;
+            .await?;
         Ok(())
     }
 
@@ -239,33 +369,6 @@ impl Target for S3Target {
     }
 }
 
-/// A one-line account of an SDK error: what kind, the HTTP status and the
-/// server's code and message, or the connection's cause.
-fn describe<E: std::error::Error + ProvideErrorMetadata + 'static>(e: &SdkError<E>) -> String {
-    match e {
-        SdkError::ServiceError(s) => {
-            let status = s.raw().status().as_u16();
-            let err = s.err();
-            match (err.code(), err.message()) {
-                (Some(code), Some(msg)) => format!("HTTP {status} {code}: {msg}"),
-                (Some(code), None) => format!("HTTP {status} {code}"),
-                _ => format!("HTTP {status}: {}", DisplayErrorContext(err)),
-            }
-        }
-        SdkError::TimeoutError(_) => "timed out".to_owned(),
-        SdkError::DispatchFailure(d) => {
-            // The root cause (e.g. "Connection refused (os error 111)") is at the end of the chain.
-            let mut cause: &dyn std::error::Error = d.as_connector_error().map_or(e as &dyn std::error::Error, |c| c);
-            while let Some(next) = cause.source() {
-                cause = next;
-            }
-            format!("could not connect: {cause}")
-        }
-        SdkError::ResponseError(r) => format!("unreadable response (HTTP {})", r.raw().status().as_u16()),
-        other => DisplayErrorContext(other).to_string(),
-    }
-}
-
 fn content_type(key: &str) -> &'static str {
     if key.ends_with(".json") {
         "application/json"
@@ -273,35 +376,5 @@ fn content_type(key: &str) -> &'static str {
         "application/yaml"
     } else {
         "application/octet-stream"
-    }
-}
-
-/// Standard base64 with padding (for `Content-MD5`).
-fn base64(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::base64;
-
-    #[test]
-    fn base64_matches_rfc4648() {
-        for (input, want) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")] {
-            assert_eq!(base64(input.as_bytes()), want);
-        }
     }
 }

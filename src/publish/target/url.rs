@@ -25,6 +25,10 @@ pub enum TargetUrlError {
     Scheme(String),
     #[error("`{0}`: a `dir://` URL takes an absolute path (`dir:///srv/bundles`)")]
     DirNotAbsolute(String),
+    /// `s3:/bucket/x`, `dir:/srv/b`: a scheme without `//`, which would
+    /// otherwise be taken as a local directory named `s3:`.
+    #[error("`{url}`: `{scheme}:` must be followed by `//` (`{scheme}://...`)")]
+    MissingSlashes { url: String, scheme: &'static str },
 }
 
 fn valid_bucket(b: &str) -> bool {
@@ -47,6 +51,12 @@ impl FromStr for TargetUrl {
     type Err = TargetUrlError;
 
     fn from_str(url: &str) -> std::result::Result<Self, TargetUrlError> {
+        for scheme in ["s3", "dir"] {
+            let lower = url.to_ascii_lowercase();
+            if lower.starts_with(&format!("{scheme}:")) && !url.starts_with(&format!("{scheme}://")) {
+                return Err(TargetUrlError::MissingSlashes { url: url.to_owned(), scheme });
+            }
+        }
         if let Some(rest) = url.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
             if bucket.is_empty() {
@@ -111,8 +121,36 @@ mod tests {
         );
         assert_eq!("dir:///srv/b".parse::<TargetUrl>().unwrap(), TargetUrl::Dir { path: "/srv/b".into() });
         assert_eq!("out/b".parse::<TargetUrl>().unwrap(), TargetUrl::Dir { path: "out/b".into() });
-        for bad in ["s3://", "s3://Flux/x", "s3://fl/x", "s3://flux/../x", "s3://flux/a b", "http://x", "dir://rel"] {
+        for bad in [
+            "s3:/flux/x",
+            "s3:flux",
+            "S3://flux",
+            "dir:/srv/b",
+            "dir:srv",
+            "s3:",
+            "s3://",
+            "s3://Flux/x",
+            "s3://fl/x",
+            "s3://flux/../x",
+            "s3://flux/a b",
+            "http://x",
+            "dir://rel",
+        ] {
             assert!(bad.parse::<TargetUrl>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_scheme_without_two_slashes_is_refused_not_a_directory() {
+        for (url, scheme) in [("s3:/flux/home", "s3"), ("s3:flux", "s3"), ("dir:/srv/b", "dir"), ("DIR:/srv", "dir")] {
+            assert_eq!(
+                url.parse::<TargetUrl>(),
+                Err(TargetUrlError::MissingSlashes { url: url.into(), scheme }),
+                "{url}"
+            );
+        }
+        // A path that only contains the letters is still a path.
+        assert_eq!("./s3:x".parse::<TargetUrl>().unwrap(), TargetUrl::Dir { path: "./s3:x".into() });
+        assert_eq!("s3data".parse::<TargetUrl>().unwrap(), TargetUrl::Dir { path: "s3data".into() });
     }
 }
