@@ -298,4 +298,39 @@ mod tests {
         let bad = BadInput { message: "m".into(), hint: Some("h".into()) };
         assert_eq!(verdict(&bad.into()), Verdict { code: 2, hint: Some(Cow::Borrowed("h")) });
     }
+
+    #[test]
+    fn credential_and_tls_mistakes_are_2_and_rejected_credentials_1_with_a_hint() {
+        let p = || PathBuf::from("creds");
+        for (err, code) in [
+            (OpenError::UnknownProfile { path: p(), profile: "prod".into(), available: vec!["default".into()] }, 2),
+            (OpenError::IncompleteProfile { path: p(), profile: "ci".into(), missing: "aws_secret_access_key" }, 2),
+            (OpenError::NoCredentials { tried: "everything".into() }, 2),
+            (OpenError::NoCaFile { path: p() }, 2),
+            (OpenError::Credentials("x".into()), 1),
+        ] {
+            let v = verdict(&err.into());
+            assert_eq!(v.code, code);
+            assert!(code == 1 || v.hint.is_some());
+        }
+        let rejected = || TargetError::CredentialsRejected {
+            op: "reading",
+            key: "k".into(),
+            endpoint: "e".into(),
+            message: "HTTP 403 SignatureDoesNotMatch".into(),
+        };
+        for err in [
+            anyhow::Error::new(rejected()),
+            anyhow::Error::new(PublishError::Target(rejected())),
+            anyhow::Error::new(PublishError::Lease(LeaseError::Target(rejected()))),
+        ] {
+            let v = verdict(&err);
+            assert_eq!(v.code, 1);
+            assert!(v.hint.is_some_and(|h| h.starts_with("check the access key")), "{err:#}");
+        }
+        let url = TargetUrlError::MissingSlashes { url: "s3:/x".into(), scheme: "s3" };
+        let v = verdict(&url.into());
+        assert_eq!(v.code, 2);
+        assert!(v.hint.is_some());
+    }
 }
