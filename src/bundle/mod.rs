@@ -47,8 +47,10 @@ pub struct Bundle {
 
 /// The bundle digest: sha256 over the lines `<path> <sha256>\n` of the
 /// kustomization and every object file, sorted by path.
-fn digest_of(objects: &[BundleFile], kustomization: &BundleFile) -> Sha256Digest {
-    let mut lines: Vec<(&str, String)> = objects.iter().map(|f| (f.path.as_str(), sha256_hex(&f.content))).collect();
+/// The object files' hashes are those their names carry (computed when
+/// built, checked against the content when read), so none is hashed again.
+fn digest_of(files: &[IndexFile], kustomization: &BundleFile) -> Sha256Digest {
+    let mut lines: Vec<(&str, String)> = files.iter().map(|f| (f.path.as_str(), f.sha256.clone())).collect();
     lines.push((kustomization.path.as_str(), sha256_hex(&kustomization.content)));
     lines.sort();
     lines.dedup();
@@ -99,7 +101,7 @@ impl Bundle {
         let kustomization =
             BundleFile { path: KUSTOMIZATION_FILE.into(), content: yaml::to_string(&kustomization).into_bytes() };
 
-        let digest = digest_of(&objects, &kustomization);
+        let digest = digest_of(&files, &kustomization);
 
         // By the reference as written, the order `bundle.json` has always had.
         let mut by_image: BTreeMap<String, (&ImageRef, Vec<ImageUser>)> = BTreeMap::new();
@@ -151,7 +153,7 @@ impl Bundle {
 
     /// The digest computed from the files (`index.digest` records it).
     pub fn digest(&self) -> Sha256Digest {
-        digest_of(&self.objects, &self.kustomization)
+        digest_of(&self.index.files, &self.kustomization)
     }
 
     pub fn object_count(&self) -> usize {

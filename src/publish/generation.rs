@@ -116,24 +116,23 @@ impl Changes {
     /// Compares the objects of two sets of files. Each list is in the
     /// order of the inventory ids, as records have always listed them.
     pub fn between(old: &[IndexFile], new: &[IndexFile]) -> Changes {
-        use std::collections::BTreeMap;
-        let objects = |files: &[IndexFile]| -> BTreeMap<String, (ObjectId, String)> {
-            files
-                .iter()
-                .flat_map(|f| f.objects.iter().map(|o| (o.id.inventory_id(), (o.id.clone(), o.sha256.clone()))))
-                .collect()
-        };
-        let before = objects(old);
-        let after = objects(new);
+        use std::collections::HashMap;
+        fn objects(files: &[IndexFile]) -> HashMap<&ObjectId, &str> {
+            files.iter().flat_map(|f| f.objects.iter().map(|o| (&o.id, o.sha256.as_str()))).collect()
+        }
+        let (before, after) = (objects(old), objects(new));
         let mut c = Changes::default();
-        for (key, (id, sha)) in &after {
-            match before.get(key) {
-                None => c.added.push(id.clone()),
-                Some((_, old_sha)) if old_sha != sha => c.changed.push(id.clone()),
+        for (id, sha) in &after {
+            match before.get(id) {
+                None => c.added.push((*id).clone()),
+                Some(old_sha) if old_sha != sha => c.changed.push((*id).clone()),
                 Some(_) => {}
             }
         }
-        c.removed = before.iter().filter(|(key, _)| !after.contains_key(*key)).map(|(_, (id, _))| id.clone()).collect();
+        c.removed = before.keys().filter(|id| !after.contains_key(*id)).map(|id| (*id).clone()).collect();
+        for list in [&mut c.added, &mut c.changed, &mut c.removed] {
+            list.sort_by_cached_key(ObjectId::inventory_id);
+        }
         c
     }
 }

@@ -26,8 +26,16 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Plans the publish of `desired` over `state`, refusing what the guard refuses.
-    pub fn new(target: &str, state: &State, desired: &Loaded, opts: &Options) -> Result<Plan, PublishError> {
+    /// Plans the publish of `desired` over `state`, refusing what the guard
+    /// refuses. The uploads (which cost an MD5 of every file) are worked
+    /// out only when `uploads` says they are wanted.
+    pub fn new(
+        target: &str,
+        state: &State,
+        desired: &Loaded,
+        opts: &Options,
+        uploads: bool,
+    ) -> Result<Plan, PublishError> {
         if let Some(why) = &state.live_unknown {
             if !opts.allow_prune {
                 return Err(PublishError::LiveUnknown { target: target.to_owned(), why: why.clone() });
@@ -41,7 +49,7 @@ impl Plan {
         if !data.is_empty() && !opts.allow_data_removal {
             return Err(PublishError::DataRemoval { target: target.to_owned(), objects: data });
         }
-        let uploads = missing_files(&state.listing, &desired.files);
+        let uploads = if uploads { missing_files(&state.listing, &desired.files) } else { Vec::new() };
         let upload_bytes = uploads.iter().map(|i| desired.files[*i].content.len() as u64).sum();
         Ok(Plan { generation: state.generation().unwrap_or(0) + 1, changes, uploads, upload_bytes })
     }

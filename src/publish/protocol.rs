@@ -122,7 +122,8 @@ pub async fn publish<T: Target>(
     let desired = desired.load(&planned.live_files)?;
     let before = planned.generation();
     let digest = desired.index.digest.clone();
-    let plan = Plan::new(&name, &planned, &desired, opts)?;
+    // Checked before the lease is taken; a dry run also reports the uploads.
+    let plan = Plan::new(&name, &planned, &desired, opts, opts.dry_run)?;
     if opts.dry_run {
         let revision = flux_revision(target.key_prefix(), &planned.listing);
         return Ok(Report::of_plan(name, before, digest, plan, 0, revision, true));
@@ -152,7 +153,7 @@ async fn publish_under_lease<T: Target>(
     // The plan holds if the pointer did not move before the lease was ours.
     let current = pointer_etag(target).await?;
     let state = if current.as_deref() == planned.pointer_etag() { planned } else { State::load(target).await? };
-    let plan = Plan::new(&target.name(), &state, desired, opts)?;
+    let plan = Plan::new(&target.name(), &state, desired, opts, true)?;
     let generation = plan.generation;
 
     let uploads: Vec<BundleFile> = plan.uploads.iter().map(|i| desired.files[*i].clone()).collect();
