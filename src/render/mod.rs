@@ -10,6 +10,8 @@ pub mod context;
 pub mod images;
 pub mod manifest;
 pub mod network_policy;
+pub mod rules;
+pub mod validation;
 pub mod workload;
 
 use std::collections::BTreeMap;
