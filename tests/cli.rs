@@ -50,13 +50,23 @@ fn json_output_lists_problems_on_stdout() {
 }
 
 #[test]
-fn missing_spec_file_is_an_operation_failure() {
+fn missing_spec_file_is_bad_input() {
     let out = nixflux().args(["check", "/nonexistent/spec.json"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8(out.stderr).unwrap(),
-        "error: reading spec `/nonexistent/spec.json`: No such file or directory (os error 2)\n"
+        "error: spec `/nonexistent/spec.json` does not exist\n\
+         hint: check the path; `-` reads the spec from stdin, `--example` uses the built-in example\n"
     );
+}
+
+#[test]
+fn unreadable_spec_file_is_an_operation_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = nixflux().arg("check").arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.starts_with(&format!("error: reading spec `{}`: ", dir.path().display())), "{stderr}");
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! memory that `render` and `check` share.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
@@ -40,20 +40,16 @@ impl SpecInput {
                 message: "`--from-env` needs the environment variable `specPath`".into(),
                 hint: Some("it is meant for Nix builds: see `nix/mk-bundle.nix`".into()),
             })?;
-            let text = std::fs::read_to_string(&path).with_context(|| format!("reading spec `{}`", path.display()))?;
-            return Ok((text, path.display().to_string()));
+            return Ok((read_file(&path)?, path.display().to_string()));
         }
         match (&self.spec, self.example) {
             (_, true) => Ok((EXAMPLE_SPEC.to_owned(), "<built-in example>".to_owned())),
             (Some(p), _) if p.as_os_str() == "-" => {
-                let mut text = String::new();
-                std::io::stdin().read_to_string(&mut text).context("reading the spec from stdin")?;
-                Ok((text, "<stdin>".to_owned()))
+                let mut bytes = Vec::new();
+                std::io::stdin().read_to_end(&mut bytes).context("reading the spec from stdin")?;
+                Ok((utf8(bytes, "<stdin>")?, "<stdin>".to_owned()))
             }
-            (Some(p), _) => {
-                let text = std::fs::read_to_string(p).with_context(|| format!("reading spec `{}`", p.display()))?;
-                Ok((text, p.display().to_string()))
-            }
+            (Some(p), _) => Ok((read_file(p)?, p.display().to_string())),
             (None, false) => Err(BadInput {
                 message: "no spec given".into(),
                 hint: Some("pass a spec file, `-` for stdin, or `--example`".into()),
@@ -61,6 +57,33 @@ impl SpecInput {
             .into()),
         }
     }
+}
+
+/// Reads a spec file: one that does not exist, or is not UTF-8, is bad
+/// input (exit 2); one that cannot be read for another reason (a directory,
+/// no permission) is a failed operation (exit 1).
+fn read_file(path: &Path) -> anyhow::Result<String> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(utf8(bytes, &path.display().to_string())?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(BadInput {
+            message: format!("spec `{}` does not exist", path.display()),
+            hint: Some("check the path; `-` reads the spec from stdin, `--example` uses the built-in example".into()),
+        }
+        .into()),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("reading spec `{}`", path.display()))),
+    }
+}
+
+/// The spec's text, or bad input naming the first byte that is not UTF-8.
+fn utf8(bytes: Vec<u8>, name: &str) -> Result<String, BadInput> {
+    String::from_utf8(bytes).map_err(|e| BadInput {
+        message: format!(
+            "spec `{name}` is not UTF-8: the byte at offset {} (0x{:02x}) is not valid UTF-8",
+            e.utf8_error().valid_up_to(),
+            e.as_bytes().get(e.utf8_error().valid_up_to()).copied().unwrap_or_default()
+        ),
+        hint: Some("a spec is JSON, which is UTF-8 text: convert the file, e.g. with `iconv -t UTF-8`".into()),
+    })
 }
 
 /// Reads, parses, renders and bundles a spec: everything but writing.

@@ -18,6 +18,7 @@ pub fn run(spec: &Spec, groups: &[Group], problems: &mut Vec<Problem>) {
     names(&all, problems);
     duplicates(&all, problems);
     service_ports(&all, problems);
+    super::validation::run(&all, problems);
     ingress_hosts(groups, problems);
     if !spec.allow_plaintext_secrets {
         plaintext_secrets(&all, problems);

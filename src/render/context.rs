@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::spec::names::AppName;
-use crate::spec::{App, JsonPath, Labels, Spec};
+use crate::spec::names::LabelKey;
+use crate::spec::{App, JsonPath, Spec};
 
 /// The name of the app's main container port.
 pub const HTTP_PORT: &str = "http";
@@ -82,6 +83,6 @@ impl<'a> AppContext<'a> {
     }
 }
 
-pub fn to_strings(labels: &Labels) -> BTreeMap<String, String> {
-    labels.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+pub fn to_strings<V: AsRef<str>>(labels: &BTreeMap<LabelKey, V>) -> BTreeMap<String, String> {
+    labels.iter().map(|(k, v)| (k.to_string(), v.as_ref().to_owned())).collect()
 }

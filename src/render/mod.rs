@@ -11,6 +11,8 @@ pub mod images;
 pub mod manifest;
 pub mod network_policy;
 pub mod retention;
+pub mod rules;
+pub mod validation;
 pub mod workload;
 
 use std::collections::BTreeMap;

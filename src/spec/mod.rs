@@ -2,8 +2,10 @@
 //!
 //! `parse` is strict: unknown fields, wrong types, missing fields and invalid
 //! names are errors that name the JSON path, the line and, for misspelt
-//! fields, the nearest known one.
+//! fields, the nearest known one. A key written twice in any object is an
+//! error too (`duplicates`), where serde_json would keep the last.
 
+pub mod duplicates;
 pub mod model;
 pub mod names;
 pub mod problem;
@@ -17,6 +19,7 @@ use serde_path_to_error::Segment;
 /// Reads a spec from JSON text. `source_name` is how errors name the input.
 pub fn parse(text: &str, source_name: &str) -> Result<Spec, Problems> {
     let fail = |problem| Problems { source_name: source_name.to_owned(), problems: vec![problem] };
+    duplicates::check(text).map_err(fail)?;
     let mut de = serde_json::Deserializer::from_str(text);
     let spec: Spec =
         serde_path_to_error::deserialize(&mut de).map_err(|e| fail(problem_from(json_path(e.path()), e.inner())))?;

@@ -10,13 +10,14 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
-use super::names::{AppName, EnvName, LabelKey, NamespaceName, PortName, ProfileName, VolumeName};
+use super::names::{AppName, EnvName, LabelKey, LabelValue, NamespaceName, PortName, ProfileName, VolumeName};
 use super::problem::json_type;
 use super::quantity::Quantity;
 
 pub const API_VERSION: &str = "nixflux/v1alpha1";
 
-pub type Labels = BTreeMap<LabelKey, String>;
+pub type Labels = BTreeMap<LabelKey, LabelValue>;
+pub type Annotations = BTreeMap<LabelKey, String>;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -70,7 +71,7 @@ pub struct Defaults {
     #[serde(default)]
     pub labels: Labels,
     #[serde(default)]
-    pub annotations: Labels,
+    pub annotations: Annotations,
 }
 
 impl Default for Defaults {
@@ -81,7 +82,7 @@ impl Default for Defaults {
             ingress_controller_namespace: default_ingress_namespace(),
             create_namespaces: true,
             labels: Labels::new(),
-            annotations: Labels::new(),
+            annotations: Annotations::new(),
         }
     }
 }
@@ -160,7 +161,7 @@ pub struct App {
     #[serde(default)]
     pub labels: Labels,
     #[serde(default)]
-    pub annotations: Labels,
+    pub annotations: Annotations,
     /// Raw objects that belong to this app; namespaced ones default to its namespace.
     #[serde(default)]
     pub objects: Vec<RawObject>,
@@ -249,7 +250,7 @@ pub struct AppIngress {
     #[serde(default)]
     pub tls: Option<IngressTls>,
     #[serde(default)]
-    pub annotations: Labels,
+    pub annotations: Annotations,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -273,7 +274,7 @@ pub struct AppServiceAccount {
     #[serde(default)]
     pub automount_token: bool,
     #[serde(default)]
-    pub annotations: Labels,
+    pub annotations: Annotations,
 }
 
 /// Pod and container security settings. The defaults are the restricted

@@ -222,6 +222,15 @@ validated_name!(
 );
 
 validated_name!(
+    /// A label value: empty, or at most 63 letters, digits, `-`, `_`, `.`
+    /// (apimachinery `IsValidLabelValue`).
+    LabelValue,
+    "label value",
+    is_label_value,
+    "a label value is empty or at most 63 letters, digits, `-`, `_` or `.`, starting and ending with a letter or digit"
+);
+
+validated_name!(
     /// An environment variable name: printable ASCII, no `=`.
     EnvName,
     "environment variable name",
