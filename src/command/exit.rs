@@ -166,7 +166,10 @@ pub fn report(err: &anyhow::Error, output: Output) -> ExitCode {
                 .problems
                 .iter()
                 .map(|p| crate::spec::Problem {
-                    path: crate::spec::JsonPath::raw(escape_controls(&p.path.to_string()).into_owned()),
+                    path: match escape_controls(&p.path.to_string()) {
+                        Cow::Borrowed(_) => p.path.clone(),
+                        Cow::Owned(s) => crate::spec::JsonPath::raw(s),
+                    },
                     position: p.position,
                     message: escape_controls(&p.message).into_owned(),
                     hint: p.hint.as_deref().map(|h| escape_controls(h).into_owned()),
