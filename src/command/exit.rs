@@ -187,7 +187,10 @@ pub fn report(err: &anyhow::Error, output: Output) -> ExitCode {
             text.push_str(&format!(": {cause}"));
         }
     }
-    eprintln!("{}", escape_controls(&text));
+    // Some messages are several lines by design (a list of missing paths):
+    // keep their newlines, escape every other control character.
+    let text: Vec<Cow<str>> = text.split('\n').map(escape_controls).collect();
+    eprintln!("{}", text.join("\n"));
     let verdict = verdict(err);
     if let Some(hint) = &verdict.hint {
         eprintln!("hint: {}", escape_controls(hint));
