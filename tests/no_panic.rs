@@ -146,6 +146,47 @@ fn mutate_at(v: &mut Value, counter: &mut usize, m: &Mutation) -> bool {
     }
 }
 
+/// Writes `v` as JSON text with the `choice`-th key (counting every key of
+/// every object, depth first) written twice, the copy carrying `value`.
+/// Returns `None` if there are fewer keys.
+fn with_duplicate_key(v: &Value, choice: usize, value: &Value) -> Option<String> {
+    fn write(v: &Value, counter: &mut Option<usize>, value: &Value, out: &mut String) {
+        match v {
+            Value::Object(map) => {
+                out.push('{');
+                for (i, (k, child)) in map.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    let key = Value::String(k.clone()).to_string();
+                    out.push_str(&format!("{key}:"));
+                    write(child, counter, value, out);
+                    if *counter == Some(0) {
+                        out.push_str(&format!(",{key}:{value}"));
+                    }
+                    *counter = counter.and_then(|c| c.checked_sub(1));
+                }
+                out.push('}');
+            }
+            Value::Array(a) => {
+                out.push('[');
+                for (i, child) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(child, counter, value, out);
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut counter = Some(choice);
+    let mut out = String::new();
+    write(v, &mut counter, value, &mut out);
+    counter.is_none().then_some(out)
+}
+
 fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         Just(Mutation::Remove),
@@ -195,6 +236,21 @@ proptest! {
             mutate(&mut v, *at, m);
         }
         run_all(&v.to_string());
+    }
+
+    #[test]
+    fn duplicated_keys_are_always_refused(at in 0usize..2000, value in json_value()) {
+        let v: Value = serde_json::from_str(EXAMPLE).unwrap();
+        let keys = EXAMPLE.matches("\":").count();
+        prop_assert!(with_duplicate_key(&v, 0, &value).is_some());
+        if let Some(text) = with_duplicate_key(&v, at % keys, &value) {
+            let problems = spec::parse(&text, "fuzz.json").expect_err("a duplicate key was accepted");
+            prop_assert_eq!(problems.problems.len(), 1);
+            let p = &problems.problems[0];
+            prop_assert!(p.message.starts_with("duplicate key `"), "{}", p.message);
+            prop_assert!(p.position.is_some());
+            prop_assert!(!run_all(&text));
+        }
     }
 
     #[test]

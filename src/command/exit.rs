@@ -197,13 +197,31 @@ pub fn verdict(err: &anyhow::Error) -> Verdict {
 }
 
 /// Prints `err` as `error: ...` / `hint: ...` (and, for `--output json`, a
-/// spec's problems as JSON on stdout) and returns its exit code.
+/// spec's problems as JSON on stdout) and returns its exit code. Control
+/// characters in what it prints are escaped (`escape_controls`): names and
+/// record fields come from input and must not drive the terminal.
 pub fn report(err: &anyhow::Error, output: Output) -> ExitCode {
     if let Some(problems) = err.downcast_ref::<Problems>() {
         if output == Output::Json {
             println!("{}", problems_json(problems));
         }
-        eprint!("{}", format_problems(problems));
+        let escaped = Problems {
+            source_name: escape_controls(&problems.source_name).into_owned(),
+            problems: problems
+                .problems
+                .iter()
+                .map(|p| crate::spec::Problem {
+                    path: match escape_controls(&p.path.to_string()) {
+                        Cow::Borrowed(_) => p.path.clone(),
+                        Cow::Owned(s) => crate::spec::JsonPath::raw(s),
+                    },
+                    position: p.position,
+                    message: escape_controls(&p.message).into_owned(),
+                    hint: p.hint.as_deref().map(|h| escape_controls(h).into_owned()),
+                })
+                .collect(),
+        };
+        eprint!("{}", format_problems(&escaped));
         return ExitCode::from(2);
     }
     let mut text = format!("error: {err}");
@@ -214,12 +232,35 @@ pub fn report(err: &anyhow::Error, output: Output) -> ExitCode {
             text.push_str(&format!(": {cause}"));
         }
     }
-    eprintln!("{text}");
+    // Some messages are several lines by design (a list of missing paths):
+    // keep their newlines, escape every other control character.
+    let text: Vec<Cow<str>> = text.split('\n').map(escape_controls).collect();
+    eprintln!("{}", text.join("\n"));
     let verdict = verdict(err);
     if let Some(hint) = &verdict.hint {
-        eprintln!("hint: {hint}");
+        eprintln!("hint: {}", escape_controls(hint));
     }
     ExitCode::from(verdict.code)
+}
+
+/// `s` with every control character (newlines too) written as an escape:
+/// `\n`, `\r`, `\t`, else `\u{1b}`, so that text from input cannot move
+/// the cursor, recolour or retitle the terminal, or forge a line.
+pub fn escape_controls(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// The JSON form of a spec's problems, for `--output json`.
@@ -286,6 +327,20 @@ mod tests {
         ] {
             assert_eq!(verdict(&err).code, code, "{err:#}");
         }
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        for (raw, shown) in [
+            ("plain `web` é", "plain `web` é"),
+            ("\u{1b}[31mred\u{1b}[0m", "\\u{1b}[31mred\\u{1b}[0m"),
+            ("a\nhint: forged", "a\\nhint: forged"),
+            ("tab\there\r", "tab\\there\\r"),
+            ("\u{7f}\u{9b}2J\u{0}", "\\u{7f}\\u{9b}2J\\u{0}"),
+        ] {
+            assert_eq!(escape_controls(raw), shown, "{raw:?}");
+        }
+        assert!(matches!(escape_controls("no controls"), Cow::Borrowed(_)));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::exit::escape_controls;
 use super::output::{Global, Output};
 use super::target::{block_on, TargetArgs};
 use crate::publish::target::Target;
@@ -50,6 +51,8 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
                 "{:>5}  {:<20} {:<20} {:>7}  {:<16} {}\n",
                 "GEN", "PUBLISHED", "PUBLISHER", "OBJECTS", "CHANGES", "BUNDLE"
             );
+            // Records are read from the target: their free-text fields are
+            // printed with control characters escaped.
             for r in &records {
                 let marker = if Some(r.generation) == live { "*" } else { " " };
                 let changes =
@@ -65,8 +68,8 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
                 text.push_str(&format!(
                     "{:>4}{marker}  {:<20} {:<20} {:>7}  {:<16} {}{note}\n",
                     r.generation,
-                    r.published_at,
-                    r.publisher,
+                    escape_controls(&r.published_at),
+                    escape_controls(&r.publisher),
                     r.object_count(),
                     changes,
                     r.bundle_digest.short()

@@ -29,6 +29,7 @@ struct Found {
     object: JsonPath,
     key: String,
     first: Option<(usize, usize)>,
+    second: Option<(usize, usize)>,
 }
 
 struct Walk<'a, 'de> {
@@ -54,7 +55,8 @@ pub fn check(text: &str) -> Result<(), Problem> {
                 };
                 Err(Problem {
                     path: f.object,
-                    position: (e.line() > 0).then(|| (e.line(), e.column())),
+                    // The opening quote of the second key where known, like the first.
+                    position: f.second.or_else(|| (e.line() > 0).then(|| (e.line(), e.column()))),
                     message: format!("duplicate key `{}`{first}", f.key),
                     hint: Some("a JSON reader keeps only one of the two: remove or rename one of them".into()),
                 })
@@ -146,7 +148,11 @@ impl<'de> Visitor<'de> for Walk<'_, 'de> {
                     Cow::Borrowed(b) => self.position_of(b),
                     Cow::Owned(_) => None,
                 };
-                *self.found = Some(Found { object: self.json_path(), key: key.into_owned(), first });
+                let second = match &key {
+                    Cow::Borrowed(b) => self.position_of(b),
+                    Cow::Owned(_) => None,
+                };
+                *self.found = Some(Found { object: self.json_path(), key: key.into_owned(), first, second });
                 return Err(de::Error::custom("duplicate key"));
             }
             self.path.push(Step::Key(key.clone()));
@@ -234,6 +240,6 @@ mod tests {
     fn positions_name_both_occurrences() {
         let p = dup("{\n  \"a\": 1,\n  \"b\": 2,\n  \"a\": 3\n}").unwrap();
         assert_eq!(p.message, "duplicate key `a` (the first is at line 2, column 3)");
-        assert_eq!(p.position.map(|(l, _)| l), Some(4));
+        assert_eq!(p.position, Some((4, 3)));
     }
 }
