@@ -5,8 +5,8 @@
 //!   generation live and whole, and running it again completes;
 //! - the S3 server killed mid-publish: the same;
 //! - two publishers at once: one wins, the other says why, nothing is mixed;
-//!   on a server that enforces conditional writes (moto), exactly one of
-//!   them switches.
+//!   on a server that enforces conditional writes (moto), no update is
+//!   lost: each publisher that succeeds adds exactly one generation.
 //!
 //! The S3 tests run on `rclone serve s3` and on moto's server (or the
 //! server `NIXFLUX_TEST_S3_ENDPOINT` names, see `common/s3.rs`).
@@ -243,8 +243,9 @@ fn live_generation(args: &[String]) -> u64 {
 }
 
 /// Two publishers started together, six times. With `enforced` (a server
-/// that enforces conditional writes), exactly one of each pair switches:
-/// the live generation goes up by exactly one and the other fails, saying why.
+/// that enforces conditional writes), no update is lost: the live
+/// generation goes up by exactly the number of publishers that succeeded
+/// (two only when one finished before the other began); a loser says why.
 fn concurrent_publishers(args: &[String], view: &dyn Fn() -> Option<Vec<String>>, enforced: bool) {
     let tmp = tempfile::tempdir().unwrap();
     let (a, b) = two_bundles(tmp.path());
@@ -282,9 +283,16 @@ fn concurrent_publishers(args: &[String], view: &dyn Fn() -> Option<Vec<String>>
             }
         }
         if enforced {
-            let winners = [&ra, &rb].iter().filter(|r| r.status.success()).count();
-            assert_eq!(winners, 1, "with enforced conditions exactly one publisher of a race switches");
-            assert_eq!(live_generation(args), before + 1, "exactly one switch per race");
+            // No lost update: every publisher that reports success switched
+            // from the generation the other left (both win only when one
+            // finished before the other began), and none switched from a
+            // stale pointer, which would leave fewer generations than winners.
+            let winners = [&ra, &rb].iter().filter(|r| r.status.success()).count() as u64;
+            assert_eq!(
+                live_generation(args),
+                before + winners,
+                "with enforced conditions each winner adds one generation"
+            );
         }
         let seen = view();
         assert!(
@@ -302,7 +310,7 @@ fn s3_concurrent_publishers_never_mix() {
 }
 
 #[test]
-fn moto_concurrent_publishers_exactly_one_switches() {
+fn moto_concurrent_publishers_never_lose_an_update() {
     let server = Server::enforcing();
     concurrent_publishers(&s3_args(&server), &|| s3_view(&server), true);
 }
