@@ -30,6 +30,11 @@ pub struct BundleIndex {
     pub store_paths: Vec<StorePath>,
 }
 
+/// How many objects `files` hold.
+pub fn object_count(files: &[IndexFile]) -> usize {
+    files.iter().map(|f| f.objects.len()).sum()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IndexFile {

@@ -157,6 +157,6 @@ impl Bundle {
     }
 
     pub fn object_count(&self) -> usize {
-        self.index.files.iter().map(|f| f.objects.len()).sum()
+        index::object_count(&self.index.files)
     }
 }

@@ -59,8 +59,7 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
             let files = publish::live_files(&target, &state.live_files).await?;
             documents(&state.live_files, &files)
         };
-        let live_ids = state.live_files.iter().flat_map(|f| f.objects.iter().map(|o| &o.id));
-        let data = data_removals(live_ids, &changes.removed);
+        let data = data_removals(state.live_ids(), &changes.removed);
         anyhow::Ok((bundle, changes, old_docs, state.generation(), data))
     })??;
     // What a removal means for the data, as the text output says it.

@@ -76,6 +76,6 @@ impl Desired {
 
 impl Loaded {
     pub fn object_count(&self) -> usize {
-        self.index.files.iter().map(|f| f.objects.len()).sum()
+        crate::bundle::index::object_count(&self.index.files)
     }
 }

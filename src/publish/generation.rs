@@ -157,7 +157,7 @@ pub struct Record {
 
 impl Record {
     pub fn object_count(&self) -> usize {
-        self.bundle.files.iter().map(|f| f.objects.len()).sum()
+        crate::bundle::index::object_count(&self.bundle.files)
     }
 
     pub fn resources(&self) -> Vec<String> {

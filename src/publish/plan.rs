@@ -27,15 +27,9 @@ pub struct Plan {
 
 impl Plan {
     /// Plans the publish of `desired` over `state`, refusing what the guard
-    /// refuses. The uploads (which cost an MD5 of every file) are worked
-    /// out only when `uploads` says they are wanted.
-    pub fn new(
-        target: &str,
-        state: &State,
-        desired: &Loaded,
-        opts: &Options,
-        uploads: bool,
-    ) -> Result<Plan, PublishError> {
+    /// refuses. The uploads (which cost an MD5 of every file) are left to
+    /// `with_uploads`, for the state the upload starts from.
+    pub fn new(target: &str, state: &State, desired: &Loaded, opts: &Options) -> Result<Plan, PublishError> {
         if let Some(why) = &state.live_unknown {
             if !opts.allow_prune {
                 return Err(PublishError::LiveUnknown { target: target.to_owned(), why: why.clone() });
@@ -44,14 +38,18 @@ impl Plan {
         }
         let changes = Changes::between(&state.live_files, &desired.index.files);
         guard(target, state.live_object_count(), desired.object_count(), changes.removed.len(), opts)?;
-        let live = state.live_files.iter().flat_map(|f| f.objects.iter().map(|o| &o.id));
-        let data = data_removals(live, &changes.removed);
+        let data = data_removals(state.live_ids(), &changes.removed);
         if !data.is_empty() && !opts.allow_data_removal {
             return Err(PublishError::DataRemoval { target: target.to_owned(), objects: data });
         }
-        let uploads = if uploads { missing_files(&state.listing, &desired.files) } else { Vec::new() };
-        let upload_bytes = uploads.iter().map(|i| desired.files[*i].content.len() as u64).sum();
-        Ok(Plan { generation: state.generation().unwrap_or(0) + 1, changes, uploads, upload_bytes })
+        Ok(Plan { generation: state.generation().unwrap_or(0) + 1, changes, uploads: Vec::new(), upload_bytes: 0 })
+    }
+
+    /// The plan with the files of `desired` that `listing` lacks to upload.
+    pub fn with_uploads(mut self, listing: &[ObjectInfo], desired: &Loaded) -> Plan {
+        self.uploads = missing_files(listing, &desired.files);
+        self.upload_bytes = self.uploads.iter().map(|i| desired.files[*i].content.len() as u64).sum();
+        self
     }
 }
 

@@ -123,15 +123,16 @@ pub async fn publish<T: Target>(
     let before = planned.generation();
     let digest = desired.index.digest.clone();
     // Checked before the lease is taken; a dry run also reports the uploads.
-    let plan = Plan::new(&name, &planned, &desired, opts, opts.dry_run)?;
+    let plan = Plan::new(&name, &planned, &desired, opts)?;
     if opts.dry_run {
         let revision = flux_revision(target.key_prefix(), &planned.listing);
+        let plan = plan.with_uploads(&planned.listing, &desired);
         return Ok(Report::of_plan(name, before, digest, plan, 0, revision, true));
     }
 
     let lease = Lease::acquire(target, opts.lease_ttl).await?;
     failpoint::hit("lease");
-    let result = publish_under_lease(target, &desired, opts, &lease, planned, progress).await;
+    let result = publish_under_lease(target, &desired, opts, &lease, (planned, plan), progress).await;
     let release = lease.release(target).await;
     let outcome = result?;
     if let Err(e) = release {
@@ -147,13 +148,19 @@ async fn publish_under_lease<T: Target>(
     desired: &Loaded,
     opts: &Options,
     lease: &Lease,
-    planned: State,
+    (planned, plan): (State, Plan),
     progress: &dyn Progress,
 ) -> Result<Outcome, PublishError> {
-    // The plan holds if the pointer did not move before the lease was ours.
-    let current = pointer_etag(target).await?;
-    let state = if current.as_deref() == planned.pointer_etag() { planned } else { State::load(target).await? };
-    let plan = Plan::new(&target.name(), &state, desired, opts, true)?;
+    // The plan holds if the pointer did not move before the lease was ours;
+    // otherwise it is made again, guard and all, from the state now.
+    let (state, plan) = if pointer_etag(target).await?.as_deref() == planned.pointer_etag() {
+        (planned, plan)
+    } else {
+        let state = State::load(target).await?;
+        let plan = Plan::new(&target.name(), &state, desired, opts)?;
+        (state, plan)
+    };
+    let plan = plan.with_uploads(&state.listing, desired);
     let generation = plan.generation;
 
     let uploads: Vec<BundleFile> = plan.uploads.iter().map(|i| desired.files[*i].clone()).collect();

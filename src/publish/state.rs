@@ -90,7 +90,12 @@ impl State {
     }
 
     pub fn live_object_count(&self) -> usize {
-        self.live_files.iter().map(|f| f.objects.len()).sum()
+        crate::bundle::index::object_count(&self.live_files)
+    }
+
+    /// The ids of the objects Flux builds now.
+    pub fn live_ids(&self) -> impl Iterator<Item = &crate::object::ObjectId> {
+        self.live_files.iter().flat_map(|f| f.objects.iter().map(|o| &o.id))
     }
 }
 
