@@ -24,6 +24,7 @@ macro_rules! serde_via_str {
 pub mod bundle;
 pub mod cli;
 pub mod command;
+pub mod crd;
 pub mod image;
 pub mod logging;
 pub mod nix;
