@@ -245,7 +245,8 @@ fn module_publish_unit_and_node_images() {
     assert!(!exec.contains("--flux-ignore"), "nixflux's default ignore is the Bucket's unless set");
     // The Bucket's `ignore`, line by line; `%` and `$` escaped for systemd; `[ ]` is an empty `ignore`.
     let flux = |ignore: Value| {
-        let extra = serde_json::json!({ "targets": { "home": { "url": "s3://flux/home", "flux": { "ignore": ignore } } } });
+        let extra =
+            serde_json::json!({ "targets": { "home": { "url": "s3://flux/home", "flux": { "ignore": ignore } } } });
         eval_module(&lib, &extra, "units")["nixflux-publish-home"]["ExecStart"].as_str().unwrap().to_owned()
     };
     let exec = flux(serde_json::json!(["generations/", "100%.json"]));

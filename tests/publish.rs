@@ -180,7 +180,12 @@ fn printed_flux_revision_is_what_flux_computes() {
             serde_json::from_slice(&out.stdout).unwrap()
         };
         assert_eq!(history(&[])["fluxRevision"], want, "{}: history, default `ignore`", t.name());
-        assert_eq!(history(&["--flux-ignore", ""])["fluxRevision"], digest_of(&listing, |_| true), "{}: no `ignore`", t.name());
+        assert_eq!(
+            history(&["--flux-ignore", ""])["fluxRevision"],
+            digest_of(&listing, |_| true),
+            "{}: no `ignore`",
+            t.name()
+        );
         let custom = history(&["--flux-ignore", "generations/", "--flux-ignore", "# a comment"]);
         assert_eq!(custom["fluxRevision"], want, "{}: `ignore` given line by line", t.name());
 
@@ -189,7 +194,11 @@ fn printed_flux_revision_is_what_flux_computes() {
         let mut put = s.client();
         put.args(["rcat", &format!("t:{}/.sourceignore", s.bucket)]).stdin(std::process::Stdio::piped());
         let mut child = put.spawn().unwrap();
-        std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"# keep only the pointer\r\n*.yaml\r\n!kustomization.yaml\r\n").unwrap();
+        std::io::Write::write_all(
+            child.stdin.as_mut().unwrap(),
+            b"# keep only the pointer\r\n*.yaml\r\n!kustomization.yaml\r\n",
+        )
+        .unwrap();
         drop(child.stdin.take());
         assert!(child.wait().unwrap().success(), "rclone rcat .sourceignore");
         assert_eq!(s.listing(PREFIX), listing, "the root object is outside the prefix");

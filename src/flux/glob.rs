@@ -39,7 +39,7 @@ pub fn matches(pattern: &[u8], name: &[u8]) -> Result<bool, BadPattern> {
             let mut i = 0;
             while i < name.len() && name[i] != SEPARATOR {
                 let (t, ok) = match_chunk(chunk, &name[i + 1..])?;
-                if ok && !(pattern.is_empty() && !t.is_empty()) {
+                if ok && (t.is_empty() || !pattern.is_empty()) {
                     name = t;
                     continue 'pattern;
                 }
