@@ -8,3 +8,6 @@ mod common;
 
 #[path = "flux/fake_api.rs"]
 mod fake_api;
+
+#[path = "flux/fake_flux.rs"]
+mod fake_flux;

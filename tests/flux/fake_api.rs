@@ -9,12 +9,11 @@ use kube::api::{ListParams, Patch, PatchParams, WatchEvent, WatchParams};
 use serde_json::{json, Value};
 
 use super::common::fake_kube::controller::REQUESTED_AT;
-use super::common::fake_kube::receiver::{sign, webhook_path};
 use super::common::fake_kube::*;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-fn bucket(name: &str) -> Value {
+pub fn bucket(name: &str) -> Value {
     json!({
         "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "Bucket",
         "metadata": { "name": name, "namespace": "flux-system" },
@@ -22,7 +21,7 @@ fn bucket(name: &str) -> Value {
     })
 }
 
-fn kustomization(name: &str, source: &str) -> Value {
+pub fn kustomization(name: &str, source: &str) -> Value {
     json!({
         "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
         "metadata": { "name": name, "namespace": "flux-system" },
@@ -31,19 +30,14 @@ fn kustomization(name: &str, source: &str) -> Value {
     })
 }
 
-fn api_error(result: Result<impl std::fmt::Debug, kube::Error>) -> Box<kube::core::Status> {
+pub fn api_error(result: Result<impl std::fmt::Debug, kube::Error>) -> Box<kube::core::Status> {
     match result {
         Err(kube::Error::Api(status)) => status,
         other => panic!("expected an API error, got {other:?}"),
     }
 }
 
-fn condition<'a>(object: &'a Value, kind: &str) -> &'a Value {
-    let conditions = object["status"]["conditions"].as_array().expect("conditions");
-    conditions.iter().find(|c| c["type"] == kind).unwrap_or(&Value::Null)
-}
-
-fn request(value: &str) -> Value {
+pub fn request(value: &str) -> Value {
     json!({ "metadata": { "annotations": { REQUESTED_AT: value } } })
 }
 
@@ -71,7 +65,13 @@ async fn get_and_list_answer_as_the_api_server() {
     let named = api(&client, &BUCKET, None).list(&ListParams::default().fields("metadata.name=home")).await.unwrap();
     assert_eq!(named.items.len(), 1);
 
-    let raw = http_request(kube.port(), "GET", "/apis/source.toolkit.fluxcd.io/v1/buckets", &[("Authorization", &format!("Bearer {TOKEN}"))], b"");
+    let raw = http_request(
+        kube.port(),
+        "GET",
+        "/apis/source.toolkit.fluxcd.io/v1/buckets",
+        &[("Authorization", &format!("Bearer {TOKEN}"))],
+        b"",
+    );
     let raw: Value = serde_json::from_slice(&raw.1).unwrap();
     assert_eq!(raw["kind"], "BucketList");
     assert_eq!(raw["apiVersion"], "source.toolkit.fluxcd.io/v1");
@@ -86,23 +86,38 @@ async fn merge_patch_moves_generation_only_for_spec() {
     let rv = |o: &kube::api::DynamicObject| o.metadata.resource_version.clone().unwrap().parse::<u64>().unwrap();
     let before = buckets.get("home").await.unwrap();
 
-    let annotated = buckets.patch("home", &PatchParams::default(), &Patch::Merge(request("2026-12-02T00:00:00.1Z"))).await.unwrap();
+    let annotated =
+        buckets.patch("home", &PatchParams::default(), &Patch::Merge(request("2026-12-02T00:00:00.1Z"))).await.unwrap();
     assert_eq!(annotated.metadata.generation, Some(1), "annotations do not move the generation");
     assert!(rv(&annotated) > rv(&before));
     assert_eq!(annotated.metadata.annotations.as_ref().unwrap()[REQUESTED_AT], "2026-12-02T00:00:00.1Z");
 
-    let same = buckets.patch("home", &PatchParams::default(), &Patch::Merge(request("2026-12-02T00:00:00.1Z"))).await.unwrap();
+    let same =
+        buckets.patch("home", &PatchParams::default(), &Patch::Merge(request("2026-12-02T00:00:00.1Z"))).await.unwrap();
     assert_eq!(rv(&same), rv(&annotated), "a patch that changes nothing writes nothing");
 
-    let spec = buckets.patch("home", &PatchParams::default(), &Patch::Merge(json!({ "spec": { "interval": "1m", "prefix": null } }))).await.unwrap();
+    let spec = buckets
+        .patch("home", &PatchParams::default(), &Patch::Merge(json!({ "spec": { "interval": "1m", "prefix": null } })))
+        .await
+        .unwrap();
     assert_eq!(spec.metadata.generation, Some(2));
     assert_eq!(spec.data["spec"]["interval"], "1m");
     assert!(spec.data["spec"].get("prefix").is_none(), "null removes a field (RFC 7386)");
     assert_eq!(spec.data["spec"]["bucketName"], "flux", "other fields stay");
 
-    let ignored = buckets.patch("home", &PatchParams::default(), &Patch::Merge(json!({ "status": { "observedGeneration": 9 } }))).await.unwrap();
+    let ignored = buckets
+        .patch("home", &PatchParams::default(), &Patch::Merge(json!({ "status": { "observedGeneration": 9 } })))
+        .await
+        .unwrap();
     assert!(ignored.data.get("status").is_none(), "status is only written through /status");
-    let status = buckets.patch_status("home", &PatchParams::default(), &Patch::Merge(json!({ "status": { "observedGeneration": 2 }, "spec": { "interval": "5m" } }))).await.unwrap();
+    let status = buckets
+        .patch_status(
+            "home",
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "status": { "observedGeneration": 2 }, "spec": { "interval": "5m" } })),
+        )
+        .await
+        .unwrap();
     assert_eq!(status.data["status"]["observedGeneration"], 2);
     assert_eq!(status.data["spec"]["interval"], "1m", "/status writes only the status");
     assert_eq!(status.metadata.generation, Some(2));
@@ -126,7 +141,11 @@ async fn next<S>(stream: &mut S) -> WatchEvent<kube::api::DynamicObject>
 where
     S: futures::Stream<Item = Result<WatchEvent<kube::api::DynamicObject>, kube::Error>> + Unpin,
 {
-    tokio::time::timeout(WAIT, stream.next()).await.expect("a watch event in time").expect("the stream goes on").expect("an event")
+    tokio::time::timeout(WAIT, stream.next())
+        .await
+        .expect("a watch event in time")
+        .expect("the stream goes on")
+        .expect("an event")
 }
 
 #[tokio::test]
@@ -166,7 +185,11 @@ async fn watch_streams_changes_and_bookmarks() {
     assert_eq!(watch.query["timeoutSeconds"], "5");
 
     // The stream ends at timeoutSeconds.
-    let mut short = buckets.watch(&WatchParams::default().timeout(1).disable_bookmarks(), &kube.resource_version().to_string()).await.unwrap().boxed();
+    let mut short = buckets
+        .watch(&WatchParams::default().timeout(1).disable_bookmarks(), &kube.resource_version().to_string())
+        .await
+        .unwrap()
+        .boxed();
     let end = tokio::time::timeout(Duration::from_secs(5), short.next()).await.expect("the watch ends in time");
     assert!(end.is_none(), "no event, then the end: {end:?}");
 }

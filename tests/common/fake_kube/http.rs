@@ -110,7 +110,11 @@ pub fn parse_query(query: Option<&str>) -> BTreeMap<String, String> {
 }
 
 /// Reads the whole request, answers it with `answer`, and records it.
-pub async fn recorded<F, Fut>(requests: &std::sync::Mutex<Vec<Request>>, req: hyper::Request<Incoming>, answer: F) -> Response
+pub async fn recorded<F, Fut>(
+    requests: &std::sync::Mutex<Vec<Request>>,
+    req: hyper::Request<Incoming>,
+    answer: F,
+) -> Response
 where
     F: FnOnce(Request) -> Fut,
     Fut: std::future::Future<Output = Response>,
@@ -176,7 +180,12 @@ fn route(path: &str) -> Option<Call> {
         None | Some("status") => {}
         Some(_) => return None,
     }
-    Some(Call { kind, namespace: namespace.to_owned(), name: name.unwrap_or_default().to_owned(), status: sub.is_some() })
+    Some(Call {
+        kind,
+        namespace: namespace.to_owned(),
+        name: name.unwrap_or_default().to_owned(),
+        status: sub.is_some(),
+    })
 }
 
 fn forbidden(user: &str, verb: &str, call: &Call) -> ApiError {
@@ -205,7 +214,10 @@ async fn answer(shared: &Arc<Shared>, req: Request) -> Response {
         return error_response(&ApiError::new(401, "Unauthorized", "Unauthorized"));
     };
     if req.path == "/version" {
-        return json_response(200, &json!({ "major": "1", "minor": "33", "gitVersion": "v1.33.0-fake", "platform": "linux/amd64" }));
+        return json_response(
+            200,
+            &json!({ "major": "1", "minor": "33", "gitVersion": "v1.33.0-fake", "platform": "linux/amd64" }),
+        );
     }
     let Some(call) = route(&req.path) else {
         return error_response(&ApiError::new(404, "NotFound", "the server could not find the requested resource"));
@@ -218,7 +230,13 @@ async fn answer(shared: &Arc<Shared>, req: Request) -> Response {
         ("PUT", false) => "update",
         ("PATCH", false) => "patch",
         ("DELETE", false) => "delete",
-        _ => return error_response(&ApiError::new(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")),
+        _ => {
+            return error_response(&ApiError::new(
+                405,
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+            ))
+        }
     };
     let resource = if call.status { format!("{}/status", call.kind.plural) } else { call.kind.plural.to_owned() };
     if shared.settings().forbidden(verb, &resource, &call.namespace, &call.name) {
@@ -247,7 +265,8 @@ async fn answer(shared: &Arc<Shared>, req: Request) -> Response {
 }
 
 fn body(req: &Request) -> Result<Value, ApiError> {
-    serde_json::from_slice(&req.body).map_err(|e| ApiError::new(400, "BadRequest", format!("the body of the request could not be decoded: {e}")))
+    serde_json::from_slice(&req.body)
+        .map_err(|e| ApiError::new(400, "BadRequest", format!("the body of the request could not be decoded: {e}")))
 }
 
 fn patch(shared: &Arc<Shared>, call: &Call, part: Part, req: &Request) -> Result<Value, ApiError> {
@@ -269,11 +288,14 @@ fn patch(shared: &Arc<Shared>, call: &Call, part: Part, req: &Request) -> Result
 /// `metadata.name=x`, `metadata.namespace=y` field selectors and
 /// `k=v`, `k`, `!k`, `k!=v` label selectors, comma-separated.
 pub fn selected(object: &Value, query: &BTreeMap<String, String>) -> Result<bool, ApiError> {
-    for term in query.get("fieldSelector").map(String::as_str).unwrap_or_default().split(',').filter(|t| !t.is_empty()) {
+    for term in query.get("fieldSelector").map(String::as_str).unwrap_or_default().split(',').filter(|t| !t.is_empty())
+    {
         let (field, negate, value) = match term.split_once("!=") {
             Some((f, v)) => (f, true, v),
             None => {
-                let (f, v) = term.split_once('=').ok_or_else(|| ApiError::new(400, "BadRequest", format!("invalid selector: '{term}'")))?;
+                let (f, v) = term
+                    .split_once('=')
+                    .ok_or_else(|| ApiError::new(400, "BadRequest", format!("invalid selector: '{term}'")))?;
                 (f, false, v.trim_start_matches('='))
             }
         };
@@ -287,7 +309,8 @@ pub fn selected(object: &Value, query: &BTreeMap<String, String>) -> Result<bool
         }
     }
     let labels = &object["metadata"]["labels"];
-    for term in query.get("labelSelector").map(String::as_str).unwrap_or_default().split(',').filter(|t| !t.is_empty()) {
+    for term in query.get("labelSelector").map(String::as_str).unwrap_or_default().split(',').filter(|t| !t.is_empty())
+    {
         let ok = if let Some((k, v)) = term.split_once("!=") {
             labels[k].as_str() != Some(v)
         } else if let Some((k, v)) = term.split_once('=') {

@@ -38,7 +38,13 @@ impl Kind {
     }
 }
 
-const fn kind(group: &'static str, version: &'static str, kind: &'static str, plural: &'static str, namespaced: bool) -> Kind {
+const fn kind(
+    group: &'static str,
+    version: &'static str,
+    kind: &'static str,
+    plural: &'static str,
+    namespaced: bool,
+) -> Kind {
     Kind { group, version, kind, plural, namespaced }
 }
 
@@ -51,7 +57,8 @@ pub const RECEIVER: Kind = kind("notification.toolkit.fluxcd.io", "v1", "Receive
 pub const PROVIDER: Kind = kind("notification.toolkit.fluxcd.io", "v1beta3", "Provider", "providers", true);
 pub const ALERT: Kind = kind("notification.toolkit.fluxcd.io", "v1beta3", "Alert", "alerts", true);
 
-pub static KINDS: [&Kind; 8] = [&NAMESPACE, &SECRET, &DEPLOYMENT, &BUCKET, &KUSTOMIZATION, &RECEIVER, &PROVIDER, &ALERT];
+pub static KINDS: [&Kind; 8] =
+    [&NAMESPACE, &SECRET, &DEPLOYMENT, &BUCKET, &KUSTOMIZATION, &RECEIVER, &PROVIDER, &ALERT];
 
 pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static Kind> {
     KINDS.iter().copied().find(|k| k.group == group && k.version == version && k.plural == plural)

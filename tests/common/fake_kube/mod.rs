@@ -9,10 +9,12 @@
 //! request, and stops when dropped. Scripted Flux controllers
 //! (`controller.rs`) and a Receiver webhook (`receiver.rs`) run beside it.
 
+mod client;
 pub mod controller;
 mod http;
 pub mod kinds;
 pub mod receiver;
+mod reconcile;
 pub mod store;
 mod watch;
 
@@ -23,6 +25,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{json, Value};
 
+#[allow(unused_imports)]
+pub use client::{api, client_from, http_request};
 #[allow(unused_imports)]
 pub use controller::{BucketOutcome, BucketScript, KustomizationScript, Outcome};
 #[allow(unused_imports)]
@@ -112,7 +116,10 @@ pub(crate) struct Settings {
 impl Settings {
     pub fn forbidden(&self, verb: &str, resource: &str, namespace: &str, name: &str) -> bool {
         let denied = self.deny.iter().any(|r| r.matches(verb, resource, namespace, name));
-        let allowed = self.allow_only.as_ref().is_none_or(|rules| rules.iter().any(|r| r.matches(verb, resource, namespace, name)));
+        let allowed = self
+            .allow_only
+            .as_ref()
+            .is_none_or(|rules| rules.iter().any(|r| r.matches(verb, resource, namespace, name)));
         denied || !allowed
     }
 }
@@ -178,7 +185,11 @@ impl FakeKube {
         let (handle_tx, handle_rx) = std::sync::mpsc::channel();
         let served = shared.clone();
         let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
             let _ = handle_tx.send(runtime.handle().clone());
             runtime.block_on(http::serve(listener, served, stop));
             runtime.shutdown_background();
@@ -282,7 +293,8 @@ impl FakeKube {
     /// Panics on an object of a kind the server does not serve.
     pub fn put(&self, object: Value) -> Value {
         let kind = kind_of(&object);
-        let (ns, name) = (store::meta_str(&object, "namespace").to_owned(), store::meta_str(&object, "name").to_owned());
+        let (ns, name) =
+            (store::meta_str(&object, "namespace").to_owned(), store::meta_str(&object, "name").to_owned());
         self.shared.write(|s| {
             if s.get(kind, &ns, &name).is_none() {
                 return s.create(kind, &ns, object).expect("create");
@@ -322,7 +334,14 @@ impl FakeKube {
     }
 
     /// Waits until the object satisfies `ready` (polling every 5 ms).
-    pub fn wait_for(&self, kind: &Kind, namespace: &str, name: &str, timeout: Duration, ready: impl Fn(&Value) -> bool) -> Option<Value> {
+    pub fn wait_for(
+        &self,
+        kind: &Kind,
+        namespace: &str,
+        name: &str,
+        timeout: Duration,
+        ready: impl Fn(&Value) -> bool,
+    ) -> Option<Value> {
         poll(timeout, || self.get(kind, namespace, name).filter(|o| ready(o)))
     }
 
@@ -385,40 +404,4 @@ pub fn kind_of(object: &Value) -> &'static Kind {
         .copied()
         .find(|k| k.api_version() == api_version && k.kind == kind)
         .unwrap_or_else(|| panic!("the fake API server does not serve {api_version} {kind}"))
-}
-
-/// One HTTP/1.1 request over a fresh connection (`Connection: close`),
-/// for what the kube client will not send (no token, a webhook POST).
-/// Returns the status code and the body.
-pub fn http_request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Vec<u8>) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("read timeout");
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(body)).expect("send request");
-    let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response);
-    let split = response.windows(4).position(|w| w == b"\r\n\r\n").map_or(response.len(), |p| p + 4);
-    let status = String::from_utf8_lossy(&response[..split]).split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    (status, response[split..].to_vec())
-}
-
-pub async fn client_from(kubeconfig: &Path) -> kube::Client {
-    let config = kube::config::Kubeconfig::read_from(kubeconfig).expect("read kubeconfig");
-    let config = kube::Config::from_custom_kubeconfig(config, &kube::config::KubeConfigOptions::default()).await.expect("kubeconfig");
-    kube::Client::try_from(config).expect("kube client")
-}
-
-/// An `Api` for a served kind: namespaced when `namespace` is given, all
-/// namespaces (or cluster scope) otherwise.
-pub fn api(client: &kube::Client, kind: &Kind, namespace: Option<&str>) -> kube::Api<kube::api::DynamicObject> {
-    let resource = kind.api_resource();
-    match namespace {
-        Some(ns) => kube::Api::namespaced_with(client.clone(), ns, &resource),
-        None => kube::Api::all_with(client.clone(), &resource),
-    }
 }

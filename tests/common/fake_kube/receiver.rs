@@ -70,8 +70,9 @@ fn verify(signature: &str, body: &[u8], token: &str) -> Result<(), String> {
         return Err("missing signature".to_owned());
     }
     let (kind, value) = signature.split_once('=').ok_or_else(|| format!("error parsing signature {signature:?}"))?;
-    let bytes: Option<Vec<u8>> =
-        (value.len() % 2 == 0).then(|| (0..value.len()).step_by(2).map(|i| u8::from_str_radix(value.get(i..i + 2)?, 16).ok()).collect()).flatten();
+    let bytes: Option<Vec<u8>> = (value.len() % 2 == 0)
+        .then(|| (0..value.len()).step_by(2).map(|i| u8::from_str_radix(value.get(i..i + 2)?, 16).ok()).collect())
+        .flatten();
     let bytes = bytes.ok_or_else(|| format!("error decoding signature {signature:?}"))?;
     let ok = match kind {
         "sha256" => {
@@ -188,14 +189,21 @@ fn handle(shared: &Shared, hooks: &Mutex<Vec<Hook>>, req: &Request, started: Ins
     if req.body.len() > MAX_BODY {
         return empty(413);
     }
-    let receiver = shared.store().list(&RECEIVER, None).into_iter().find(|r| r["status"]["webhookPath"] == uri.as_str());
+    let receiver =
+        shared.store().list(&RECEIVER, None).into_iter().find(|r| r["status"]["webhookPath"] == uri.as_str());
     let Some(receiver) = receiver else { return empty(404) };
-    let ready = receiver["status"]["conditions"].as_array().is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"));
+    let ready = receiver["status"]["conditions"]
+        .as_array()
+        .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"));
     if receiver["spec"]["suspend"] == true || !ready {
         return empty(503);
     }
-    let (ns, name) = (receiver["metadata"]["namespace"].as_str().unwrap_or_default(), receiver["metadata"]["name"].as_str().unwrap_or_default());
-    let token = hooks.lock().ok().and_then(|h| h.iter().find(|h| h.namespace == ns && h.name == name).map(|h| h.token.clone()));
+    let (ns, name) = (
+        receiver["metadata"]["namespace"].as_str().unwrap_or_default(),
+        receiver["metadata"]["name"].as_str().unwrap_or_default(),
+    );
+    let token =
+        hooks.lock().ok().and_then(|h| h.iter().find(|h| h.namespace == ns && h.name == name).map(|h| h.token.clone()));
     match receiver["spec"]["type"].as_str() {
         Some("generic") => {}
         Some("generic-hmac") => {
@@ -211,7 +219,9 @@ fn handle(shared: &Shared, hooks: &Mutex<Vec<Hook>>, req: &Request, started: Ins
         let kind = KINDS.iter().copied().find(|k| resource["kind"] == k.kind && k.namespaced);
         let target_ns = resource["namespace"].as_str().unwrap_or(ns);
         let patch = json!({ "metadata": { "annotations": { REQUESTED_AT: go_now(started) } } });
-        let done = kind.map(|k| shared.write(|s| s.patch(k, target_ns, resource["name"].as_str().unwrap_or_default(), Part::Main, &patch)));
+        let done = kind.map(|k| {
+            shared.write(|s| s.patch(k, target_ns, resource["name"].as_str().unwrap_or_default(), Part::Main, &patch))
+        });
         failed |= !matches!(done, Some(Ok(_)));
     }
     empty(if failed { 500 } else { 200 })

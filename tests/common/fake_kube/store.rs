@@ -40,7 +40,13 @@ impl ApiError {
     }
 
     pub fn already_exists(kind: &Kind, name: &str) -> ApiError {
-        ApiError::about(kind, name, 409, "AlreadyExists", format!("{} \"{name}\" already exists", kind.group_resource()))
+        ApiError::about(
+            kind,
+            name,
+            409,
+            "AlreadyExists",
+            format!("{} \"{name}\" already exists", kind.group_resource()),
+        )
     }
 
     pub fn conflict(kind: &Kind, name: &str) -> ApiError {
@@ -178,7 +184,11 @@ impl Store {
         }
         let name = meta_str(&object, "name").to_owned();
         if name.is_empty() {
-            return Err(ApiError::new(422, "Invalid", format!("{} is invalid: metadata.name: Required value: name or generateName is required", kind.kind)));
+            return Err(ApiError::new(
+                422,
+                "Invalid",
+                format!("{} is invalid: metadata.name: Required value: name or generateName is required", kind.kind),
+            ));
         }
         if self.get(kind, namespace, &name).is_some() {
             return Err(ApiError::already_exists(kind, &name));
@@ -207,7 +217,14 @@ impl Store {
     /// Replaces the object with `new` (as a PUT or a patch result would),
     /// keeping what `part` may not change. A `metadata.resourceVersion` in
     /// `new` is a precondition.
-    pub fn update(&mut self, kind: &'static Kind, namespace: &str, name: &str, part: Part, mut new: Value) -> Result<Value, ApiError> {
+    pub fn update(
+        &mut self,
+        kind: &'static Kind,
+        namespace: &str,
+        name: &str,
+        part: Part,
+        mut new: Value,
+    ) -> Result<Value, ApiError> {
         let Some(old) = self.get(kind, namespace, name).cloned() else {
             return Err(ApiError::not_found(kind, name));
         };
@@ -267,7 +284,14 @@ impl Store {
     }
 
     /// Applies a merge patch to `part` of the object.
-    pub fn patch(&mut self, kind: &'static Kind, namespace: &str, name: &str, part: Part, patch: &Value) -> Result<Value, ApiError> {
+    pub fn patch(
+        &mut self,
+        kind: &'static Kind,
+        namespace: &str,
+        name: &str,
+        part: Part,
+        patch: &Value,
+    ) -> Result<Value, ApiError> {
         let Some(mut object) = self.get(kind, namespace, name).cloned() else {
             return Err(ApiError::not_found(kind, name));
         };

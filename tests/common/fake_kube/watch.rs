@@ -64,7 +64,10 @@ pub fn watch(shared: Arc<Shared>, kind: &'static Kind, namespace: &str, req: &Re
         }
     }
     let bookmarks = query.get("allowWatchBookmarks").is_some_and(|b| b == "true" || b == "1").then_some(bookmarks);
-    let timeout = query.get("timeoutSeconds").and_then(|t| t.parse::<u64>().ok()).map_or(Duration::from_secs(1800), Duration::from_secs);
+    let timeout = query
+        .get("timeoutSeconds")
+        .and_then(|t| t.parse::<u64>().ok())
+        .map_or(Duration::from_secs(1800), Duration::from_secs);
     let (tx, rx) = tokio::sync::mpsc::channel(64);
     let namespace = namespace.to_owned();
     tokio::spawn(async move {
