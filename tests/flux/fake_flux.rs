@@ -240,3 +240,54 @@ async fn receiver_checks_path_and_signature_then_triggers() {
     kube.patch(&RECEIVER, "flux-system", "home", &json!({ "spec": { "suspend": true } }));
     assert_eq!(post(&path, &sign(body, "s3cr3t")), 503);
 }
+
+#[tokio::test]
+async fn a_layer_waits_for_the_layer_it_depends_on() {
+    let kube = FakeKube::start();
+    kube.put(bucket("home"));
+    kube.put(kustomization("crds", "home"));
+    let mut apps = kustomization("apps", "home");
+    apps["spec"]["dependsOn"] = json!([{ "name": "crds" }]);
+    kube.put(apps);
+    let (_current, revision) = revisions();
+    kube.start_bucket_controller(BucketScript::new("flux-system", "home", revision));
+    let crds =
+        KustomizationScript::new("flux-system", "crds").then(Outcome::BuildFailed("kustomize build failed: x".into()));
+    kube.start_kustomization_controller(crds.retry(Duration::from_millis(300)));
+    kube.start_kustomization_controller(
+        KustomizationScript::new("flux-system", "apps").retry(Duration::from_millis(100)),
+    );
+    kube.patch(&BUCKET, "flux-system", "home", &request("l1"));
+
+    let k = kube.wait_for(&KUSTOMIZATION, "flux-system", "apps", WAIT, |k| ready(k).1 == "DependencyNotReady").unwrap();
+    assert_eq!(condition(&k, "Ready")["message"], "dependency 'flux-system/crds' is not ready");
+    kube.wait_for(&KUSTOMIZATION, "flux-system", "apps", WAIT, |k| applied(k, REV1)).expect("applied after crds");
+    let crds = kube.get(&KUSTOMIZATION, "flux-system", "crds").unwrap();
+    assert!(applied(&crds, REV1));
+}
+
+#[tokio::test]
+async fn the_interval_picks_up_a_new_revision_without_a_request() {
+    let kube = FakeKube::start();
+    kube.put(bucket("home"));
+    let (current, revision) = revisions();
+    kube.start_bucket_controller(BucketScript::new("flux-system", "home", revision).every(Duration::from_millis(50)));
+    kube.wait_for(&BUCKET, "flux-system", "home", WAIT, |b| b["status"]["artifact"]["revision"] == REV1).unwrap();
+    let rev2 = "sha256:3333333333333333333333333333333333333333333333333333333333333333";
+    *current.lock().unwrap() = rev2.to_owned();
+    let b =
+        kube.wait_for(&BUCKET, "flux-system", "home", WAIT, |b| b["status"]["artifact"]["revision"] == rev2).unwrap();
+    assert!(b["status"].get("lastHandledReconcileAt").is_none(), "nobody asked");
+}
+
+#[tokio::test]
+async fn latency_delays_answers() {
+    let kube = FakeKube::start();
+    kube.set_latency(Duration::from_millis(200));
+    let client = kube.client().await;
+    let start = std::time::Instant::now();
+    api(&client, &NAMESPACE, None).get("kube-system").await.unwrap();
+    assert!(start.elapsed() >= Duration::from_millis(200));
+    let r = kube.wait_for_request(WAIT, |r| r.path == "/api/v1/namespaces/kube-system").unwrap();
+    assert!(r.at >= start, "the arrival time is taken before the wait");
+}

@@ -133,6 +133,11 @@ macro_rules! timing_setters {
                 self.timing.on_start = true;
                 self
             }
+            /// Also reconcile this often without a trigger (Flux's `spec.interval`).
+            pub fn every(mut self, d: Duration) -> Self {
+                self.timing.every = Some(d);
+                self
+            }
         }
     };
 }
@@ -205,20 +210,26 @@ impl FakeKube {
         let run = Run::new(shared.clone(), kind, namespace, name, timing);
         let mut seen = if timing.on_start { None } else { run.observe() };
         let task = self.runtime().spawn(async move {
-            let mut retry_at: Option<tokio::time::Instant> = None;
+            // The next reconcile without a trigger: a retry after a failure,
+            // or the next interval.
+            let next = |ok: bool| match ok {
+                false => Some(tokio::time::Instant::now() + timing.retry),
+                true => timing.every.map(|every| tokio::time::Instant::now() + every),
+            };
+            let mut due_at = next(true);
             loop {
                 changes.borrow_and_update();
                 let now = run.observe();
-                let retry_due = retry_at.is_some_and(|t| t <= tokio::time::Instant::now());
-                if now.is_some() && (now != seen || retry_due) {
+                let due = due_at.is_some_and(|t| t <= tokio::time::Instant::now());
+                if now.is_some() && (now != seen || due) {
                     tokio::time::sleep(timing.delay).await;
                     seen = run.observe();
                     let ok = reconcile(run.clone()).await;
                     count.fetch_add(1, Ordering::SeqCst);
-                    retry_at = (!ok).then(|| tokio::time::Instant::now() + timing.retry);
+                    due_at = next(ok);
                     continue;
                 }
-                let wake = retry_at.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+                let wake = due_at.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
                 tokio::select! {
                     changed = changes.changed() => if changed.is_err() { return },
                     _ = tokio::time::sleep_until(wake) => {}

@@ -208,6 +208,10 @@ fn forbidden(user: &str, verb: &str, call: &Call) -> ApiError {
 }
 
 async fn answer(shared: &Arc<Shared>, req: Request) -> Response {
+    let latency = shared.settings().latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     let token = req.headers.get("authorization").and_then(|a| a.strip_prefix("Bearer ")).map(str::to_owned);
     let user = token.and_then(|t| shared.settings().tokens.get(&t).cloned());
     let Some(user) = user else {

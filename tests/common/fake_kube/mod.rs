@@ -111,6 +111,8 @@ pub(crate) struct Settings {
     /// Answer a watch from a compacted resourceVersion with HTTP 410 instead
     /// of the `ERROR` event the real server streams.
     pub expired_as_http: bool,
+    /// Time the server waits before answering each request.
+    pub latency: Duration,
 }
 
 impl Settings {
@@ -173,6 +175,7 @@ impl FakeKube {
             allow_only: None,
             bookmark_interval: Duration::from_secs(1),
             expired_as_http: false,
+            latency: Duration::ZERO,
         };
         let shared = Arc::new(Shared {
             store: Mutex::new(Store::default()),
@@ -264,6 +267,11 @@ impl FakeKube {
 
     pub fn set_bookmark_interval(&self, interval: Duration) {
         self.shared.settings().bookmark_interval = interval;
+    }
+
+    /// Answers every request this much later (a slow or distant API server).
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared.settings().latency = latency;
     }
 
     pub fn set_expired_as_http(&self, http: bool) {

@@ -48,6 +48,13 @@ impl Hook {
     }
 }
 
+impl Hook {
+    /// A `generic` Receiver: no signature, the path is the only secret.
+    pub fn generic(namespace: &str, name: &str, token: &str, resources: &[(&str, &str)]) -> Hook {
+        Hook { kind: "generic".to_owned(), ..Hook::hmac(namespace, name, token, resources) }
+    }
+}
+
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

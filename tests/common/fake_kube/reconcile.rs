@@ -76,6 +76,8 @@ pub struct Timing {
     pub duration: Duration,
     pub retry: Duration,
     pub on_start: bool,
+    /// Reconcile this often without a trigger, as `spec.interval` does.
+    pub every: Option<Duration>,
 }
 
 pub const TIMING: Timing = Timing {
@@ -83,6 +85,7 @@ pub const TIMING: Timing = Timing {
     duration: Duration::from_millis(10),
     retry: Duration::from_millis(100),
     on_start: false,
+    every: None,
 };
 
 /// One controller's view of its object.
@@ -184,6 +187,39 @@ fn source_revision(shared: &Shared, kustomization: &Value) -> String {
     bucket.and_then(|b| b["status"]["artifact"]["revision"].as_str().map(str::to_owned)).unwrap_or_default()
 }
 
+/// kustomize-controller's `checkDependencies`: each `dependsOn` entry must
+/// exist, be Ready at its current generation and, when it has the same
+/// source, have applied the source's revision.
+fn dependency_not_ready(run: &Run, object: &Value, revision: &str) -> Option<String> {
+    let ns = run.namespace.as_str();
+    let source_key = |k: &Value| {
+        let s = &k["spec"]["sourceRef"];
+        (
+            s["kind"].clone(),
+            s["name"].clone(),
+            s["namespace"].as_str().or(k["metadata"]["namespace"].as_str()).map(str::to_owned),
+        )
+    };
+    for dep in object["spec"]["dependsOn"].as_array().into_iter().flatten() {
+        let (dep_ns, dep_name) = (dep["namespace"].as_str().unwrap_or(ns), dep["name"].as_str().unwrap_or_default());
+        let name = format!("{dep_ns}/{dep_name}");
+        let Some(d) = run.shared.store().get(&KUSTOMIZATION, dep_ns, dep_name).cloned() else {
+            return Some(format!(
+                "dependency '{name}' not found: kustomizations.kustomize.toolkit.fluxcd.io \"{dep_name}\" not found"
+            ));
+        };
+        let conditions = d["status"]["conditions"].as_array().cloned().unwrap_or_default();
+        let ready = conditions.iter().any(|c| c["type"] == "Ready" && c["status"] == "True");
+        if conditions.is_empty() || d["metadata"]["generation"] != d["status"]["observedGeneration"] || !ready {
+            return Some(format!("dependency '{name}' is not ready"));
+        }
+        if source_key(&d) == source_key(object) && d["status"]["lastAppliedRevision"] != revision {
+            return Some(format!("dependency '{name}' revision is not up to date"));
+        }
+    }
+    None
+}
+
 /// Go's `time.Duration.String()` of a Flux duration field (`5m` → `5m0s`).
 fn go_duration(spec: &str) -> String {
     let (mut total, mut number) = (0u64, String::new());
@@ -281,6 +317,10 @@ pub async fn kustomization(run: Run, next: impl FnOnce() -> (Outcome, Vec<String
         run.finish(json!({}), ("False", "ArtifactFailed", "Source artifact not found, retrying in 30s"), &[], &[]);
         return false;
     };
+    if let Some(message) = dependency_not_ready(&run, &object, &revision) {
+        run.finish(json!({}), ("False", "DependencyNotReady", &message), &[], &[]);
+        return false;
+    }
     let spec = &object["spec"];
     let timeout = go_duration(spec["timeout"].as_str().or(spec["interval"].as_str()).unwrap_or("5m"));
     let fetching = format!("Fetching manifests for revision {revision} with a timeout of {timeout}");
