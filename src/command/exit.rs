@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use crate::bundle::read::ReadError;
 use crate::bundle::write::WriteError;
+use crate::flux::error::FluxError;
 use crate::publish::lease::LeaseError;
 use crate::publish::target::url::TargetUrlError;
 use crate::publish::target::{OpenError, TargetError};
@@ -80,6 +81,26 @@ fn publish(e: &PublishError) -> Verdict {
         PublishError::Bundle(e) => bundle_read(e),
         PublishError::Target(e) => target(e),
         PublishError::Unrestorable { .. } | PublishError::Encode(_) | PublishError::Nar(_) => Verdict::failed(None),
+        PublishError::PruneKind { .. } => Verdict::bad(Some(
+            "check `nixflux diff` (it shows what Flux would prune); if that is intended, pass `--allow-prune-kind KIND` for each kind",
+        )),
+        PublishError::Flux(e) => flux(e),
+    }
+}
+
+/// Configuration the user can fix is exit 2; a cluster or webhook that
+/// failed to answer is exit 1.
+fn flux(e: &FluxError) -> Verdict {
+    match e {
+        FluxError::WrongCluster { .. } => Verdict::bad(None),
+        FluxError::Kubeconfig { .. }
+        | FluxError::NoAccess { .. }
+        | FluxError::NotFound { .. }
+        | FluxError::Forbidden { .. }
+        | FluxError::Unauthorized { .. }
+        | FluxError::TokenFile { .. }
+        | FluxError::EmptyToken { .. } => Verdict::bad(None),
+        FluxError::Api { .. } | FluxError::Receiver { .. } => Verdict::failed(None),
     }
 }
 
@@ -186,6 +207,9 @@ fn verdict_of(e: &(dyn StdError + 'static)) -> Option<Verdict> {
     }
     if let Some(e) = e.downcast_ref::<TargetError>() {
         return Some(target(e));
+    }
+    if let Some(e) = e.downcast_ref::<FluxError>() {
+        return Some(flux(e));
     }
     None
 }

@@ -9,6 +9,8 @@
 pub mod check;
 pub mod diff;
 pub mod exit;
+pub mod flux_args;
+pub mod flux_run;
 pub mod gc;
 pub mod history;
 pub mod input;

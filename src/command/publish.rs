@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::flux_args::LoopArgs;
+use super::flux_run;
 use super::output::human_bytes;
 use super::output::{Global, Output};
 use super::progress;
@@ -48,6 +50,7 @@ impl GuardArgs {
             lease_ttl: publish::lease::DEFAULT_TTL,
             concurrency: 16,
             flux_ignore: crate::flux::revision::DEFAULT_BUCKET_IGNORE.to_owned(),
+            hooks: None,
         }
     }
 }
@@ -62,6 +65,8 @@ pub struct Args {
     pub guard: GuardArgs,
     #[command(flatten)]
     pub bucket: BucketArgs,
+    #[command(flatten)]
+    pub flux: LoopArgs,
 }
 
 pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
@@ -69,13 +74,12 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     let mut opts = args.guard.options();
     opts.flux_ignore = args.bucket.spec_ignore();
     let progress = progress::for_global(global);
-    let report = block_on(async {
+    let (report, flux) = block_on(async {
         let target = args.target.open().await?;
         let desired = Desired::from_dir(&args.bundle, source).map_err(publish::PublishError::Bundle)?;
-        anyhow::Ok(publish::publish(&target, desired, &opts, progress.as_ref()).await?)
+        flux_run::publish_followed(&target, desired, opts, &args.flux, global, progress.as_ref()).await
     })??;
-    print_report(&report, global)?;
-    Ok(ExitCode::SUCCESS)
+    flux_run::conclude(&report, flux.as_ref(), global)
 }
 
 /// Records where the bundle came from: its path and, when it is a Nix store
@@ -93,9 +97,10 @@ fn source_of(path: &std::path::Path) -> anyhow::Result<Source> {
     Ok(Source { bundle_path: Some(path.display().to_string()), store_path, nar_hash: None, rollback_of: None })
 }
 
+/// Prints the text report (JSON is printed once the Flux loop is done).
 pub fn print_report(r: &Report, global: Global) -> anyhow::Result<()> {
     match global.output {
-        Output::Json => println!("{}", serde_json::to_string(r).context("encoding the report")?),
+        Output::Json => {}
         Output::Text if global.quiet => {}
         Output::Text => {
             let gen = |g: Option<u64>| g.map_or_else(|| "none".to_owned(), |g| g.to_string());

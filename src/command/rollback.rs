@@ -6,8 +6,10 @@ use std::process::ExitCode;
 use super::output::Global;
 use crate::publish;
 
+use super::flux_args::LoopArgs;
+use super::flux_run;
 use super::progress;
-use super::publish::{print_report, GuardArgs};
+use super::publish::GuardArgs;
 use super::target::{block_on, BucketArgs, TargetArgs};
 
 #[derive(Debug, clap::Args)]
@@ -21,17 +23,18 @@ pub struct Args {
     pub guard: GuardArgs,
     #[command(flatten)]
     pub bucket: BucketArgs,
+    #[command(flatten)]
+    pub flux: LoopArgs,
 }
 
 pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     let mut opts = args.guard.options();
     opts.flux_ignore = args.bucket.spec_ignore();
     let progress = progress::for_global(global);
-    let report = block_on(async {
+    let (report, flux) = block_on(async {
         let target = args.target.open().await?;
         let desired = publish::rollback_target(&target, args.generation).await?;
-        anyhow::Ok(publish::publish(&target, desired, &opts, progress.as_ref()).await?)
+        flux_run::publish_followed(&target, desired, opts, &args.flux, global, progress.as_ref()).await
     })??;
-    print_report(&report, global)?;
-    Ok(ExitCode::SUCCESS)
+    flux_run::conclude(&report, flux.as_ref(), global)
 }

@@ -10,7 +10,9 @@
 //! - A Kustomization failed when `Ready=False` after an attempt at the
 //!   published revision (`lastAttemptedRevision`), for any reason but
 //!   `Progressing` and `DependencyNotReady`: it retries only after its
-//!   `retryInterval`, so waiting longer would not help.
+//!   `retryInterval`, so waiting longer would not help. (Flux writes
+//!   `observedGeneration` only on success, so a failure is not checked
+//!   against it.)
 //! - A failure at another revision (a build that raced with a switch, an
 //!   older generation) is not this publish's: the wait goes on.
 //! - A Bucket that fails after handling this publish's request fails the
@@ -114,7 +116,7 @@ fn judge_kustomization(k: &Kustomization, revision: &str) -> Option<Verdict> {
     let attempted = status.last_attempted_revision.as_deref();
     if let Some(c) = ready.filter(|c| c.status == "False") {
         let pending_reason = matches!(c.reason.as_str(), "Progressing" | "DependencyNotReady");
-        if attempted == Some(revision) && current && !pending_reason {
+        if attempted == Some(revision) && !pending_reason {
             return Some(Verdict::Failed(Failure {
                 object: what,
                 reason: c.reason.clone(),

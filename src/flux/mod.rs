@@ -4,10 +4,13 @@
 //! reading its status.
 
 pub mod access;
+pub mod binding;
 pub mod error;
 pub mod glob;
 pub mod ignore;
 pub mod judge;
+pub mod prune;
 pub mod revision;
+pub mod session;
 pub mod trigger;
 pub mod wait;

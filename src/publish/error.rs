@@ -35,6 +35,10 @@ pub enum PublishError {
     Lease(#[from] LeaseError),
     #[error(transparent)]
     Target(#[from] TargetError),
+    #[error("refusing to publish to {target}: Flux would prune {} (the live inventory of its Kustomization has them, the new generation does not)", list(objects))]
+    PruneKind { target: String, objects: Vec<crate::object::ObjectId> },
+    #[error(transparent)]
+    Flux(#[from] crate::flux::error::FluxError),
 }
 
 fn list(ids: &[crate::object::ObjectId]) -> String {

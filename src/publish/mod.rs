@@ -10,6 +10,7 @@
 //! | `history.rs` | history, rollback, the live generation's files |
 //! | `generation.rs` | the pointer and generation records |
 //! | `lease.rs` | the publish lease |
+//! | `hooks.rs` | what a caller adds: a check before writing, a call at the switch |
 //! | `progress.rs` | how long steps report progress to the command |
 //! | `target/` | the `Target` trait and its backends |
 //! | `error.rs`, `options.rs`, `failpoint.rs` | the error, the settings, crash-test failpoints |
@@ -20,6 +21,7 @@ pub mod failpoint;
 pub mod gc;
 pub mod generation;
 pub mod history;
+pub mod hooks;
 pub mod lease;
 pub mod options;
 pub mod plan;

@@ -1,7 +1,10 @@
 //! The settings of a publish: retention, the prune guard, dry runs, the
 //! lease, upload concurrency, and the Flux Bucket's ignore rules.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use super::hooks::Hooks;
 
 use super::lease;
 use crate::flux::revision::DEFAULT_BUCKET_IGNORE;
@@ -26,6 +29,8 @@ pub struct Options {
     /// The `spec.ignore` of the Flux Bucket that reads the target, for the
     /// revision a publish reports ("" when the Bucket has none).
     pub flux_ignore: String,
+    /// The caller's check and switch call (the Flux loop), if any.
+    pub hooks: Option<Arc<dyn Hooks>>,
 }
 
 impl Default for Options {
@@ -40,6 +45,7 @@ impl Default for Options {
             lease_ttl: lease::DEFAULT_TTL,
             concurrency: 16,
             flux_ignore: DEFAULT_BUCKET_IGNORE.to_owned(),
+            hooks: None,
         }
     }
 }

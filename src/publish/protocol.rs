@@ -124,6 +124,9 @@ pub async fn publish<T: Target>(
     let digest = desired.index.digest.clone();
     // Checked before the lease is taken; a dry run also reports the uploads.
     let plan = Plan::new(&name, &planned, &desired, opts)?;
+    if let Some(hooks) = &opts.hooks {
+        hooks.check(&planned.live_files, &desired.index).await?;
+    }
     if opts.dry_run {
         let revision = flux_revision(target, &planned.listing, &bucket_ignore(target, &opts.flux_ignore).await);
         let plan = plan.with_uploads(&planned.listing, &desired);
@@ -159,6 +162,9 @@ async fn publish_under_lease<T: Target>(
     } else {
         let state = State::load(target).await?;
         let plan = Plan::new(&target.name(), &state, desired, opts)?;
+        if let Some(hooks) = &opts.hooks {
+            hooks.check(&state.live_files, &desired.index).await?;
+        }
         (state, plan)
     };
     let plan = plan.with_uploads(&state.listing, desired);
@@ -217,6 +223,9 @@ async fn publish_under_lease<T: Target>(
     })?;
     failpoint::hit("switch");
     tracing::info!(generation, "switched");
+    if let Some(hooks) = &opts.hooks {
+        hooks.switched(generation);
+    }
 
     known.push(ObjectInfo { key: record_key(generation), etag: String::new(), size: record_bytes.len() as u64 });
     let deleted = match collect_garbage(target, opts.keep, lease, Some(Known { listing: known, pointer })).await {

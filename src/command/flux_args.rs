@@ -1,0 +1,151 @@
+//! The Flux flags shared by `publish`, `rollback`, `diff` and `status`:
+//! which Bucket and Kustomizations read the target, and the way in (a
+//! kubeconfig, the environment's, or a Receiver webhook).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::flux::access::{FluxLoop, KubeAccess, ObjectRef, ReceiverAccess};
+
+use super::exit::BadInput;
+
+/// The Bucket name `nixflux flux bootstrap` gives by default.
+pub const DEFAULT_BUCKET: &str = "flux-system/nixflux";
+
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct FluxArgs {
+    /// The Flux Bucket that reads the target (NAMESPACE/NAME, default
+    /// flux-system/nixflux); with it, nixflux asks Flux to reconcile after a switch
+    #[arg(long, value_name = "NAMESPACE/NAME")]
+    pub flux_bucket: Option<ObjectRef>,
+    /// A Flux Kustomization that applies the target, in order (repeat for
+    /// layers; default: the Bucket's namespace and name)
+    #[arg(long = "flux-kustomization", value_name = "NAMESPACE/NAME")]
+    pub flux_kustomizations: Vec<ObjectRef>,
+    /// Kubeconfig of the cluster (else `KUBECONFIG`, `~/.kube/config` or the
+    /// in-cluster service account, unless only a Receiver is given)
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// URL of a `generic-hmac` Flux Receiver to trigger instead of the API
+    #[arg(long, value_name = "URL", requires = "receiver_token_file")]
+    pub receiver_url: Option<String>,
+    /// File holding the Receiver's token (never on the command line)
+    #[arg(long, value_name = "FILE", requires = "receiver_url")]
+    pub receiver_token_file: Option<PathBuf>,
+}
+
+impl FluxArgs {
+    /// The Flux loop these flags describe, or `None` when none is given.
+    pub fn to_loop(&self) -> Option<FluxLoop> {
+        if self.flux_bucket.is_none() && self.kubeconfig.is_none() && self.receiver_url.is_none() {
+            return None;
+        }
+        let bucket = self.flux_bucket.clone().unwrap_or_else(|| DEFAULT_BUCKET.parse().expect("a valid default"));
+        let kustomizations =
+            if self.flux_kustomizations.is_empty() { vec![bucket.clone()] } else { self.flux_kustomizations.clone() };
+        let receiver = match (&self.receiver_url, &self.receiver_token_file) {
+            (Some(url), Some(token_file)) => Some(ReceiverAccess { url: url.clone(), token_file: token_file.clone() }),
+            _ => None,
+        };
+        let kube = match (&self.kubeconfig, &receiver) {
+            (Some(path), _) => Some(KubeAccess::File(path.clone())),
+            (None, None) => Some(KubeAccess::Infer),
+            (None, Some(_)) => None,
+        };
+        Some(FluxLoop { bucket, kustomizations, kube, receiver })
+    }
+
+    /// Like `to_loop`, for commands that read Flux's status: API access is required.
+    pub fn api_loop(&self, what: &str) -> Result<FluxLoop, BadInput> {
+        match self.to_loop() {
+            Some(l) if l.has_api() => Ok(l),
+            Some(_) => Err(BadInput {
+                message: format!("{what} reads Flux's status, which a Receiver cannot tell"),
+                hint: Some("give `--kubeconfig FILE` (or set KUBECONFIG) as well".into()),
+            }),
+            None => Ok(FluxLoop {
+                bucket: DEFAULT_BUCKET.parse().expect("a valid default"),
+                kustomizations: vec![DEFAULT_BUCKET.parse().expect("a valid default")],
+                kube: Some(KubeAccess::Infer),
+                receiver: None,
+            }),
+        }
+    }
+}
+
+/// The Flux flags of `publish` and `rollback`: the loop, `--wait`, and
+/// the prune gate against the live inventory.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct LoopArgs {
+    #[command(flatten)]
+    pub flux: FluxArgs,
+    /// Wait until Flux applied exactly the published revision (default 5m):
+    /// exit 3 when Flux fails it, 4 when the time runs out
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, require_equals = true, default_missing_value = "5m", value_parser = parse_duration)]
+    pub wait: Option<Duration>,
+    /// With API access: let Flux prune objects of this protected kind
+    /// (PersistentVolumeClaim, PersistentVolume, Namespace,
+    /// CustomResourceDefinition, Cluster); repeat for more
+    #[arg(long = "allow-prune-kind", value_name = "KIND")]
+    pub allow_prune_kinds: Vec<String>,
+}
+
+/// Parses `90s`, `5m`, `1h30m`, `2m30.5s` (Go's duration units h, m, s, ms).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("`{s}` is not a duration (write e.g. `90s`, `5m` or `1h30m`)");
+    let mut total = 0f64;
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
+        let (number, tail) = rest.split_at(digits);
+        let value: f64 = number.parse().map_err(|_| bad())?;
+        let unit_len = tail.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_len);
+        let scale = match unit {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 0.001,
+            _ => return Err(bad()),
+        };
+        total += value * scale;
+        rest = tail;
+    }
+    if !(total.is_finite() && total > 0.0 && total < 1e9) {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs_f64(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_like_go() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        for bad in ["", "5", "m", "5x", "-1s", "0s", "1e3s", "1..2s", "9999999999h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_loop_needs_a_flag_and_defaults_the_names() {
+        assert!(FluxArgs::default().to_loop().is_none());
+        let args = FluxArgs { kubeconfig: Some("k".into()), ..Default::default() };
+        let l = args.to_loop().unwrap();
+        assert_eq!(l.bucket.to_string(), DEFAULT_BUCKET);
+        assert_eq!(l.kustomizations, [l.bucket.clone()]);
+        let args = FluxArgs {
+            receiver_url: Some("https://flux/hook/x".into()),
+            receiver_token_file: Some("t".into()),
+            ..Default::default()
+        };
+        assert!(!args.to_loop().unwrap().has_api());
+    }
+}

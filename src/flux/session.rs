@@ -1,0 +1,231 @@
+//! One publish's conversation with Flux, as publish hooks: before anything
+//! is written, the cluster binding and the prune gate against the live
+//! inventory (fetched while the publish reads the target); the moment the
+//! pointer switches, the reconcile request (annotation or Receiver).
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde::Serialize;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::access::{self, FluxLoop};
+use super::binding::{self, Binding};
+use super::error::FluxError;
+use super::prune::{self, PrunePreview};
+use super::trigger;
+use crate::bundle::{BundleIndex, IndexFile};
+use crate::object::ObjectId;
+use crate::publish::hooks::{CheckFuture, Hooks};
+use crate::publish::target::Target;
+use crate::publish::PublishError;
+
+/// What the cluster said before the publish wrote anything.
+#[derive(Debug, Clone)]
+struct ClusterFacts {
+    uid: String,
+    binding: Option<Binding>,
+    inventory: Vec<ObjectId>,
+}
+
+/// How a reconcile was requested.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Requested {
+    /// `api` (annotation) or `receiver`.
+    pub via: &'static str,
+    /// The annotation value (`api`), which the controllers echo back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// From the switch to the request being answered.
+    pub after_switch_ms: u64,
+}
+
+pub struct Session<T: Target> {
+    flux: FluxLoop,
+    target: T,
+    client: Option<kube::Client>,
+    http: Option<trigger::HttpClient>,
+    receiver_token: Option<String>,
+    allowed_prune_kinds: Vec<String>,
+    prefetch: Mutex<Option<JoinHandle<Result<ClusterFacts, FluxError>>>>,
+    facts: tokio::sync::OnceCell<ClusterFacts>,
+    preview: Mutex<Option<PrunePreview>>,
+    switched: watch::Sender<Switch>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Switch {
+    Waiting,
+    Done(u64, Instant),
+    Ended,
+}
+
+impl<T: Target> std::fmt::Debug for Session<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("flux", &self.flux).finish_non_exhaustive()
+    }
+}
+
+impl<T: Target> Session<T> {
+    /// Sets up the clients and starts reading the cluster (binding, uid,
+    /// inventory) in the background; no write happens here.
+    pub async fn start(flux: FluxLoop, target: T, allowed_prune_kinds: Vec<String>) -> Result<Session<T>, FluxError> {
+        let client = match &flux.kube {
+            Some(a) => Some(access::client(a).await?),
+            None => None,
+        };
+        let (http, receiver_token) = match &flux.receiver {
+            Some(r) => (Some(trigger::http_client()?), Some(trigger::read_token(&r.token_file)?)),
+            None => (None, None),
+        };
+        let prefetch = client.clone().map(|client| {
+            let (target, kustomizations) = (target.clone(), flux.kustomizations.clone());
+            tokio::spawn(async move {
+                let (uid, inventory, binding) = tokio::join!(
+                    binding::cluster_uid(&client),
+                    prune::live_inventory(&client, &kustomizations),
+                    binding::read(&target)
+                );
+                let binding = binding.map_err(|e| FluxError::Api {
+                    verb: "read",
+                    kind: "binding",
+                    object: binding::BINDING_KEY.into(),
+                    message: e.to_string(),
+                })?;
+                Ok(ClusterFacts { uid: uid?, binding, inventory: inventory? })
+            })
+        });
+        Ok(Session {
+            flux,
+            target,
+            client,
+            http,
+            receiver_token,
+            allowed_prune_kinds,
+            prefetch: Mutex::new(prefetch),
+            facts: tokio::sync::OnceCell::new(),
+            preview: Mutex::new(None),
+            switched: watch::channel(Switch::Waiting).0,
+        })
+    }
+
+    pub fn client(&self) -> Option<&kube::Client> {
+        self.client.as_ref()
+    }
+
+    pub fn flux(&self) -> &FluxLoop {
+        &self.flux
+    }
+
+    /// What Flux would prune, as the last check saw it.
+    pub fn prune_preview(&self) -> Option<PrunePreview> {
+        self.preview.lock().ok().and_then(|p| p.clone())
+    }
+
+    async fn facts(&self) -> Result<Option<&ClusterFacts>, FluxError> {
+        let Some(client) = &self.client else { return Ok(None) };
+        let handle = self.prefetch.lock().ok().and_then(|mut h| h.take());
+        let facts = self
+            .facts
+            .get_or_try_init(|| async {
+                match handle {
+                    Some(h) => h.await.map_err(|e| FluxError::NoAccess { message: e.to_string() })?,
+                    None => {
+                        let inventory = prune::live_inventory(client, &self.flux.kustomizations).await?;
+                        let uid = binding::cluster_uid(client).await?;
+                        let binding = binding::read(&self.target).await.map_err(|e| FluxError::Api {
+                            verb: "read",
+                            kind: "binding",
+                            object: binding::BINDING_KEY.into(),
+                            message: e.to_string(),
+                        })?;
+                        Ok(ClusterFacts { uid, binding, inventory })
+                    }
+                }
+            })
+            .await?;
+        Ok(Some(facts))
+    }
+
+    async fn check_plan(&self, live_files: &[IndexFile], desired: &BundleIndex) -> Result<(), PublishError> {
+        let Some(facts) = self.facts().await? else { return Ok(()) };
+        binding::check(&self.target.name(), facts.binding.as_ref(), &facts.uid)?;
+        let desired_ids: BTreeSet<&ObjectId> =
+            desired.files.iter().flat_map(|f| f.objects.iter().map(|o| &o.id)).collect();
+        let gone: Vec<ObjectId> = facts.inventory.iter().filter(|id| !desired_ids.contains(id)).cloned().collect();
+        let protected: Vec<ObjectId> = gone.iter().filter(|id| prune::is_protected(id)).cloned().collect();
+        let never = prune::prune_disabled(&self.target, live_files, &protected).await?;
+        let preview = prune::preview(&facts.inventory, &desired_ids, &never, &self.allowed_prune_kinds);
+        let refused = preview.refused.clone();
+        if let Ok(mut p) = self.preview.lock() {
+            *p = Some(preview);
+        }
+        if !refused.is_empty() {
+            return Err(PublishError::PruneKind { target: self.target.name(), objects: refused });
+        }
+        Ok(())
+    }
+
+    /// Waits for the switch, then asks Flux to reconcile. `None` when the
+    /// publish ended without a switch (the session was dropped or
+    /// `no_switch` called).
+    pub fn trigger_on_switch(self: &Arc<Self>) -> JoinHandle<Result<Option<Requested>, FluxError>> {
+        let me = Arc::clone(self);
+        let mut rx = self.switched.subscribe();
+        tokio::spawn(async move {
+            let (generation, at) = loop {
+                match *rx.borrow_and_update() {
+                    Switch::Done(generation, at) => break (generation, at),
+                    Switch::Ended => return Ok(None),
+                    Switch::Waiting => {}
+                }
+                if rx.changed().await.is_err() {
+                    return Ok(None);
+                }
+            };
+            me.request(generation, at).await.map(Some)
+        })
+    }
+
+    /// Ends the wait of `trigger_on_switch` when nothing was switched.
+    pub fn no_switch(&self) {
+        self.switched.send_if_modified(|s| {
+            let waiting = matches!(s, Switch::Waiting);
+            if waiting {
+                *s = Switch::Ended;
+            }
+            waiting
+        });
+    }
+
+    /// Asks Flux to reconcile now.
+    pub async fn request(&self, generation: u64, switched_at: Instant) -> Result<Requested, FluxError> {
+        if let Some(client) = &self.client {
+            let token = trigger::request_token();
+            trigger::request(client, &self.flux.bucket, &self.flux.kustomizations, &token).await?;
+            return Ok(Requested { via: "api", token: Some(token), after_switch_ms: ms(switched_at) });
+        }
+        if let (Some(http), Some(receiver), Some(token)) = (&self.http, &self.flux.receiver, &self.receiver_token) {
+            trigger::request_via_receiver(http, receiver, token, generation).await?;
+            return Ok(Requested { via: "receiver", token: None, after_switch_ms: ms(switched_at) });
+        }
+        Err(FluxError::NoAccess { message: "neither API access nor a Receiver is configured".into() })
+    }
+}
+
+fn ms(since: Instant) -> u64 {
+    since.elapsed().as_millis() as u64
+}
+
+impl<T: Target> Hooks for Session<T> {
+    fn check<'a>(&'a self, live_files: &'a [IndexFile], desired: &'a BundleIndex) -> CheckFuture<'a> {
+        Box::pin(self.check_plan(live_files, desired))
+    }
+
+    fn switched(&self, generation: u64) {
+        self.switched.send_replace(Switch::Done(generation, Instant::now()));
+    }
+}

@@ -1,0 +1,13 @@
+//! The Flux loop against the in-test fake Kubernetes API server
+//! (`tests/common/fake_kube`), driven through the real kube client. The
+//! first tests here check the fake itself: that it answers as the real API
+//! server does, so the tests of nixflux's trigger, wait and status built on
+//! it mean something.
+
+mod common;
+
+#[path = "flux/fake_api.rs"]
+mod fake_api;
+
+#[path = "flux/fake_flux.rs"]
+mod fake_flux;
