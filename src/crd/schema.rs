@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 /// Nesting deeper than this is refused (when compiling) or reported (when
 /// validating) rather than recursed into.
-pub const MAX_DEPTH: usize = 200;
+pub const MAX_DEPTH: usize = 64;
 
 /// The JSON types of the `type` keyword.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
