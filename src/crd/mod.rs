@@ -11,3 +11,6 @@ pub mod validate;
 
 pub use crds::{CrdError, Crds};
 pub use schema::{Schema, SchemaError};
+
+#[cfg(test)]
+mod tests;
