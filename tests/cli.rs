@@ -56,7 +56,8 @@ fn bad_objects_against_crds_have_exact_errors_and_exit_2() {
     let mut failures = Vec::new();
     for case in &cases {
         let file = case.file_name().unwrap().to_str().unwrap();
-        let out = nixflux().current_dir(&dir).args(["check", file, "--crds", "../../../../shared/crds"]).output().unwrap();
+        let out =
+            nixflux().current_dir(&dir).args(["check", file, "--crds", "../../../../shared/crds"]).output().unwrap();
         let stderr = String::from_utf8(out.stderr).unwrap();
         if out.status.code() != Some(2) {
             failures.push(format!("{file}: exit {:?}, want 2\n{stderr}", out.status.code()));

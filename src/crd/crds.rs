@@ -68,8 +68,11 @@ impl Crds {
         for file in files {
             let text = std::fs::read(&file).map_err(|source| CrdError::Read { path: file.clone(), source })?;
             let name = file.display().to_string();
-            let text = String::from_utf8(text)
-                .map_err(|_| CrdError::Document { file: name.clone(), index: 1, message: "the file is not UTF-8 text".into() })?;
+            let text = String::from_utf8(text).map_err(|_| CrdError::Document {
+                file: name.clone(),
+                index: 1,
+                message: "the file is not UTF-8 text".into(),
+            })?;
             crds.add_yaml(&text, &name)?;
         }
         Ok(crds)
@@ -95,10 +98,7 @@ impl Crds {
                     None => return Err(bad("not a Kubernetes object: it has no `kind`".into())),
                 },
                 other => {
-                    return Err(bad(format!(
-                        "not a Kubernetes object but {}",
-                        crate::spec::problem::json_type(other)
-                    )))
+                    return Err(bad(format!("not a Kubernetes object but {}", crate::spec::problem::json_type(other))))
                 }
             }
             self.add_crd(&value, file, index)?;
@@ -109,7 +109,9 @@ impl Crds {
     fn add_crd(&mut self, crd: &Value, file: &str, index: usize) -> Result<(), CrdError> {
         let bad = |message: &str| CrdError::Document { file: file.to_owned(), index, message: message.to_owned() };
         if crd.get("apiVersion").and_then(Value::as_str) != Some("apiextensions.k8s.io/v1") {
-            return Err(bad("a CustomResourceDefinition must be `apiextensions.k8s.io/v1` (v1beta1 is gone since Kubernetes 1.22)"));
+            return Err(bad(
+                "a CustomResourceDefinition must be `apiextensions.k8s.io/v1` (v1beta1 is gone since Kubernetes 1.22)",
+            ));
         }
         let spec = crd.get("spec").ok_or_else(|| bad("no `spec`"))?;
         let group = spec.get("group").and_then(Value::as_str).ok_or_else(|| bad("no `spec.group`"))?;
@@ -117,7 +119,10 @@ impl Crds {
         let versions = spec.get("versions").and_then(Value::as_array).ok_or_else(|| bad("no `spec.versions` list"))?;
         let mut served = BTreeMap::new();
         for (i, v) in versions.iter().enumerate() {
-            let name = v.get("name").and_then(Value::as_str).ok_or_else(|| bad(&format!("`spec.versions[{i}]` has no `name`")))?;
+            let name = v
+                .get("name")
+                .and_then(Value::as_str)
+                .ok_or_else(|| bad(&format!("`spec.versions[{i}]` has no `name`")))?;
             if v.get("served").and_then(Value::as_bool) != Some(true) {
                 continue;
             }
@@ -177,7 +182,8 @@ impl Crds {
             Some(Some(schema)) => schema.validate_object(object, at),
             Some(None) => Vec::new(),
             None => {
-                let served: Vec<String> = k.versions.keys().map(|v| format!("`{}/{v}`", group_of(api_version))).collect();
+                let served: Vec<String> =
+                    k.versions.keys().map(|v| format!("`{}/{v}`", group_of(api_version))).collect();
                 let hint = match served.as_slice() {
                     [] => "the CRD serves no version".to_owned(),
                     _ => format!("served: {}", served.join(", ")),

@@ -249,6 +249,8 @@ fn count(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<u64>, S
 fn bound(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<f64>, SchemaError> {
     match m.get(key) {
         None => Ok(None),
-        Some(v) => v.as_f64().map(Some).ok_or_else(|| err(&format!("{path}.{key}"), format!("`{key}` must be a number"))),
+        Some(v) => {
+            v.as_f64().map(Some).ok_or_else(|| err(&format!("{path}.{key}"), format!("`{key}` must be a number")))
+        }
     }
 }

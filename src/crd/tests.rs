@@ -52,7 +52,10 @@ fn properties_required_and_unknown_fields() {
     // A null that is not nullable is dropped, as the API server prunes it.
     assert_eq!(check(s.clone(), json!({ "name": null })), ["x: missing required field `name` (add `name` (a string))"]);
     assert!(check(json!({ "type": "object" }), json!({})).is_empty());
-    assert_eq!(check(json!({ "type": "object" }), json!({ "a": 1 })), ["x.a: unknown field `a` (this object takes no fields)"]);
+    assert_eq!(
+        check(json!({ "type": "object" }), json!({ "a": 1 })),
+        ["x.a: unknown field `a` (this object takes no fields)"]
+    );
 }
 
 #[test]
@@ -117,7 +120,10 @@ fn enum_pattern_bounds_and_formats() {
     assert!(check(time.clone(), json!("2026-01-31T12:00:00Z")).is_empty());
     assert_eq!(check(time, json!("yesterday")).len(), 1);
     assert_eq!(check(json!({ "type": "string", "format": "byte" }), json!("not base64!")).len(), 1);
-    assert!(check(json!({ "type": "string", "format": "hostname" }), json!("anything")).is_empty(), "other formats pass");
+    assert!(
+        check(json!({ "type": "string", "format": "hostname" }), json!("anything")).is_empty(),
+        "other formats pass"
+    );
 }
 
 #[test]
@@ -133,10 +139,21 @@ fn nullable_int_or_string_and_embedded_resources() {
     assert_eq!(check(port.clone(), json!(true)), ["x: expected an integer or a string, found a boolean (-)"]);
     assert_eq!(check(port, json!("HTTP")).len(), 1);
     let embedded = json!({ "type": "object", "x-kubernetes-embedded-resource": true, "x-kubernetes-preserve-unknown-fields": true });
-    assert!(check(embedded.clone(), json!({ "apiVersion": "v1", "kind": "ConfigMap", "metadata": { "name": "a" }, "data": {} })).is_empty());
+    assert!(check(
+        embedded.clone(),
+        json!({ "apiVersion": "v1", "kind": "ConfigMap", "metadata": { "name": "a" }, "data": {} })
+    )
+    .is_empty());
     assert_eq!(
-        check(embedded, json!({ "apiVersion": "v1", "metadata": { "nmae": "a" } })),
+        check(embedded.clone(), json!({ "apiVersion": "v1", "metadata": { "nmae": "a" } })),
         ["x: missing required field `kind` (add `kind` (a string))", "x.metadata.nmae: unknown field `nmae` (-)"]
+    );
+    assert_eq!(
+        check(embedded, json!({ "apiVersion": "", "kind": 1 })),
+        [
+            "x: missing required field `apiVersion` (add `apiVersion` (a string))",
+            "x.kind: expected a string, found a number (-)"
+        ]
     );
 }
 
@@ -158,7 +175,10 @@ fn value_validations_any_one_all_not() {
     );
     let all = json!({ "allOf": [{ "minLength": 2 }, { "maxLength": 3 }] });
     assert_eq!(check(all, json!("abcd")), ["x: is 4 characters long, longer than the maximum 3 (-)"]);
-    assert_eq!(check(json!({ "not": { "enum": ["root"] } }), json!("root")), ["x: matches a shape the schema forbids (not) (-)"]);
+    assert_eq!(
+        check(json!({ "not": { "enum": ["root"] } }), json!("root")),
+        ["x: matches a shape the schema forbids (not) (-)"]
+    );
 }
 
 #[test]

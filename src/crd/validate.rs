@@ -70,8 +70,11 @@ impl Walk<'_> {
         for key in ["apiVersion", "kind"] {
             match map.get(key) {
                 Some(Value::String(v)) if !v.is_empty() => {}
-                Some(v) if !v.is_null() => {
-                    self.push(&at.key(key), format!("expected a string, found {}", json_type(v)), None)
+                Some(v) if !v.is_null() && !v.is_string() => {
+                    // A schema that declares the field says so itself.
+                    if !s.properties.contains_key(key) {
+                        self.push(&at.key(key), format!("expected a string, found {}", json_type(v)), None)
+                    }
                 }
                 _ => self.push(at, format!("missing required field `{key}`"), Some(format!("add `{key}` (a string)"))),
             }
@@ -159,7 +162,9 @@ impl Walk<'_> {
 
     fn object(&mut self, s: &Schema, map: &Map<String, Value>, at: &JsonPath, depth: usize, resource: bool) {
         for (key, v) in map {
-            if resource && (key == "metadata" || (RESOURCE_KEYS.contains(&key.as_str()) && !s.properties.contains_key(key))) {
+            if resource
+                && (key == "metadata" || (RESOURCE_KEYS.contains(&key.as_str()) && !s.properties.contains_key(key)))
+            {
                 continue;
             }
             let here = at.key(key);
@@ -174,7 +179,8 @@ impl Walk<'_> {
             }
         }
         for name in s.required.iter().filter(|r| !resource || *r != "metadata") {
-            let present = map.get(name).is_some_and(|v| !v.is_null() || s.properties.get(name).is_some_and(|p| p.nullable));
+            let present =
+                map.get(name).is_some_and(|v| !v.is_null() || s.properties.get(name).is_some_and(|p| p.nullable));
             let defaulted = s.properties.get(name).is_some_and(|p| p.has_default);
             if !present && !defaulted {
                 let hint = match s.properties.get(name).and_then(|p| p.type_) {
@@ -242,8 +248,12 @@ impl Walk<'_> {
             }
         }
         let (ok, what) = match s.format {
-            Some(Format::DateTime) => (text.parse::<jiff::Timestamp>().is_ok(), "an RFC 3339 date-time, like `2026-01-31T12:00:00Z`"),
-            Some(Format::Date) => (text.parse::<jiff::civil::Date>().is_ok() && text.len() == 10, "a date, like `2026-01-31`"),
+            Some(Format::DateTime) => {
+                (text.parse::<jiff::Timestamp>().is_ok(), "an RFC 3339 date-time, like `2026-01-31T12:00:00Z`")
+            }
+            Some(Format::Date) => {
+                (text.parse::<jiff::civil::Date>().is_ok() && text.len() == 10, "a date, like `2026-01-31`")
+            }
             Some(Format::Byte) => (is_base64(text), "base64-encoded bytes"),
             _ => (true, ""),
         };
@@ -266,7 +276,8 @@ impl Walk<'_> {
                 self.push(at, format!("{value} is above the maximum"), Some(format!("write a number {rel} {max}")));
             }
         }
-        if s.format == Some(Format::Int32) && is_integer(value) && (x < f64::from(i32::MIN) || x > f64::from(i32::MAX)) {
+        if s.format == Some(Format::Int32) && is_integer(value) && (x < f64::from(i32::MIN) || x > f64::from(i32::MAX))
+        {
             self.push(at, format!("{value} does not fit in a 32-bit integer"), None);
         }
         if s.format == Some(Format::Int64) && is_integer(value) && value.as_i64().is_none() {
@@ -313,7 +324,7 @@ fn is_integer(v: &Value) -> bool {
 
 fn is_base64(text: &str) -> bool {
     let body = text.trim_end_matches('=');
-    text.len() % 4 == 0
+    text.len().is_multiple_of(4)
         && text.len() - body.len() <= 2
         && body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
 }

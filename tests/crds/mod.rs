@@ -74,9 +74,7 @@ fn typed_flux_kinds_round_trip_a_maximal_instance_of_the_upstream_schema() {
             Some(Ok(body)) => {
                 let back = body.to_json();
                 if back != object {
-                    failures.push(format!(
-                        "{kind}: changed by the round trip\n--- in\n{object:#}\n--- out\n{back:#}"
-                    ));
+                    failures.push(format!("{kind}: changed by the round trip\n--- in\n{object:#}\n--- out\n{back:#}"));
                 }
             }
         }
@@ -165,8 +163,9 @@ pub fn flux_problems(objects: &[Value]) -> Option<Vec<String>> {
             .iter()
             .flat_map(|o| {
                 let id = format!("{} {}", o["kind"], o["metadata"]["name"]);
-                let uncovered = (!crds.covers(o["apiVersion"].as_str().unwrap_or_default(), o["kind"].as_str().unwrap_or_default()))
-                    .then(|| format!("{id}: no upstream CRD for this kind"));
+                let uncovered = (!crds
+                    .covers(o["apiVersion"].as_str().unwrap_or_default(), o["kind"].as_str().unwrap_or_default()))
+                .then(|| format!("{id}: no upstream CRD for this kind"));
                 uncovered.into_iter().chain(crds.validate(o).into_iter().map(move |p| format!("{id}: {p}")))
             })
             .collect(),
@@ -244,7 +243,9 @@ fn attacker_objects_are_refused_naming_the_field_and_what_is_right() {
     b["spec"]["interval"] = json!("5 minutes");
     assert_eq!(
         flux_check(b).unwrap(),
-        [r"objects[0].spec.interval: `5 minutes` does not match the field's pattern (write a value matching `^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`)"]
+        [
+            r"objects[0].spec.interval: `5 minutes` does not match the field's pattern (write a value matching `^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`)"
+        ]
     );
 
     // Metadata is checked as ObjectMeta, whatever the CRD's metadata schema says.
@@ -257,7 +258,12 @@ fn attacker_objects_are_refused_naming_the_field_and_what_is_right() {
     b["apiVersion"] = json!("source.toolkit.fluxcd.io/v1beta2");
     let got = flux_check(b).unwrap();
     assert_eq!(got.len(), 1);
-    assert!(got[0].starts_with("objects[0].apiVersion: `source.toolkit.fluxcd.io/v1beta2` is not a served version of `Bucket`"), "{got:?}");
+    assert!(
+        got[0].starts_with(
+            "objects[0].apiVersion: `source.toolkit.fluxcd.io/v1beta2` is not a served version of `Bucket`"
+        ),
+        "{got:?}"
+    );
     assert!(got[0].ends_with("(served: `source.toolkit.fluxcd.io/v1`)"), "{got:?}");
 }
 
@@ -319,7 +325,10 @@ fn crd_files_that_are_not_yaml_are_named_with_their_document() {
     let (code, stderr) = check_with_crds(&spec_with(vec![]), dir.path());
     assert_eq!(code, Some(2), "{stderr}");
     assert!(
-        stderr.starts_with(&format!("error: CRD file `{}`, document 1: not a Kubernetes object but a string\nhint: ", file.display())),
+        stderr.starts_with(&format!(
+            "error: CRD file `{}`, document 1: not a Kubernetes object but a string\nhint: ",
+            file.display()
+        )),
         "{stderr}"
     );
     let (code, stderr) = check_with_crds(&spec_with(vec![]), &dir.path().join("absent"));

@@ -129,7 +129,6 @@ pub struct Artifact {
     pub metadata: Option<BTreeMap<String, String>>,
 }
 
-
 /// `notification.toolkit.fluxcd.io/v1` Receiver: a webhook that makes Flux
 /// reconcile its resources at once.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
