@@ -406,37 +406,42 @@ mod crd_schemas {
         })
     }
 
+    /// One schema keyword with a value: mostly of the shape it takes, sometimes anything.
+    fn keyword() -> impl Strategy<Value = (String, Value)> {
+        let count = || (0u64..4).prop_map(Value::from);
+        let flag = || any::<bool>().prop_map(Value::Bool);
+        let types = ["object", "array", "string", "integer", "number", "boolean"];
+        let patterns = ["^[a-z]+$", "[0-9]", "^(a|b)*$", "(", "\\d+", ""];
+        let formats = ["int32", "int64", "date-time", "date", "byte", "uuid"];
+        let k = |name: &'static str, v: BoxedStrategy<Value>| v.prop_map(move |v| (name.to_owned(), v)).boxed();
+        prop_oneof![
+            3 => k("type", prop::sample::select(types.to_vec()).prop_map(|t| Value::String(t.into())).boxed()),
+            1 => k("nullable", flag().boxed()),
+            1 => k("x-kubernetes-int-or-string", flag().boxed()),
+            1 => k("x-kubernetes-preserve-unknown-fields", flag().boxed()),
+            1 => k("x-kubernetes-embedded-resource", flag().boxed()),
+            1 => k("exclusiveMinimum", flag().boxed()),
+            1 => k("pattern", prop::sample::select(patterns.to_vec()).prop_map(|p| Value::String(p.into())).boxed()),
+            1 => k("format", prop::sample::select(formats.to_vec()).prop_map(|p| Value::String(p.into())).boxed()),
+            1 => k("enum", prop::collection::vec(scalar(), 0..3).prop_map(Value::Array).boxed()),
+            1 => k("minLength", count().boxed()),
+            1 => k("maxItems", count().boxed()),
+            1 => k("minProperties", count().boxed()),
+            1 => k("minimum", (-2i64..3).prop_map(Value::from).boxed()),
+            1 => k("maximum", any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from).boxed()),
+            1 => k("default", scalar().boxed()),
+            1 => (prop::sample::select(vec!["type", "required", "minLength", "pattern", "enum", "nullable"]), scalar())
+                .prop_map(|(k, v)| (k.to_owned(), v)),
+        ]
+    }
+
     fn schema() -> impl Strategy<Value = Value> {
-        let keyword = prop::sample::select(vec![
-            "type",
-            "nullable",
-            "required",
-            "enum",
-            "pattern",
-            "minLength",
-            "maxLength",
-            "minItems",
-            "maxItems",
-            "minProperties",
-            "maxProperties",
-            "minimum",
-            "maximum",
-            "exclusiveMinimum",
-            "exclusiveMaximum",
-            "format",
-            "default",
-            "x-kubernetes-int-or-string",
-            "x-kubernetes-preserve-unknown-fields",
-            "x-kubernetes-embedded-resource",
-            "x-kubernetes-validations",
-        ]);
-        let leaf = prop::collection::btree_map(keyword.clone(), scalar(), 0..5)
-            .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()));
-        leaf.prop_recursive(4, 40, 5, move |inner| {
+        let leaf = prop::collection::vec(keyword(), 0..4).prop_map(|kv| Value::Object(kv.into_iter().collect()));
+        leaf.prop_recursive(4, 40, 5, |inner| {
             let props = prop::collection::btree_map(name(), inner.clone(), 0..4)
                 .prop_map(|m| Value::Object(m.into_iter().collect()));
             (
-                prop::collection::btree_map(keyword.clone(), scalar(), 0..4),
+                prop::collection::vec(keyword(), 0..4),
                 prop::option::of(props),
                 prop::option::of(inner.clone()),
                 prop::option::of(inner.clone()),
@@ -445,7 +450,7 @@ mod crd_schemas {
                 prop::sample::select(vec!["items", "additionalProperties", "not", "anyOf", "oneOf", "allOf"]),
             )
                 .prop_map(|(base, props, items, extra, branches, required, which)| {
-                    let mut m: Map<String, Value> = base.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+                    let mut m: Map<String, Value> = base.into_iter().collect();
                     if let Some(p) = props {
                         m.insert("properties".into(), p);
                     }
@@ -496,6 +501,27 @@ mod crd_schemas {
             let _ = Crds::from_yaml(&s, "fuzz.yaml");
             let _ = Crds::from_yaml(&format!("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n{s}"), "fuzz.yaml");
         }
+    }
+
+    /// The generator reaches validation: a good share of its schemas compile,
+    /// and many of those find problems in the generated objects.
+    #[test]
+    fn generated_schemas_often_compile_and_find_problems() {
+        use proptest::strategy::ValueTree;
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let (mut compiled, mut with_problems) = (0, 0);
+        for _ in 0..300 {
+            let s = schema().new_tree(&mut runner).unwrap().current();
+            let v = object_value().new_tree(&mut runner).unwrap().current();
+            if let Ok(c) = Schema::compile(&s) {
+                compiled += 1;
+                if !c.validate(&v, &JsonPath::root()).is_empty() {
+                    with_problems += 1;
+                }
+            }
+        }
+        assert!(compiled > 100, "only {compiled} of 300 generated schemas compile");
+        assert!(with_problems > 30, "only {with_problems} of {compiled} find a problem");
     }
 
     #[test]
