@@ -364,3 +364,24 @@ fn check_crds_validates_traefik_cert_manager_and_cloudnative_pg_objects() {
         assert!(stderr.contains(want), "missing {want:?} in\n{stderr}");
     }
 }
+
+#[test]
+fn render_with_crds_refuses_a_bad_object_and_writes_nothing() {
+    let Some(dir) = shared_crds("fluxcd") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = tmp.path().join("spec.json");
+    let mut b = bucket();
+    b["spec"]["interval"] = json!("5 minutes");
+    std::fs::write(&spec, spec_with(vec![b.clone()])).unwrap();
+    let out = tmp.path().join("bundle");
+    let run = nixflux().arg("render").arg(&spec).arg("--out").arg(&out).arg("--crds").arg(&dir).output().unwrap();
+    assert_eq!(run.status.code(), Some(2), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("at `objects[0].spec.interval`"));
+    assert!(!out.exists());
+    // Fixed, it renders.
+    b["spec"]["interval"] = json!("5m");
+    std::fs::write(&spec, spec_with(vec![b])).unwrap();
+    let run = nixflux().arg("render").arg(&spec).arg("--out").arg(&out).arg("--crds").arg(&dir).output().unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(out.join("bundle.json").exists());
+}
