@@ -202,6 +202,11 @@ let
           kubeconfigFile = opt types.path "Kubeconfig for asking Flux to reconcile after a publish." "/run/keys/flux-kubeconfig";
           bucket = opt types.str "The Flux Bucket (namespace/name) that reads this target." "flux-system/nixflux";
           kustomization = opt types.str "The Flux Kustomization (namespace/name) that applies it." "flux-system/nixflux";
+          ignore = opt (types.listOf types.str) "The lines of the Flux Bucket's `spec.ignore`, so the revision a publish prints is the one the Bucket computes (nixflux's default: `generations/` and `nixflux.lock`, what its Bucket renders; `[ ]` for a Bucket without `ignore`)." [
+            "generations/"
+            "nixflux.lock"
+            "*.md"
+          ];
         };
       };
     };
@@ -271,7 +276,14 @@ let
     ++ lib.optionals (t.maxPrunePercent != null) [ "--max-prune-percent" (toString t.maxPrunePercent) ]
     ++ lib.optional t.allowPrune "--allow-prune"
     ++ lib.optional t.allowEmpty "--allow-empty"
-    ++ lib.optional t.allowDataRemoval "--allow-data-removal";
+    ++ lib.optional t.allowDataRemoval "--allow-data-removal"
+    # systemd expands `%` and `$` in ExecStart, even quoted.
+    ++ lib.optionals (t.flux.ignore != null) (
+      lib.concatMap (p: [
+        "--flux-ignore"
+        (lib.replaceStrings [ "%" "$" ] [ "%%" "$$" ] p)
+      ]) (if t.flux.ignore == [ ] then [ "" ] else t.flux.ignore)
+    );
 
   # The directory a `dir://` target writes, or null for S3.
   dirPath = t: if lib.hasPrefix "dir://" t.url then lib.removePrefix "dir://" t.url else null;

@@ -242,6 +242,16 @@ fn module_publish_unit_and_node_images() {
         assert!(exec.contains(part), "ExecStart `{exec}` lacks `{part}`");
     }
     assert!(!exec.contains("/run/keys"), "the credentials path must reach the unit only through LoadCredential");
+    assert!(!exec.contains("--flux-ignore"), "nixflux's default ignore is the Bucket's unless set");
+    // The Bucket's `ignore`, line by line; `%` and `$` escaped for systemd; `[ ]` is an empty `ignore`.
+    let flux = |ignore: Value| {
+        let extra =
+            serde_json::json!({ "targets": { "home": { "url": "s3://flux/home", "flux": { "ignore": ignore } } } });
+        eval_module(&lib, &extra, "units")["nixflux-publish-home"]["ExecStart"].as_str().unwrap().to_owned()
+    };
+    let exec = flux(serde_json::json!(["generations/", "100%.json"]));
+    assert!(exec.ends_with(" --flux-ignore generations/ --flux-ignore 100%%.json"), "{exec}");
+    assert!(flux(serde_json::json!([])).ends_with(" --flux-ignore ''"));
     let deps = eval_module(&lib, &extra, "extraDependencies");
     assert_eq!(deps, serde_json::json!([bundle]), "nodeImages puts the bundle (and so its images) into the closure");
 }

@@ -544,3 +544,77 @@ mod crd_schemas {
         assert!(schema.validate(&value, &JsonPath::root()).is_empty());
     }
 }
+
+/// Flux's ignore rules and Bucket revision: any pattern text and any key.
+mod flux_ignore {
+    use nixflux::flux::glob;
+    use nixflux::flux::ignore::Ignore;
+    use nixflux::flux::revision::{bucket_ignore, bucket_revision};
+    use nixflux::publish::target::ObjectInfo;
+    use proptest::prelude::*;
+
+    /// Bytes the pattern language gives meaning to, a few plain ones, and
+    /// the pieces of a three-byte UTF-8 character (`日`) to split it.
+    fn meaningful() -> impl Strategy<Value = Vec<u8>> {
+        let bytes = b"*?[]^-\\/!# \r\nab.".to_vec();
+        let alphabet: Vec<u8> = bytes.into_iter().chain([0xE6, 0x97, 0xA5]).collect();
+        prop::collection::vec(prop::sample::select(alphabet), 0..24)
+    }
+
+    fn key() -> impl Strategy<Value = String> {
+        prop::collection::vec(prop_oneof!["[a-b.*?\\[\\]\\\\ -]{0,4}", "\\PC{0,4}", Just("日".to_owned())], 1..5)
+            .prop_map(|elements| elements.join("/"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn glob_never_panics(p in meaningful(), n in meaningful(), q in prop::collection::vec(any::<u8>(), 0..16)) {
+            let _ = glob::matches(&p, &n);
+            let _ = glob::matches(&q, &n);
+            let _ = glob::matches(&p, &q);
+        }
+
+        #[test]
+        fn matcher_never_panics(rules in meaningful(), more in "\\PC{0,60}", k in key(), raw in meaningful()) {
+            let ignore = Ignore::parse(&rules).then(Ignore::parse(more.as_bytes()));
+            let _ = ignore.is_ignored_key(&k);
+            let path: Vec<&[u8]> = raw.split(|&b| b == b'/').collect();
+            let _ = ignore.is_ignored(&path, false);
+            let _ = ignore.is_ignored(&path, true);
+            let _ = ignore.is_ignored(&[], false);
+        }
+
+        /// A name matches itself once every byte is escaped, and a plain
+        /// name (no `*?[\`) matches itself as it is.
+        #[test]
+        fn names_match_themselves(name in "[^/]{0,12}") {
+            let escaped: Vec<u8> = name.bytes().flat_map(|b| [b'\\', b]).collect();
+            prop_assert_eq!(glob::matches(&escaped, name.as_bytes()), Ok(true));
+            if !name.contains(['*', '?', '[', '\\']) {
+                prop_assert_eq!(glob::matches(name.as_bytes(), name.as_bytes()), Ok(true));
+            }
+        }
+
+        /// The revision depends on the set of (key, ETag) pairs, never on
+        /// the listing's order.
+        #[test]
+        fn revision_ignores_listing_order(
+            keys in prop::collection::btree_map(key(), "[0-9a-f]{32}", 0..12),
+            rules in meaningful(),
+            shift in 0usize..12,
+        ) {
+            let mut listing: Vec<ObjectInfo> =
+                keys.into_iter().map(|(key, etag)| ObjectInfo { key, etag, size: 0 }).collect();
+            let ignore = bucket_ignore(Some(&rules), Some("generations/"));
+            let before = bucket_revision("home/", &listing, &ignore);
+            if !listing.is_empty() {
+                let n = shift % listing.len();
+                listing.rotate_left(n);
+                listing.reverse();
+            }
+            prop_assert_eq!(bucket_revision("home/", &listing, &ignore), before);
+        }
+    }
+}

@@ -135,18 +135,89 @@ fn publish_switches_generations_and_republishing_writes_nothing() {
     }
 }
 
+/// Flux's Bucket revision, computed here from its definition (source-controller
+/// `internal/index/digest.go`): sha256 over `"<key> <etag>\n"` of every kept
+/// object, sorted by key, keys with the prefix.
+fn digest_of(listing: &[(String, String)], keep: impl Fn(&str) -> bool) -> String {
+    let lines: String = listing.iter().filter(|(k, _)| keep(k)).map(|(k, e)| format!("{k} {e}\n")).collect();
+    format!("sha256:{}", nixflux::bundle::sha256_hex(lines.as_bytes()))
+}
+
+/// What nixflux's default `spec.ignore` (`generations/`, `nixflux.lock`)
+/// leaves out, by the gitignore rules for those two patterns: a directory
+/// pattern without a slash matches any element but the last; a name
+/// pattern any element.
+fn default_ignored(key: &str) -> bool {
+    let elements: Vec<&str> = key.split('/').collect();
+    let (last, dirs) = elements.split_last().unwrap();
+    dirs.contains(&"generations") || *last == "nixflux.lock" || dirs.contains(&"nixflux.lock")
+}
+
+/// `*.yaml` then `!kustomization.yaml`: of the yaml files only the pointer stays.
+fn yaml_ignored(key: &str) -> bool {
+    let last = key.rsplit('/').next().unwrap();
+    last.ends_with(".yaml") && last != "kustomization.yaml"
+}
+
 #[test]
 fn printed_flux_revision_is_what_flux_computes() {
     let tmp = tempfile::tempdir().unwrap();
-    let a = bundle(tmp.path(), "a", &spec_of(&["web"], &[]));
-    let server = Server::start();
-    let t = Where::S3(server);
-    let r = t.publish(&a, &[]);
-    let Where::S3(s) = &t else { unreachable!() };
-    // Flux: sha256 over "<key> <etag>\n" of every listed object, sorted by key.
-    let lines: String = s.listing(PREFIX).iter().map(|(k, e)| format!("{k} {e}\n")).collect();
-    let want = format!("sha256:{}", nixflux::bundle::sha256_hex(lines.as_bytes()));
-    assert_eq!(r["fluxRevision"], want);
+    let a = bundle(tmp.path(), "a", &spec_of(&["web", "api"], &[]));
+    let b = bundle(tmp.path(), "b", &spec_of(&["web", "api"], &[("web", 2)]));
+    for s in [Server::start(), Server::enforcing()] {
+        let t = Where::S3(s);
+        let Where::S3(s) = &t else { unreachable!() };
+        t.publish(&a, &[]);
+        let r = t.publish(&b, &[]);
+        let listing = s.listing(PREFIX);
+        assert!(listing.iter().any(|(k, _)| k.starts_with("home/generations/")), "{}: records are listed", t.name());
+        let want = digest_of(&listing, |k| !default_ignored(k));
+        assert_eq!(r["fluxRevision"], want, "{}: publish, default `ignore`", t.name());
+        assert_ne!(want, digest_of(&listing, |_| true), "the default ignore leaves records out");
+        let history = |extra: &[&str]| -> Value {
+            let out = t.run("history", extra);
+            assert!(out.status.success(), "{}", stderr(&out));
+            serde_json::from_slice(&out.stdout).unwrap()
+        };
+        assert_eq!(history(&[])["fluxRevision"], want, "{}: history, default `ignore`", t.name());
+        assert_eq!(
+            history(&["--flux-ignore", ""])["fluxRevision"],
+            digest_of(&listing, |_| true),
+            "{}: no `ignore`",
+            t.name()
+        );
+        let custom = history(&["--flux-ignore", "generations/", "--flux-ignore", "# a comment"]);
+        assert_eq!(custom["fluxRevision"], want, "{}: `ignore` given line by line", t.name());
+
+        // A `.sourceignore` at the bucket root (outside the prefix) applies
+        // below `spec.ignore`; it is not part of the index itself.
+        let mut put = s.client();
+        put.args(["rcat", &format!("t:{}/.sourceignore", s.bucket)]).stdin(std::process::Stdio::piped());
+        let mut child = put.spawn().unwrap();
+        std::io::Write::write_all(
+            child.stdin.as_mut().unwrap(),
+            b"# keep only the pointer\r\n*.yaml\r\n!kustomization.yaml\r\n",
+        )
+        .unwrap();
+        drop(child.stdin.take());
+        assert!(child.wait().unwrap().success(), "rclone rcat .sourceignore");
+        assert_eq!(s.listing(PREFIX), listing, "the root object is outside the prefix");
+        let with_file = digest_of(&listing, |k| !default_ignored(k) && !yaml_ignored(k));
+        assert_eq!(history(&[])["fluxRevision"], with_file, "{}: `.sourceignore` applied", t.name());
+        assert_eq!(
+            history(&["--flux-ignore", ""])["fluxRevision"],
+            digest_of(&listing, |k| !yaml_ignored(k)),
+            "{}: only `.sourceignore`",
+            t.name()
+        );
+        // `spec.ignore` takes precedence: excluding the pointer again there wins.
+        let over = history(&["--flux-ignore", "kustomization.yaml"]);
+        assert_eq!(over["fluxRevision"], digest_of(&listing, |k| !k.ends_with(".yaml")), "{}", t.name());
+        // The next publish reports the revision with the file too.
+        let r = t.publish(&a, &[]);
+        let listing = s.listing(PREFIX);
+        assert_eq!(r["fluxRevision"], digest_of(&listing, |k| !default_ignored(k) && !yaml_ignored(k)), "{}", t.name());
+    }
 }
 
 #[test]

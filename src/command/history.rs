@@ -7,22 +7,25 @@ use anyhow::Context;
 
 use super::exit::escape_controls;
 use super::output::{Global, Output};
-use super::target::{block_on, TargetArgs};
-use crate::publish::target::Target;
+use super::target::{block_on, BucketArgs, TargetArgs};
 use crate::publish::{self, State};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
     pub target: TargetArgs,
+    #[command(flatten)]
+    pub bucket: BucketArgs,
 }
 
 pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     let (records, live, revision) = block_on(async {
         let target = args.target.open().await?;
-        let state = State::load(&target).await?;
+        let spec_ignore = args.bucket.spec_ignore();
+        let (state, ignore) = tokio::join!(State::load(&target), publish::bucket_ignore(&target, &spec_ignore));
+        let state = state?;
         let records = publish::history(&target).await?;
-        let revision = publish::flux_revision(target.key_prefix(), &state.listing);
+        let revision = publish::flux_revision(&target, &state.listing, &ignore);
         anyhow::Ok((records, state.generation(), revision))
     })??;
     let mut out = std::io::stdout().lock();

@@ -8,7 +8,7 @@ use anyhow::Context;
 use super::output::human_bytes;
 use super::output::{Global, Output};
 use super::progress;
-use super::target::{block_on, TargetArgs};
+use super::target::{block_on, BucketArgs, TargetArgs};
 use crate::publish::generation::Source;
 use crate::publish::{self, Desired, Options, Report};
 
@@ -47,6 +47,7 @@ impl GuardArgs {
             dry_run: self.dry_run,
             lease_ttl: publish::lease::DEFAULT_TTL,
             concurrency: 16,
+            flux_ignore: crate::flux::revision::DEFAULT_BUCKET_IGNORE.to_owned(),
         }
     }
 }
@@ -59,11 +60,14 @@ pub struct Args {
     pub target: TargetArgs,
     #[command(flatten)]
     pub guard: GuardArgs,
+    #[command(flatten)]
+    pub bucket: BucketArgs,
 }
 
 pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     let source = source_of(&args.bundle)?;
-    let opts = args.guard.options();
+    let mut opts = args.guard.options();
+    opts.flux_ignore = args.bucket.spec_ignore();
     let progress = progress::for_global(global);
     let report = block_on(async {
         let target = args.target.open().await?;

@@ -8,7 +8,7 @@ use crate::publish;
 
 use super::progress;
 use super::publish::{print_report, GuardArgs};
-use super::target::{block_on, TargetArgs};
+use super::target::{block_on, BucketArgs, TargetArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -19,10 +19,13 @@ pub struct Args {
     pub generation: Option<u64>,
     #[command(flatten)]
     pub guard: GuardArgs,
+    #[command(flatten)]
+    pub bucket: BucketArgs,
 }
 
 pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
-    let opts = args.guard.options();
+    let mut opts = args.guard.options();
+    opts.flux_ignore = args.bucket.spec_ignore();
     let progress = progress::for_global(global);
     let report = block_on(async {
         let target = args.target.open().await?;

@@ -1,8 +1,10 @@
 //! The target flags shared by `publish`, `diff`, `history`, `rollback` and
-//! `gc`, and the small runtime the target commands run on.
+//! `gc`, the Flux Bucket's ignore flags, and the small runtime the target
+//! commands run on.
 
 use std::path::PathBuf;
 
+use crate::flux::revision::DEFAULT_BUCKET_IGNORE;
 use crate::publish::target::any::AnyTarget;
 use crate::publish::target::s3::S3Options;
 use crate::publish::target::url::TargetUrl;
@@ -53,6 +55,28 @@ impl TargetArgs {
             ca_file: self.ca_file.clone(),
         };
         Ok(AnyTarget::open(url, &opts).await?)
+    }
+}
+
+/// How the Flux Bucket reading the target is set up, for the revision
+/// `publish`, `rollback` and `history` print.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct BucketArgs {
+    /// One line of the Flux Bucket's `spec.ignore` (repeat for more; replaces
+    /// nixflux's default `generations/` and `nixflux.lock`; `''` for a Bucket
+    /// without `ignore`)
+    #[arg(long = "flux-ignore", value_name = "PATTERN")]
+    pub flux_ignore: Vec<String>,
+}
+
+impl BucketArgs {
+    /// The Bucket's `spec.ignore` text.
+    pub fn spec_ignore(&self) -> String {
+        if self.flux_ignore.is_empty() {
+            DEFAULT_BUCKET_IGNORE.to_owned()
+        } else {
+            self.flux_ignore.join("\n")
+        }
     }
 }
 

@@ -37,4 +37,4 @@ pub use gc::gc;
 pub use history::{history, live_files, rollback_target};
 pub use options::{Options, DEFAULT_KEEP, DEFAULT_MAX_PRUNE_PERCENT};
 pub use protocol::{publish, Report};
-pub use state::{flux_revision, State};
+pub use state::{bucket_ignore, flux_revision, State};

@@ -1,9 +1,10 @@
 //! The settings of a publish: retention, the prune guard, dry runs, the
-//! lease and upload concurrency.
+//! lease, upload concurrency, and the Flux Bucket's ignore rules.
 
 use std::time::Duration;
 
 use super::lease;
+use crate::flux::revision::DEFAULT_BUCKET_IGNORE;
 
 pub const DEFAULT_KEEP: u64 = 10;
 pub const DEFAULT_MAX_PRUNE_PERCENT: u32 = 50;
@@ -22,6 +23,9 @@ pub struct Options {
     pub lease_ttl: Duration,
     /// Object uploads in flight at once.
     pub concurrency: usize,
+    /// The `spec.ignore` of the Flux Bucket that reads the target, for the
+    /// revision a publish reports ("" when the Bucket has none).
+    pub flux_ignore: String,
 }
 
 impl Default for Options {
@@ -35,6 +39,7 @@ impl Default for Options {
             dry_run: false,
             lease_ttl: lease::DEFAULT_TTL,
             concurrency: 16,
+            flux_ignore: DEFAULT_BUCKET_IGNORE.to_owned(),
         }
     }
 }

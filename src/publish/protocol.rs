@@ -20,7 +20,7 @@ use super::lease::{self, Lease};
 use super::options::Options;
 use super::plan::Plan;
 use super::progress::{Phase, Progress};
-use super::state::{flux_revision, pointer_etag, read_pointer, State};
+use super::state::{bucket_ignore, flux_revision, pointer_etag, read_pointer, State};
 use super::target::{Condition, ObjectInfo, Target, TargetError};
 use crate::bundle::{BundleFile, Sha256Digest};
 
@@ -125,7 +125,7 @@ pub async fn publish<T: Target>(
     // Checked before the lease is taken; a dry run also reports the uploads.
     let plan = Plan::new(&name, &planned, &desired, opts)?;
     if opts.dry_run {
-        let revision = flux_revision(target.key_prefix(), &planned.listing);
+        let revision = flux_revision(target, &planned.listing, &bucket_ignore(target, &opts.flux_ignore).await);
         let plan = plan.with_uploads(&planned.listing, &desired);
         return Ok(Report::of_plan(name, before, digest, plan, 0, revision, true));
     }
@@ -138,7 +138,8 @@ pub async fn publish<T: Target>(
     if let Err(e) = release {
         tracing::warn!(error = %e, "could not release the lease; it expires by itself");
     }
-    let revision = flux_revision(target.key_prefix(), &target.list().await?);
+    let (listing, ignore) = tokio::join!(target.list(), bucket_ignore(target, &opts.flux_ignore));
+    let revision = flux_revision(target, &listing?, &ignore);
     // Changes and uploads as planned under the lease, which the record holds too.
     Ok(Report::of_plan(name, before, digest, outcome.plan, outcome.deleted, revision, false))
 }

@@ -13,6 +13,8 @@ use super::generation::{record_key, Pointer, Record, OBJECTS_PREFIX, POINTER_KEY
 use super::target::{ObjectInfo, Target, TargetError};
 use crate::bundle::verify::objects_of;
 use crate::bundle::{sha256_hex, IndexFile, ObjectFile};
+use crate::flux::ignore::Ignore;
+use crate::flux::revision::{self, SOURCEIGNORE_KEY};
 
 /// The live pointer and the ETag it was read with (the switch's condition).
 #[derive(Debug, Clone)]
@@ -154,10 +156,23 @@ pub async fn load_record(target: &impl Target, generation: u64) -> Result<Option
     Ok(target.get(&record_key(generation)).await?.and_then(|f| serde_json::from_slice(&f.bytes).ok()))
 }
 
-/// The revision Flux's Bucket source computes from a listing: sha256 over
-/// `<key> <etag>\n` for every object, sorted by key (keys with the prefix).
-pub fn flux_revision(prefix: &str, listing: &[ObjectInfo]) -> String {
-    let mut lines: Vec<String> = listing.iter().map(|o| format!("{prefix}{} {}\n", o.key, o.etag)).collect();
-    lines.sort();
-    format!("sha256:{}", sha256_hex(lines.concat().as_bytes()))
+/// The ignore rules of a Flux Bucket with `spec_ignore` reading `target`:
+/// the bucket root's `.sourceignore`, then `spec_ignore`. A root that
+/// cannot be read (credentials limited to the prefix) counts as having no
+/// `.sourceignore`, with a warning.
+pub async fn bucket_ignore(target: &impl Target, spec_ignore: &str) -> Ignore {
+    let file = match target.get_at_root(SOURCEIGNORE_KEY).await {
+        Ok(file) => file,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the bucket's `{SOURCEIGNORE_KEY}`; the Flux revision assumes there is none");
+            None
+        }
+    };
+    revision::bucket_ignore(file.as_ref().map(|f| f.bytes.as_slice()), Some(spec_ignore))
+}
+
+/// The revision Flux's Bucket source computes from a listing of `target`
+/// (see `flux::revision`).
+pub fn flux_revision(target: &impl Target, listing: &[ObjectInfo], ignore: &Ignore) -> String {
+    revision::bucket_revision(target.key_prefix(), listing, ignore).to_string()
 }

@@ -59,6 +59,13 @@ impl Target for AnyTarget {
         }
     }
 
+    async fn get_at_root(&self, key: &str) -> Result<Option<Fetched>> {
+        match &self.backend {
+            Backend::Dir(d) => d.get_at_root(key).await,
+            Backend::S3(s) => s.get_at_root(key).await,
+        }
+    }
+
     async fn put(&self, key: &str, bytes: &[u8], condition: &Condition) -> Result<()> {
         match &self.backend {
             Backend::Dir(d) => d.put(key, bytes, condition).await,

@@ -124,6 +124,13 @@ pub trait Target: Clone + Send + Sync + 'static {
     /// parses (see `generation.rs`), for servers that write in place.
     fn put(&self, key: &str, bytes: &[u8], condition: &Condition) -> impl Future<Output = Result<()>> + Send;
 
+    /// An object at the root of the bucket, outside the key prefix (Flux
+    /// reads `.sourceignore` there); `key` is relative to the bucket root.
+    /// Targets without a prefix have their root there.
+    fn get_at_root(&self, key: &str) -> impl Future<Output = Result<Option<Fetched>>> + Send {
+        self.get(key)
+    }
+
     /// Deletes an object; a missing one is no error.
     fn delete(&self, key: &str) -> impl Future<Output = Result<()>> + Send;
 

@@ -32,7 +32,7 @@ use aws_sdk_s3::Client;
 use md5::Digest;
 
 use super::credentials;
-use super::s3_wire::{base64, chain, describe, is_precondition};
+use super::s3_wire::{base64, chain, describe, is_precondition, unquote_etag};
 use super::{Condition, Fetched, ObjectInfo, OpenError, Result, Target, TargetError};
 
 /// Bounds on one listing, so that a server whose pagination never ends
@@ -236,7 +236,7 @@ impl S3Target {
             for o in page.contents() {
                 let Some(full) = o.key() else { continue };
                 let key = full.strip_prefix(&self.prefix).unwrap_or(full).to_owned();
-                let etag = o.e_tag().unwrap_or_default().trim_matches('"').to_owned();
+                let etag = unquote_etag(o.e_tag().unwrap_or_default()).to_owned();
                 out.push(ObjectInfo { key, etag, size: o.size().unwrap_or(0).max(0) as u64 });
             }
             if out.len() > self.limits.max_objects {
@@ -275,7 +275,7 @@ impl S3Target {
             Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => return Ok(None),
             Err(e) => return Err(self.failed("reading", key, e)),
         };
-        let etag = resp.e_tag().unwrap_or_default().trim_matches('"').to_owned();
+        let etag = unquote_etag(resp.e_tag().unwrap_or_default()).to_owned();
         let body = resp.body.collect().await.map_err(|e| TargetError::Failed {
             op: "reading",
             key: self.full(key),
@@ -358,6 +358,11 @@ impl Target for S3Target {
 
     async fn get(&self, key: &str) -> Result<Option<Fetched>> {
         self.get_object(key).await
+    }
+
+    async fn get_at_root(&self, key: &str) -> Result<Option<Fetched>> {
+        let root = S3Target { prefix: String::new(), ..self.clone() };
+        root.get_object(key).await
     }
 
     async fn put(&self, key: &str, bytes: &[u8], condition: &Condition) -> Result<()> {

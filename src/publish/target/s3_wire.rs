@@ -55,6 +55,13 @@ pub fn chain(e: &dyn std::error::Error) -> String {
 }
 
 /// Standard base64 with padding (for `Content-MD5`).
+/// An ETag as minio-go (and so Flux) reads it: one leading and one
+/// trailing `"` removed, nothing else.
+pub fn unquote_etag(etag: &str) -> &str {
+    let etag = etag.strip_prefix('"').unwrap_or(etag);
+    etag.strip_suffix('"').unwrap_or(etag)
+}
+
 pub fn base64(bytes: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
@@ -74,6 +81,16 @@ pub fn base64(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn etags_lose_one_pair_of_quotes_as_in_minio_go() {
+        use super::unquote_etag;
+        assert_eq!(unquote_etag("\"abc\""), "abc");
+        assert_eq!(unquote_etag("abc"), "abc");
+        assert_eq!(unquote_etag("\"\"abc\"\""), "\"abc\"");
+        assert_eq!(unquote_etag("W/\"abc\""), "W/\"abc");
+        assert_eq!(unquote_etag("\""), "");
+    }
+
     use super::base64;
 
     #[test]
