@@ -36,6 +36,42 @@ fn bad_inputs_have_exact_errors_and_exit_2() {
     assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
 }
 
+/// `tests/cli/crds/`: objects checked with `--crds ../shared/crds` (the
+/// upstream CRDs of Flux, Traefik, cert-manager, CloudNativePG and External
+/// Secrets): exact stderr, exit 2. Skipped when `../shared` is absent.
+#[test]
+fn bad_objects_against_crds_have_exact_errors_and_exit_2() {
+    let crds = root().join("../shared/crds");
+    if !crds.is_dir() {
+        return common::skip(&format!("{} is absent (the upstream CRDs live in ../shared)", crds.display()));
+    }
+    let dir = root().join("tests/cli/crds");
+    let mut cases: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 5, "expected at least 5 cases, found {}", cases.len());
+    let mut failures = Vec::new();
+    for case in &cases {
+        let file = case.file_name().unwrap().to_str().unwrap();
+        let out =
+            nixflux().current_dir(&dir).args(["check", file, "--crds", "../../../../shared/crds"]).output().unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        if out.status.code() != Some(2) {
+            failures.push(format!("{file}: exit {:?}, want 2\n{stderr}", out.status.code()));
+        }
+        // Without `--crds` the same spec passes: the CRD check is what refuses it.
+        let plain = nixflux().current_dir(&dir).args(["check", file]).output().unwrap();
+        if !plain.status.success() {
+            failures.push(format!("{file}: without --crds: exit {:?}", plain.status.code()));
+        }
+        failures.extend(compare(&case.with_extension("stderr"), &stderr));
+    }
+    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
+}
+
 #[test]
 fn json_output_lists_problems_on_stdout() {
     let dir = root().join("tests/cli/bad");

@@ -350,6 +350,201 @@ mod references {
     }
 }
 
+/// CRD schema validation never panics, on any schema and any object.
+mod crd_schemas {
+    use nixflux::crd::{Crds, Schema};
+    use nixflux::spec::JsonPath;
+    use proptest::prelude::*;
+    use serde_json::{json, Map, Value};
+
+    const NAMES: &[&str] = &["a", "b", "spec", "metadata", "kind", "apiVersion", "name"];
+
+    fn name() -> impl Strategy<Value = String> {
+        prop::sample::select(NAMES).prop_map(str::to_owned)
+    }
+
+    /// Values of the kinds schema keywords take, and of the kinds they should not.
+    fn scalar() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            (-3i64..5).prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+            prop::sample::select(vec![
+                "object",
+                "array",
+                "string",
+                "integer",
+                "number",
+                "boolean",
+                "int32",
+                "int64",
+                "date-time",
+                "date",
+                "byte",
+                "^[a-z]+$",
+                "(",
+                "a{2,}",
+                "\\d",
+                "x1",
+                "",
+                "2026-01-31T12:00:00Z",
+                "eDE=",
+            ])
+            .prop_map(|s| Value::String(s.to_owned())),
+            ".{0,8}".prop_map(Value::String),
+        ]
+    }
+
+    fn object_value() -> impl Strategy<Value = Value> {
+        scalar().prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(name(), inner, 0..5).prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// One schema keyword with a value: mostly of the shape it takes, sometimes anything.
+    fn keyword() -> impl Strategy<Value = (String, Value)> {
+        let count = || (0u64..4).prop_map(Value::from);
+        let flag = || any::<bool>().prop_map(Value::Bool);
+        let types = ["object", "array", "string", "integer", "number", "boolean"];
+        let patterns = ["^[a-z]+$", "[0-9]", "^(a|b)*$", "(", "\\d+", ""];
+        let formats = ["int32", "int64", "date-time", "date", "byte", "uuid"];
+        let k = |name: &'static str, v: BoxedStrategy<Value>| v.prop_map(move |v| (name.to_owned(), v)).boxed();
+        prop_oneof![
+            3 => k("type", prop::sample::select(types.to_vec()).prop_map(|t| Value::String(t.into())).boxed()),
+            1 => k("nullable", flag().boxed()),
+            1 => k("x-kubernetes-int-or-string", flag().boxed()),
+            1 => k("x-kubernetes-preserve-unknown-fields", flag().boxed()),
+            1 => k("x-kubernetes-embedded-resource", flag().boxed()),
+            1 => k("exclusiveMinimum", flag().boxed()),
+            1 => k("pattern", prop::sample::select(patterns.to_vec()).prop_map(|p| Value::String(p.into())).boxed()),
+            1 => k("format", prop::sample::select(formats.to_vec()).prop_map(|p| Value::String(p.into())).boxed()),
+            1 => k("enum", prop::collection::vec(scalar(), 0..3).prop_map(Value::Array).boxed()),
+            1 => k("minLength", count().boxed()),
+            1 => k("maxItems", count().boxed()),
+            1 => k("minProperties", count().boxed()),
+            1 => k("minimum", (-2i64..3).prop_map(Value::from).boxed()),
+            1 => k("maximum", any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from).boxed()),
+            1 => k("default", scalar().boxed()),
+            1 => (prop::sample::select(vec!["type", "required", "minLength", "pattern", "enum", "nullable"]), scalar())
+                .prop_map(|(k, v)| (k.to_owned(), v)),
+        ]
+    }
+
+    fn schema() -> impl Strategy<Value = Value> {
+        let leaf = prop::collection::vec(keyword(), 0..4).prop_map(|kv| Value::Object(kv.into_iter().collect()));
+        leaf.prop_recursive(4, 40, 5, |inner| {
+            let props = prop::collection::btree_map(name(), inner.clone(), 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect()));
+            (
+                prop::collection::vec(keyword(), 0..4),
+                prop::option::of(props),
+                prop::option::of(inner.clone()),
+                prop::option::of(inner.clone()),
+                prop::option::of(prop::collection::vec(inner.clone(), 0..3)),
+                prop::option::of(prop::collection::vec(name().prop_map(Value::String), 0..3)),
+                prop::sample::select(vec!["items", "additionalProperties", "not", "anyOf", "oneOf", "allOf"]),
+            )
+                .prop_map(|(base, props, items, extra, branches, required, which)| {
+                    let mut m: Map<String, Value> = base.into_iter().collect();
+                    if let Some(p) = props {
+                        m.insert("properties".into(), p);
+                    }
+                    if let Some(i) = items {
+                        m.insert("items".into(), i);
+                    }
+                    if let Some(e) = extra {
+                        let key = if which == "anyOf" || which == "oneOf" || which == "allOf" { "not" } else { which };
+                        m.insert(key.into(), e);
+                    }
+                    if let Some(b) = branches {
+                        m.insert(which.into(), Value::Array(b));
+                    }
+                    if let Some(r) = required {
+                        m.insert("required".into(), Value::Array(r));
+                    }
+                    Value::Object(m)
+                })
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_schema_and_object_never_panic(s in schema(), v in object_value(), spec in object_value()) {
+            if let Ok(compiled) = Schema::compile(&s) {
+                let _ = compiled.validate(&v, &JsonPath::root());
+                let object = json!({ "apiVersion": "x.io/v1", "kind": "X", "metadata": v, "spec": spec });
+                let _ = compiled.validate_object(&object, &JsonPath::root());
+                let _ = compiled.validate_object(&v, &JsonPath::root().key("objects").index(0));
+            }
+            // The same schema inside a CRD document (JSON is YAML).
+            let crd = json!({
+                "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                "metadata": { "name": "xs.x.io" },
+                "spec": { "group": "x.io", "names": { "kind": "X" }, "scope": "Namespaced",
+                          "versions": [{ "name": "v1", "served": true, "schema": { "openAPIV3Schema": s } }] },
+            });
+            if let Ok(crds) = Crds::from_yaml(&crd.to_string(), "fuzz.yaml") {
+                let _ = crds.validate(&json!({ "apiVersion": "x.io/v1", "kind": "X", "metadata": {}, "spec": spec }));
+                let _ = crds.validate(&json!({ "apiVersion": "x.io/v2", "kind": "X" }));
+            }
+        }
+
+        #[test]
+        fn any_crd_file_text_never_panics(s in "\\PC{0,200}") {
+            let _ = Crds::from_yaml(&s, "fuzz.yaml");
+            let _ = Crds::from_yaml(&format!("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n{s}"), "fuzz.yaml");
+        }
+    }
+
+    /// The generator reaches validation: a good share of its schemas compile,
+    /// and many of those find problems in the generated objects.
+    #[test]
+    fn generated_schemas_often_compile_and_find_problems() {
+        use proptest::strategy::ValueTree;
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let (mut compiled, mut with_problems) = (0, 0);
+        for _ in 0..300 {
+            let s = schema().new_tree(&mut runner).unwrap().current();
+            let v = object_value().new_tree(&mut runner).unwrap().current();
+            if let Ok(c) = Schema::compile(&s) {
+                compiled += 1;
+                if !c.validate(&v, &JsonPath::root()).is_empty() {
+                    with_problems += 1;
+                }
+            }
+        }
+        assert!(compiled > 100, "only {compiled} of 300 generated schemas compile");
+        assert!(with_problems > 30, "only {with_problems} of {compiled} find a problem");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_when_compiling_and_bounds_validation() {
+        let nest = |levels: usize| {
+            let mut schema = json!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true });
+            for _ in 0..levels {
+                schema = json!({ "type": "object", "additionalProperties": schema });
+            }
+            schema
+        };
+        let err = Schema::compile(&nest(300)).unwrap_err();
+        assert!(err.message.contains("nested deeper than"), "{err}");
+        // Validation follows the schema, so its depth is the schema's.
+        let schema = Schema::compile(&nest(60)).unwrap();
+        let mut value = json!(1);
+        for _ in 0..300 {
+            value = json!({ "a": value });
+        }
+        assert!(schema.validate(&value, &JsonPath::root()).is_empty());
+    }
+}
+
 /// Flux's ignore rules and Bucket revision: any pattern text and any key.
 mod flux_ignore {
     use nixflux::flux::glob;

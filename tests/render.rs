@@ -4,6 +4,7 @@
 //! and no partial output when a render fails.
 
 mod common;
+mod crds;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

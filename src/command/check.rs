@@ -4,16 +4,19 @@ use std::process::ExitCode;
 
 use super::output::{Global, Output};
 
-use super::input::SpecInput;
+use super::input::{CrdInput, SpecInput};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
     pub input: SpecInput,
+    #[command(flatten)]
+    pub crds: CrdInput,
 }
 
 pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
-    let (bundle, apps) = super::input::build_bundle(&args.input)?;
+    let crds = args.crds.load()?;
+    let (bundle, apps) = super::input::build_bundle_with(&args.input, crds.as_ref())?;
     match global.output {
         Output::Json => println!(
             "{}",

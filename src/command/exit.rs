@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use crate::bundle::read::ReadError;
 use crate::bundle::write::WriteError;
+use crate::crd::CrdError;
 use crate::flux::error::FluxError;
 use crate::publish::lease::LeaseError;
 use crate::publish::target::url::TargetUrlError;
@@ -176,6 +177,21 @@ fn target_url(e: &TargetUrlError) -> Verdict {
     }
 }
 
+/// CRD files that cannot be read are a failed operation; missing or bad
+/// ones are the user's input.
+fn crd(e: &CrdError) -> Verdict {
+    match e {
+        CrdError::Read { .. } => Verdict::failed(None),
+        CrdError::NotFound { .. } | CrdError::NoFiles { .. } => {
+            Verdict::bad(Some("`--crds` names a directory of CustomResourceDefinition YAML files (or one such file)"))
+        }
+        CrdError::Document { .. } | CrdError::Schema { .. } => Verdict::bad(Some(
+            "fix or remove that document; `--crds` reads `apiextensions.k8s.io/v1` CustomResourceDefinitions and ignores other kinds",
+        )),
+        CrdError::Duplicate { .. } => Verdict::bad(Some("keep one copy of each CRD under the `--crds` directory")),
+    }
+}
+
 /// The verdict on one error of a chain, if it is a type this table knows.
 fn verdict_of(e: &(dyn StdError + 'static)) -> Option<Verdict> {
     if let Some(b) = e.downcast_ref::<BadInput>() {
@@ -210,6 +226,9 @@ fn verdict_of(e: &(dyn StdError + 'static)) -> Option<Verdict> {
     }
     if let Some(e) = e.downcast_ref::<FluxError>() {
         return Some(flux(e));
+    }
+    if let Some(e) = e.downcast_ref::<CrdError>() {
+        return Some(crd(e));
     }
     None
 }

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::bundle::{self, Bundle};
-use crate::render::render;
+use crate::crd::Crds;
+use crate::render::render_with;
 use crate::spec::{self, Problems};
 
 use super::exit::BadInput;
@@ -86,8 +87,34 @@ fn utf8(bytes: Vec<u8>, name: &str) -> Result<String, BadInput> {
     })
 }
 
+/// `--crds`, shared by `check` and `render`.
+#[derive(Debug, clap::Args)]
+pub struct CrdInput {
+    /// Also check every object whose kind a CustomResourceDefinition here
+    /// defines against its schema: a directory of `.yaml`/`.yml` files
+    /// (searched recursively; documents of other kinds are ignored) or one file
+    #[arg(long, value_name = "DIR")]
+    pub crds: Option<PathBuf>,
+}
+
+impl CrdInput {
+    /// The loaded CRDs, if `--crds` was given.
+    pub fn load(&self) -> anyhow::Result<Option<Crds>> {
+        let Some(dir) = &self.crds else { return Ok(None) };
+        let started = std::time::Instant::now();
+        let crds = Crds::load_dir(dir)?;
+        tracing::debug!(kinds = crds.len(), elapsed = ?started.elapsed(), "CRDs loaded");
+        Ok(Some(crds))
+    }
+}
+
 /// Reads, parses, renders and bundles a spec: everything but writing.
 pub fn build_bundle(input: &SpecInput) -> anyhow::Result<(Bundle, usize)> {
+    build_bundle_with(input, None)
+}
+
+/// `build_bundle`, with every object of a kind `crds` define checked against its schema.
+pub fn build_bundle_with(input: &SpecInput, crds: Option<&Crds>) -> anyhow::Result<(Bundle, usize)> {
     let (text, name) = input.read()?;
     let started = std::time::Instant::now();
     let spec = spec::parse(&text, &name)?;
@@ -98,7 +125,7 @@ pub fn build_bundle(input: &SpecInput) -> anyhow::Result<(Bundle, usize)> {
             // The text parsed as a spec, so it is valid JSON.
             serde_json::from_str::<serde_json::Value>(&text).map(|v| bundle::spec_digest(&v))
         });
-        let rendered = render(&spec);
+        let rendered = render_with(&spec, crds);
         (rendered, digest.join())
     });
     let rendered = rendered.map_err(|problems| Problems { source_name: name.clone(), problems })?;

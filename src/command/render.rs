@@ -12,7 +12,7 @@ use super::output::{Global, Output};
 use crate::bundle::write::WriteError;
 use crate::bundle::{Bundle, Sha256Digest};
 
-use super::input::SpecInput;
+use super::input::{CrdInput, SpecInput};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -26,6 +26,8 @@ pub struct Args {
     /// local Nix store (useful outside a Nix build)
     #[arg(long)]
     pub check_store: bool,
+    #[command(flatten)]
+    pub crds: CrdInput,
 }
 
 #[derive(Serialize)]
@@ -42,7 +44,8 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     if args.input.from_env {
         return from_env(args, global);
     }
-    let (bundle, apps) = super::input::build_bundle(&args.input)?;
+    let crds = args.crds.load()?;
+    let (bundle, apps) = super::input::build_bundle_with(&args.input, crds.as_ref())?;
     if args.check_store {
         check_store(&bundle)?;
     }
@@ -131,7 +134,8 @@ fn from_env(args: Args, global: Global) -> anyhow::Result<ExitCode> {
         message: "`--from-env` needs the environment variable `out`".into(),
         hint: Some("it is meant for Nix builds: see `nix/mk-bundle.nix`".into()),
     })?;
-    let (bundle, apps) = super::input::build_bundle(&args.input)?;
+    let crds = args.crds.load()?;
+    let (bundle, apps) = super::input::build_bundle_with(&args.input, crds.as_ref())?;
     bundle.write_into(&out).context("writing the bundle to `$out`")?;
     if !global.quiet {
         eprintln!("rendered {} objects of {apps} apps into {}", bundle.object_count(), out.display());

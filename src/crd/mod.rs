@@ -1,4 +1,16 @@
-//! Typed custom resources: the CRD structs nixflux writes and reads,
-//! registered in the kind table like the built-in kinds.
+//! Custom resources: the typed CRD structs nixflux writes and reads
+//! (`flux`, registered in the kind table like the built-in kinds), and the
+//! check of any object against the `openAPIV3Schema` of its CRD
+//! (`schema` compiles a schema, `validate` checks values against it,
+//! `crds` loads CRD files and picks the schema of an object's version).
 
+pub mod crds;
 pub mod flux;
+pub mod schema;
+pub mod validate;
+
+pub use crds::{CrdError, Crds};
+pub use schema::{Schema, SchemaError};
+
+#[cfg(test)]
+mod tests;

@@ -29,6 +29,7 @@ use serde_json::{Map, Value};
 
 use super::id::group_of;
 use super::round_trip::round_trip;
+use crate::crd::flux::{Alert, Bucket, Kustomization, Provider, Receiver};
 use crate::spec::names::NameRule;
 use crate::spec::{JsonPath, Problem};
 
@@ -207,6 +208,14 @@ kinds! {
         NetworkPolicy => NameRule::Dns1123Subdomain;
         PodDisruptionBudget => NameRule::Dns1123Subdomain;
         HorizontalPodAutoscaler => NameRule::PathSegment;
+        // Custom kinds: after CustomResourceDefinition and the built-in
+        // kinds, a source before what builds from it, a Provider before
+        // the Alerts that name it.
+        Bucket => NameRule::Dns1123Subdomain;
+        Kustomization => NameRule::Dns1123Subdomain;
+        Receiver => NameRule::Dns1123Subdomain;
+        Provider => NameRule::Dns1123Subdomain;
+        Alert => NameRule::Dns1123Subdomain;
     }
     // Cluster-scoped custom kinds of operators a homelab commonly runs (from
     // their upstream CRDs), until their CRD structs are typed rows above.
@@ -273,6 +282,9 @@ mod tests {
         assert!(typed_kind("cert-manager.io/v1", "ClusterIssuer").is_none());
         assert!(typed_kind("apps/v1", "Deployment").is_some());
         assert!(typed_kind("apps/v1beta1", "Deployment").is_none());
+        assert!(typed_kind("source.toolkit.fluxcd.io/v1", "Bucket").is_some_and(|k| k.namespaced));
+        assert!(typed_kind("source.toolkit.fluxcd.io/v1beta2", "Bucket").is_none());
+        assert!(typed_kind("notification.toolkit.fluxcd.io/v1beta3", "Alert").is_some());
     }
 
     #[test]
@@ -280,6 +292,10 @@ mod tests {
         assert_eq!(apply_rank("Namespace"), 0);
         assert!(apply_rank("ServiceAccount") < apply_rank("Deployment"));
         assert!(apply_rank("Deployment") < apply_rank("Service"));
+        assert!(apply_rank("CustomResourceDefinition") < apply_rank("Bucket"));
+        assert!(apply_rank("HorizontalPodAutoscaler") < apply_rank("Bucket"));
+        assert!(apply_rank("Bucket") < apply_rank("Kustomization"));
+        assert!(apply_rank("Provider") < apply_rank("Alert"));
         assert_eq!(apply_rank("Middleware"), TYPED.len());
         assert_eq!(apply_rank("ClusterIssuer"), TYPED.len());
     }

@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::crd::Crds;
 use crate::spec::{JsonPath, Problem, Spec};
 
 pub use crate::object::ObjectId;
@@ -36,6 +37,12 @@ fn nanos(d: Duration) -> u64 {
 }
 
 pub fn render(spec: &Spec) -> Result<Rendered, Vec<Problem>> {
+    render_with(spec, None)
+}
+
+/// `render`, and with `crds` every object of a kind they define is also
+/// checked against its CRD's schema (`nixflux check --crds`).
+pub fn render_with(spec: &Spec, crds: Option<&Crds>) -> Result<Rendered, Vec<Problem>> {
     let mut problems = Vec::new();
     let profiles = network_policy::Profiles::new(spec, &mut problems);
     let image_map = images::ImageMap::new(spec, &mut problems);
@@ -98,6 +105,11 @@ pub fn render(spec: &Spec) -> Result<Rendered, Vec<Problem>> {
     }
     retention::protect_data(&mut groups);
     checks::run(spec, &groups, &mut problems);
+    if let Some(crds) = crds {
+        for m in groups.iter().flat_map(|g| &g.manifests) {
+            problems.extend(crds.validate_at(&m.body.to_json(), &m.origin));
+        }
+    }
 
     if problems.is_empty() {
         uses.sort();
