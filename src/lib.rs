@@ -25,6 +25,7 @@ pub mod bundle;
 pub mod cli;
 pub mod command;
 pub mod crd;
+pub mod flux;
 pub mod image;
 pub mod logging;
 pub mod nix;

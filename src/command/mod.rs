@@ -9,6 +9,7 @@
 pub mod check;
 pub mod diff;
 pub mod exit;
+pub mod flux;
 pub mod gc;
 pub mod history;
 pub mod input;
