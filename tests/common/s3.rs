@@ -48,6 +48,8 @@ pub struct Server {
     access_key: String,
     secret_key: String,
     child: Option<Child>,
+    /// For `start_as`: rclone's arguments and environment instead of the default ones.
+    custom: Option<(Vec<String>, Vec<(String, String)>)>,
     pub creds: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -89,6 +91,33 @@ impl Server {
             access_key: ACCESS_KEY.into(),
             secret_key: SECRET_KEY.into(),
             child: None,
+            custom: None,
+            creds,
+            _dir: dir,
+        };
+        s.spawn();
+        s
+    }
+
+    /// `rclone serve s3` serving `root` (which must hold the bucket
+    /// directory `flux`) with the arguments and environment `argv` gives for
+    /// a port: exactly the flags a rendered Deployment runs with. Clients
+    /// use `ACCESS_KEY` and `SECRET_KEY`.
+    pub fn start_as(root: &Path, argv: impl FnOnce(u16) -> (Vec<String>, Vec<(String, String)>)) -> Server {
+        rclone_available();
+        let dir = tempfile::tempdir().unwrap();
+        let creds = write_creds(dir.path());
+        let port = free_port();
+        let mut s = Server {
+            root: root.to_owned(),
+            port,
+            kind: Kind::Rclone,
+            bucket: "flux".into(),
+            endpoint: format!("http://127.0.0.1:{port}"),
+            access_key: ACCESS_KEY.into(),
+            secret_key: SECRET_KEY.into(),
+            child: None,
+            custom: Some(argv(port)),
             creds,
             _dir: dir,
         };
@@ -119,6 +148,7 @@ impl Server {
                     access_key: cred_value(&text, "aws_access_key_id"),
                     secret_key: cred_value(&text, "aws_secret_access_key"),
                     child: None,
+                    custom: None,
                     creds,
                     _dir: dir,
                 }
@@ -135,6 +165,7 @@ impl Server {
                     access_key: ACCESS_KEY.into(),
                     secret_key: SECRET_KEY.into(),
                     child: None,
+                    custom: None,
                     creds,
                     _dir: dir,
                 };
@@ -201,10 +232,18 @@ impl Server {
     }
 
     fn spawn(&mut self) {
-        let child = Command::new("rclone")
-            .args(["serve", "s3", "--auth-key", &format!("{ACCESS_KEY},{SECRET_KEY}"), "--addr"])
-            .arg(format!("127.0.0.1:{}", self.port))
-            .arg(&self.root)
+        let mut cmd = Command::new("rclone");
+        match &self.custom {
+            Some((args, env)) => {
+                cmd.args(args).envs(env.iter().map(|(k, v)| (k, v))).env("RCLONE_CONFIG", "/dev/null");
+            }
+            None => {
+                cmd.args(["serve", "s3", "--auth-key", &format!("{ACCESS_KEY},{SECRET_KEY}"), "--addr"])
+                    .arg(format!("127.0.0.1:{}", self.port))
+                    .arg(&self.root);
+            }
+        }
+        let child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
