@@ -243,10 +243,53 @@ fn kustomize_builds_the_same(args: &[&str], docs: &[serde_json::Value]) {
 #[test]
 fn flux_bootstrap_renders_each_mode_with_checked_fields() {
     let cases: [(&str, Vec<&str>); 4] = [
-        ("pvc", vec!["--to", "s3://flux/home", "--rclone-image", RCLONE_DIGEST, "--receiver", "--rbac-service-account", "publisher", "--rbac-subject", "user:alice"]),
-        ("hostpath", vec!["--to", "s3://flux/a/b", "--mode", "hostpath", "--host-path", "/srv/nixflux", "--node", "node1", "--rclone-image", RCLONE_NIX, "--sops-secret", "sops-age", "--service-account", "applier"]),
+        (
+            "pvc",
+            vec![
+                "--to",
+                "s3://flux/home",
+                "--rclone-image",
+                RCLONE_DIGEST,
+                "--receiver",
+                "--rbac-service-account",
+                "publisher",
+                "--rbac-subject",
+                "user:alice",
+            ],
+        ),
+        (
+            "hostpath",
+            vec![
+                "--to",
+                "s3://flux/a/b",
+                "--mode",
+                "hostpath",
+                "--host-path",
+                "/srv/nixflux",
+                "--node",
+                "node1",
+                "--rclone-image",
+                RCLONE_NIX,
+                "--sops-secret",
+                "sops-age",
+                "--service-account",
+                "applier",
+            ],
+        ),
         ("http", vec!["--to", "s3://flux/home", "--endpoint", "http://s3.lan:9000", "--name", "home"]),
-        ("https", vec!["--to", "s3://flux", "--endpoint", "https://s3.example.org", "--cert-secret", "s3-ca", "--region", "eu-1"]),
+        (
+            "https",
+            vec![
+                "--to",
+                "s3://flux",
+                "--endpoint",
+                "https://s3.example.org",
+                "--cert-secret",
+                "s3-ca",
+                "--region",
+                "eu-1",
+            ],
+        ),
     ];
     for (case, args) in &cases {
         let docs = bootstrap(args);
@@ -270,7 +313,10 @@ fn flux_bootstrap_renders_each_mode_with_checked_fields() {
             "pvc" => {
                 assert_eq!(buckets[0]["metadata"]["name"], "nixflux-home");
                 assert_eq!(b["endpoint"], "nixflux-home-s3.flux-system.svc:8080");
-                assert_eq!((&b["insecure"], &b["region"], &b["prefix"]), (&true.into(), &"us-east-1".into(), &"home/".into()));
+                assert_eq!(
+                    (&b["insecure"], &b["region"], &b["prefix"]),
+                    (&true.into(), &"us-east-1".into(), &"home/".into())
+                );
                 assert_eq!(k["path"], "./home");
                 assert_eq!(of_kind(&docs, "PersistentVolumeClaim").len(), 1);
                 let receiver = &of_kind(&docs, "Receiver")[0]["spec"];
@@ -282,7 +328,10 @@ fn flux_bootstrap_renders_each_mode_with_checked_fields() {
                     assert_eq!(rule["resourceNames"], serde_json::json!(["nixflux-home"]));
                     assert_eq!(rule["verbs"], serde_json::json!(["get", "list", "watch", "patch"]));
                 }
-                assert_eq!(of_kind(&docs, "ClusterRole")[0]["rules"][0]["resourceNames"], serde_json::json!(["kube-system"]));
+                assert_eq!(
+                    of_kind(&docs, "ClusterRole")[0]["rules"][0]["resourceNames"],
+                    serde_json::json!(["kube-system"])
+                );
                 let subjects = &of_kind(&docs, "RoleBinding")[0]["subjects"];
                 assert_eq!(subjects.as_array().unwrap().len(), 2);
             }
@@ -290,7 +339,10 @@ fn flux_bootstrap_renders_each_mode_with_checked_fields() {
                 assert_eq!(buckets[0]["metadata"]["name"], "nixflux-a-b");
                 assert_eq!(k["path"], "./a/b");
                 assert_eq!(b["prefix"], "a/b/");
-                assert_eq!(k["decryption"], serde_json::json!({ "provider": "sops", "secretRef": { "name": "sops-age" } }));
+                assert_eq!(
+                    k["decryption"],
+                    serde_json::json!({ "provider": "sops", "secretRef": { "name": "sops-age" } })
+                );
                 assert_eq!(k["serviceAccountName"], "applier");
                 assert!(of_kind(&docs, "PersistentVolumeClaim").is_empty());
                 let pod = &of_kind(&docs, "Deployment")[0]["spec"]["template"]["spec"];
@@ -335,7 +387,10 @@ fn flux_bootstrap_refuses_bad_options_with_exit_2() {
         (&["--to", "s3://flux/../x", "--endpoint", "http://s3:9000"], "prefix segment"),
         (&["--to", "s3://flux/a b", "--endpoint", "http://s3:9000"], "prefix segment"),
         (&["--to", "dir:///srv/x", "--endpoint", "http://s3:9000"], "Flux reads S3"),
-        (&["--to", "s3://flux/h", "--endpoint", "http://s3:9000", "--cert-secret", "ca"], "needs an `https://` endpoint"),
+        (
+            &["--to", "s3://flux/h", "--endpoint", "http://s3:9000", "--cert-secret", "ca"],
+            "needs an `https://` endpoint",
+        ),
         (&["--to", "s3://flux/h", "--endpoint", "s3:9000"], "needs `http://` or `https://`"),
         (&["--to", "s3://flux/h", "--endpoint", "https://s3/path"], "no path"),
         (&["--to", "s3://flux/h", "--endpoint", "http://s3:9000", "--mode", "pvc"], "does not apply"),
@@ -343,11 +398,34 @@ fn flux_bootstrap_refuses_bad_options_with_exit_2() {
         (&["--to", "s3://flux/h", "--endpoint", "http://s3:9000", "--timeout", "1h"], "no hours"),
         (&["--to", "s3://flux/h", "--endpoint", "http://s3:9000", "--name", "Home"], "DNS-1035"),
         (&["--to", "s3://flux/h", "--endpoint", "http://s3:9000", "--rbac-subject", "alice"], "not an RBAC subject"),
-        (&["--to", "s3://flux/h", "--mode", "hostpath", "--rclone-image", RCLONE_NIX, "--node", "n"], "needs `--host-path DIR`"),
-        (&["--to", "s3://flux/h", "--mode", "hostpath", "--rclone-image", RCLONE_NIX, "--host-path", "/srv"], "needs `--node NAME`"),
-        (&["--to", "s3://flux/h", "--mode", "hostpath", "--rclone-image", RCLONE_NIX, "--host-path", "srv", "--node", "n"], "absolute"),
+        (
+            &["--to", "s3://flux/h", "--mode", "hostpath", "--rclone-image", RCLONE_NIX, "--node", "n"],
+            "needs `--host-path DIR`",
+        ),
+        (
+            &["--to", "s3://flux/h", "--mode", "hostpath", "--rclone-image", RCLONE_NIX, "--host-path", "/srv"],
+            "needs `--node NAME`",
+        ),
+        (
+            &[
+                "--to",
+                "s3://flux/h",
+                "--mode",
+                "hostpath",
+                "--rclone-image",
+                RCLONE_NIX,
+                "--host-path",
+                "srv",
+                "--node",
+                "n",
+            ],
+            "absolute",
+        ),
         (&["--to", "s3://flux/h", "--rclone-image", RCLONE_NIX, "--storage", "lots"], "`--storage lots`"),
-        (&["--to", "s3://flux/h", "--rclone-image", RCLONE_NIX, "--host-path", "/srv"], "applies only to `--mode hostpath`"),
+        (
+            &["--to", "s3://flux/h", "--rclone-image", RCLONE_NIX, "--host-path", "/srv"],
+            "applies only to `--mode hostpath`",
+        ),
     ];
     for (args, needle) in cases {
         let out = nixflux().args(["flux", "bootstrap"]).args(*args).output().unwrap();

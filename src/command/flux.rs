@@ -242,6 +242,32 @@ pub fn options(args: &BootstrapArgs) -> anyhow::Result<BootstrapOptions> {
     })
 }
 
+/// The variable `render --from-env` reads the bootstrap flags from: a JSON
+/// list of `flux bootstrap` arguments (names only, never values), set by
+/// the NixOS module when a target's bootstrap goes into its bundle.
+pub const BOOTSTRAP_ENV: &str = "fluxBootstrapArgs";
+
+#[derive(Debug, clap::Parser)]
+#[command(name = "flux bootstrap", no_binary_name = true)]
+struct FromEnv {
+    #[command(flatten)]
+    args: BootstrapArgs,
+}
+
+/// The bootstrap objects `$fluxBootstrapArgs` asks for (none when it is unset).
+pub fn objects_from_env() -> anyhow::Result<Vec<serde_json::Value>> {
+    let Some(raw) = std::env::var_os(BOOTSTRAP_ENV) else {
+        return Ok(Vec::new());
+    };
+    let list: Vec<String> = raw.to_str().and_then(|s| serde_json::from_str(s).ok()).ok_or_else(|| {
+        bad(format!("`${BOOTSTRAP_ENV}` is not a JSON list of strings"), Some("see `modules/nixflux.nix`"))
+    })?;
+    let parsed = <FromEnv as clap::Parser>::try_parse_from(&list)
+        .map_err(|e| bad(format!("`${BOOTSTRAP_ENV}`: {}", e.to_string().trim_end()), None))?;
+    let boot = crate::flux::render(&options(&parsed.args)?)?;
+    Ok(boot.objects.into_iter().map(|o| o.value).collect())
+}
+
 fn mode_name(m: Mode) -> &'static str {
     match m {
         Mode::Pvc => "pvc",

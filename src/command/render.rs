@@ -131,7 +131,8 @@ fn from_env(args: Args, global: Global) -> anyhow::Result<ExitCode> {
         message: "`--from-env` needs the environment variable `out`".into(),
         hint: Some("it is meant for Nix builds: see `nix/mk-bundle.nix`".into()),
     })?;
-    let (bundle, apps) = super::input::build_bundle(&args.input)?;
+    let extra = super::flux::objects_from_env()?;
+    let (bundle, apps) = super::input::build_bundle_with(&args.input, extra)?;
     bundle.write_into(&out).context("writing the bundle to `$out`")?;
     if !global.quiet {
         eprintln!("rendered {} objects of {apps} apps into {}", bundle.object_count(), out.display());

@@ -75,11 +75,22 @@ pub struct Bootstrap {
     pub publish_to: Option<String>,
 }
 
+/// Every bootstrap object carries Flux's prune protection: when the objects
+/// are inside the bundle (Flux manages its own source) and later leave it,
+/// Flux must not delete its own Bucket and Kustomization (deleting the
+/// Kustomization would prune everything it applied) nor the served data.
+pub const PRUNE_DISABLED: (&str, &str) = ("kustomize.toolkit.fluxcd.io/prune", "disabled");
+
+pub(super) fn annotations() -> BTreeMap<String, String> {
+    BTreeMap::from([(PRUNE_DISABLED.0.to_owned(), PRUNE_DISABLED.1.to_owned())])
+}
+
 pub(super) fn meta(opts: &BootstrapOptions, name: String) -> ObjectMeta {
     ObjectMeta {
         name: Some(name),
         namespace: Some(opts.namespace.clone()),
         labels: Some(labels(opts)),
+        annotations: Some(annotations()),
         ..Default::default()
     }
 }

@@ -236,12 +236,8 @@ pub fn service(opts: &BootstrapOptions) -> Service {
 }
 
 pub fn claim(opts: &BootstrapOptions, storage: &str, storage_class: Option<&str>) -> PersistentVolumeClaim {
-    let mut metadata = meta(opts, service_name(&opts.name));
-    // The published generations live here: Flux never deletes it.
-    metadata.annotations =
-        Some(BTreeMap::from([("kustomize.toolkit.fluxcd.io/prune".to_owned(), "disabled".to_owned())]));
     PersistentVolumeClaim {
-        metadata,
+        metadata: meta(opts, service_name(&opts.name)),
         spec: Some(PersistentVolumeClaimSpec {
             access_modes: Some(vec!["ReadWriteOnce".into()]),
             storage_class_name: storage_class.map(str::to_owned),

@@ -13,7 +13,7 @@ use k8s_openapi::api::rbac::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::bootstrap::{labels, meta, object, BootstrapObject};
+use super::bootstrap::{annotations, labels, meta, object, BootstrapObject};
 use super::options::{BootstrapOptions, RbacOptions, Subject};
 
 const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
@@ -71,6 +71,16 @@ fn rule(group: &str, resource: &str, name: &str, verbs: &[&str]) -> PolicyRule {
     }
 }
 
+/// Metadata of the cluster-scoped objects: no namespace.
+fn cluster_meta(opts: &BootstrapOptions) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(cluster_role_name(opts)),
+        labels: Some(labels(opts)),
+        annotations: Some(annotations()),
+        ..Default::default()
+    }
+}
+
 pub fn role(opts: &BootstrapOptions) -> Role {
     Role {
         metadata: meta(opts, role_name(opts)),
@@ -83,7 +93,7 @@ pub fn role(opts: &BootstrapOptions) -> Role {
 
 pub fn cluster_role(opts: &BootstrapOptions) -> ClusterRole {
     ClusterRole {
-        metadata: ObjectMeta { name: Some(cluster_role_name(opts)), labels: Some(labels(opts)), ..Default::default() },
+        metadata: cluster_meta(opts),
         rules: Some(vec![rule("", "namespaces", "kube-system", &["get"])]),
         aggregation_rule: None,
     }
@@ -99,7 +109,7 @@ pub fn role_binding(opts: &BootstrapOptions, rbac: &RbacOptions) -> RoleBinding 
 
 pub fn cluster_role_binding(opts: &BootstrapOptions, rbac: &RbacOptions) -> ClusterRoleBinding {
     ClusterRoleBinding {
-        metadata: ObjectMeta { name: Some(cluster_role_name(opts)), labels: Some(labels(opts)), ..Default::default() },
+        metadata: cluster_meta(opts),
         role_ref: RoleRef { api_group: RBAC_GROUP.into(), kind: "ClusterRole".into(), name: cluster_role_name(opts) },
         subjects: Some(subjects(opts, rbac)),
     }

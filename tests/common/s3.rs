@@ -243,11 +243,7 @@ impl Server {
                     .arg(&self.root);
             }
         }
-        let child = cmd
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start rclone serve s3");
+        let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start rclone serve s3");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
