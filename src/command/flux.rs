@@ -26,7 +26,7 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 pub enum FluxCommand {
     /// Print the Flux objects (and the in-cluster S3 endpoint) for a target
-    Bootstrap(BootstrapArgs),
+    Bootstrap(Box<BootstrapArgs>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -128,7 +128,7 @@ pub struct BootstrapArgs {
 
 pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     match args.command {
-        FluxCommand::Bootstrap(args) => bootstrap(args, global),
+        FluxCommand::Bootstrap(args) => bootstrap(*args, global),
     }
 }
 

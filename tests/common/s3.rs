@@ -37,6 +37,9 @@ pub enum Kind {
     External,
 }
 
+/// rclone's arguments (after `rclone`) and environment.
+pub type Invocation = (Vec<String>, Vec<(String, String)>);
+
 /// An S3 server for one test, with a bucket of its own.
 pub struct Server {
     /// The directory rclone serves (rclone only).
@@ -49,7 +52,7 @@ pub struct Server {
     secret_key: String,
     child: Option<Child>,
     /// For `start_as`: rclone's arguments and environment instead of the default ones.
-    custom: Option<(Vec<String>, Vec<(String, String)>)>,
+    custom: Option<Box<Invocation>>,
     pub creds: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -103,7 +106,7 @@ impl Server {
     /// directory `flux`) with the arguments and environment `argv` gives for
     /// a port: exactly the flags a rendered Deployment runs with. Clients
     /// use `ACCESS_KEY` and `SECRET_KEY`.
-    pub fn start_as(root: &Path, argv: impl FnOnce(u16) -> (Vec<String>, Vec<(String, String)>)) -> Server {
+    pub fn start_as(root: &Path, argv: impl FnOnce(u16) -> Invocation) -> Server {
         rclone_available();
         let dir = tempfile::tempdir().unwrap();
         let creds = write_creds(dir.path());
@@ -117,7 +120,7 @@ impl Server {
             access_key: ACCESS_KEY.into(),
             secret_key: SECRET_KEY.into(),
             child: None,
-            custom: Some(argv(port)),
+            custom: Some(Box::new(argv(port))),
             creds,
             _dir: dir,
         };
@@ -233,7 +236,7 @@ impl Server {
 
     fn spawn(&mut self) {
         let mut cmd = Command::new("rclone");
-        match &self.custom {
+        match self.custom.as_deref() {
             Some((args, env)) => {
                 cmd.args(args).envs(env.iter().map(|(k, v)| (k, v))).env("RCLONE_CONFIG", "/dev/null");
             }
