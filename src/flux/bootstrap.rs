@@ -5,11 +5,7 @@
 //! puts them together with the in-cluster endpoint (`endpoint.rs`) and the
 //! publisher's RBAC (`rbac.rs`) in apply order.
 
-use std::collections::BTreeMap;
-
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::crd::flux::{
     Bucket, BucketProvider, BucketSpec, CrossNamespaceObjectReference, CrossNamespaceSourceReference, Decryption,
@@ -17,6 +13,8 @@ use crate::crd::flux::{
     SourceKind,
 };
 
+use super::object::{meta, object};
+pub use super::object::{BootstrapObject, MANAGED_BY, PRUNE_DISABLED, RECEIVER_SECRET_KEY, S3_SECRET_KEYS};
 use super::options::{BootstrapError, BootstrapOptions, Endpoint};
 
 /// The Bucket's `ignore`: what of the target Flux neither downloads nor
@@ -27,22 +25,6 @@ use super::options::{BootstrapError, BootstrapOptions, Endpoint};
 /// gitignore patterns, because keys keep the prefix. The revision nixflux
 /// computes for `--wait` applies exactly these patterns.
 pub const BUCKET_IGNORE: &str = "generations/\nnixflux.lock\n.nixflux-tmp-*\n";
-
-/// Label on every object bootstrap writes.
-pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "nixflux");
-
-/// The keys of the S3 credentials Secret (Bucket `secretRef`; rclone's auth key).
-pub const S3_SECRET_KEYS: [&str; 2] = ["accesskey", "secretkey"];
-/// The key of the Receiver's token Secret.
-pub const RECEIVER_SECRET_KEY: &str = "token";
-
-/// One object of the bootstrap, typed when built and serialised once.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BootstrapObject {
-    pub kind: &'static str,
-    pub name: String,
-    pub value: Value,
-}
 
 /// A Secret bootstrap refers to but never writes: its name and keys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -75,69 +57,25 @@ pub struct Bootstrap {
     pub publish_to: Option<String>,
 }
 
-/// Every bootstrap object carries Flux's prune protection: when the objects
-/// are inside the bundle (Flux manages its own source) and later leave it,
-/// Flux must not delete its own Bucket and Kustomization (deleting the
-/// Kustomization would prune everything it applied) nor the served data.
-pub const PRUNE_DISABLED: (&str, &str) = ("kustomize.toolkit.fluxcd.io/prune", "disabled");
-
-pub(super) fn annotations() -> BTreeMap<String, String> {
-    BTreeMap::from([(PRUNE_DISABLED.0.to_owned(), PRUNE_DISABLED.1.to_owned())])
-}
-
-pub(super) fn meta(opts: &BootstrapOptions, name: String) -> ObjectMeta {
-    ObjectMeta {
-        name: Some(name),
-        namespace: Some(opts.namespace.clone()),
-        labels: Some(labels(opts)),
-        annotations: Some(annotations()),
-        ..Default::default()
-    }
-}
-
-pub(super) fn labels(opts: &BootstrapOptions) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        (MANAGED_BY.0.to_owned(), MANAGED_BY.1.to_owned()),
-        ("app.kubernetes.io/part-of".to_owned(), opts.name.clone()),
-    ])
-}
-
-pub(super) fn object<T: Serialize + kube::Resource<DynamicType = ()>>(o: &T) -> BootstrapObject {
-    let kind = leak_kind(&T::kind(&()));
-    BootstrapObject {
-        kind,
-        name: o.meta().name.clone().unwrap_or_default(),
-        // Serialising these typed objects cannot fail: no non-string keys.
-        value: serde_json::to_value(o).unwrap_or(Value::Null),
-    }
-}
-
-/// Kind names are a closed set of literals; map them to `'static`.
-fn leak_kind(kind: &str) -> &'static str {
-    const KINDS: &[&str] = &[
-        "Bucket",
-        "Kustomization",
-        "Receiver",
-        "Deployment",
-        "Service",
-        "PersistentVolumeClaim",
-        "ServiceAccount",
-        "Role",
-        "RoleBinding",
-        "ClusterRole",
-        "ClusterRoleBinding",
-    ];
-    KINDS.iter().find(|k| **k == kind).copied().unwrap_or("Object")
-}
-
 /// The Kustomization `path` for a prefix: Flux keeps keys whole, so the
 /// prefix is the path (`home/` becomes `./home`, an empty prefix `./`).
 pub fn kustomization_path(prefix: &str) -> String {
     format!("./{}", prefix.trim_end_matches('/'))
 }
 
+/// `host:port` as the Bucket takes it, and whether the endpoint uses TLS.
+pub fn endpoint_host(opts: &BootstrapOptions) -> Result<(String, bool), BootstrapError> {
+    match &opts.endpoint {
+        Endpoint::External { url } => super::options::parse_endpoint(url),
+        Endpoint::InCluster(_) => Ok((
+            format!("{}.{}.svc:{}", super::endpoint::service_name(&opts.name), opts.namespace, super::endpoint::PORT),
+            false,
+        )),
+    }
+}
+
 pub fn bucket(opts: &BootstrapOptions) -> Result<Bucket, BootstrapError> {
-    let (endpoint, tls) = opts.endpoint_host()?;
+    let (endpoint, tls) = endpoint_host(opts)?;
     Ok(Bucket {
         metadata: meta(opts, opts.name.clone()),
         spec: BucketSpec {
@@ -252,4 +190,63 @@ pub fn render(opts: &BootstrapOptions) -> Result<Bootstrap, BootstrapError> {
         objects.push(object(&receiver(opts, &r.token_secret)));
     }
     Ok(Bootstrap { objects, secrets: secrets(opts), publish_to })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flux::options::{ServerMode, ServerOptions};
+
+    fn options(endpoint: Endpoint) -> BootstrapOptions {
+        BootstrapOptions {
+            name: "nixflux-home".into(),
+            namespace: "flux-system".into(),
+            bucket: "flux".into(),
+            prefix: "home/".into(),
+            endpoint,
+            region: "us-east-1".into(),
+            interval: "10m".into(),
+            timeout: "60s".into(),
+            kustomization_interval: "10m".into(),
+            kustomization_timeout: "5m".into(),
+            retry_interval: "1m".into(),
+            s3_secret: "s3".into(),
+            cert_secret: None,
+            service_account_name: None,
+            sops_secret: None,
+            receiver: None,
+            rbac: None,
+        }
+    }
+
+    #[test]
+    fn paths_keep_the_prefix() {
+        assert_eq!(kustomization_path("home/"), "./home");
+        assert_eq!(kustomization_path("a/b/"), "./a/b");
+        assert_eq!(kustomization_path(""), "./");
+    }
+
+    #[test]
+    fn insecure_only_for_plain_http() {
+        for (url, insecure) in [("http://s3:9000", Some(true)), ("https://s3:9000", None)] {
+            let b = bucket(&options(Endpoint::External { url: url.into() })).unwrap();
+            assert_eq!(b.spec.insecure, insecure, "{url}");
+            assert_eq!(b.spec.endpoint, "s3:9000");
+        }
+    }
+
+    #[test]
+    fn hostpath_mode_serves_read_only_without_a_directory_cache() {
+        let image = "nix:0/nix/store/w08czs6f3vwv63dhsg0n368wk2xpx05r-nix-image-rclone.tar".parse().unwrap();
+        let mode = ServerMode::HostPath { path: "/srv/s3".into(), node: "n1".into() };
+        let boot = render(&options(Endpoint::InCluster(ServerOptions { mode, image }))).unwrap();
+        assert_eq!(boot.publish_to.as_deref(), Some("dir:///srv/s3/flux/home/"));
+        let kinds: Vec<&str> = boot.objects.iter().map(|o| o.kind.as_str()).collect();
+        assert_eq!(kinds, ["Deployment", "Service", "Bucket", "Kustomization"]);
+        let args = boot.objects[0].value["spec"]["template"]["spec"]["containers"][0]["args"].to_string();
+        assert!(args.contains(r#""--dir-cache-time","0s""#) && args.contains("--read-only"), "{args}");
+        for o in &boot.objects {
+            assert_eq!(o.value["metadata"]["annotations"][PRUNE_DISABLED.0], PRUNE_DISABLED.1, "{}", o.kind);
+        }
+    }
 }

@@ -22,7 +22,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::bootstrap::{labels, meta, object, BootstrapObject, S3_SECRET_KEYS};
+use super::object::{labels, meta, object, BootstrapObject, S3_SECRET_KEYS};
 use super::options::{BootstrapOptions, ServerMode, ServerOptions};
 
 /// rclone listens here (`--addr :8080`); the Service forwards the same port.

@@ -304,22 +304,6 @@ impl BootstrapOptions {
         }
         Ok(())
     }
-
-    /// `host:port` as the Bucket takes it, and whether the endpoint uses TLS.
-    pub fn endpoint_host(&self) -> Result<(String, bool), BootstrapError> {
-        match &self.endpoint {
-            Endpoint::External { url } => parse_endpoint(url),
-            Endpoint::InCluster(_) => Ok((
-                format!(
-                    "{}.{}.svc:{}",
-                    super::endpoint::service_name(&self.name),
-                    self.namespace,
-                    super::endpoint::PORT
-                ),
-                false,
-            )),
-        }
-    }
 }
 
 /// `http://host[:port]` or `https://host[:port]` (an optional trailing `/`)

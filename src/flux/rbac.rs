@@ -13,7 +13,7 @@ use k8s_openapi::api::rbac::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::bootstrap::{annotations, labels, meta, object, BootstrapObject};
+use super::object::{annotations, labels, meta, object, BootstrapObject};
 use super::options::{BootstrapOptions, RbacOptions, Subject};
 
 const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
