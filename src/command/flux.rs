@@ -262,8 +262,10 @@ pub fn objects_from_env() -> anyhow::Result<Vec<serde_json::Value>> {
     let list: Vec<String> = raw.to_str().and_then(|s| serde_json::from_str(s).ok()).ok_or_else(|| {
         bad(format!("`${BOOTSTRAP_ENV}` is not a JSON list of strings"), Some("see `modules/nixflux.nix`"))
     })?;
-    let parsed = <FromEnv as clap::Parser>::try_parse_from(&list)
-        .map_err(|e| bad(format!("`${BOOTSTRAP_ENV}`: {}", e.to_string().trim_end()), None))?;
+    let parsed = <FromEnv as clap::Parser>::try_parse_from(&list).map_err(|e| {
+        let text = e.to_string();
+        bad(format!("`${BOOTSTRAP_ENV}`: {}", text.trim_end().trim_start_matches("error: ")), None)
+    })?;
     let boot = crate::flux::render(&options(&parsed.args)?)?;
     Ok(boot.objects.into_iter().map(|o| o.value).collect())
 }
