@@ -162,7 +162,7 @@ let
     };
 
   targetModule =
-    { name, ... }:
+    { name, config, ... }:
     {
       options = {
         url = req types.str "`s3://BUCKET/PREFIX`, or `dir:///PATH` for a directory." "s3://flux/home";
@@ -202,11 +202,64 @@ let
           kubeconfigFile = opt types.path "Kubeconfig for asking Flux to reconcile after a publish." "/run/keys/flux-kubeconfig";
           bucket = opt types.str "The Flux Bucket (namespace/name) that reads this target." "flux-system/nixflux";
           kustomization = opt types.str "The Flux Kustomization (namespace/name) that applies it." "flux-system/nixflux";
-          ignore = opt (types.listOf types.str) "The lines of the Flux Bucket's `spec.ignore`, so the revision a publish prints is the one the Bucket computes (nixflux's default: `generations/` and `nixflux.lock`, what its Bucket renders; `[ ]` for a Bucket without `ignore`)." [
+          ignore = opt (types.listOf types.str) "The lines of the Flux Bucket's `spec.ignore`, so the revision a publish prints is the one the Bucket computes (nixflux's default: `generations/`, `nixflux.lock` and `.nixflux-tmp-*`, what its Bucket renders; `[ ]` for a Bucket without `ignore`)." [
             "generations/"
             "nixflux.lock"
             "*.md"
           ];
+          # `nixflux flux bootstrap` for this target, run at build time; see docs/flux.md.
+          bootstrap = {
+            enable = mkOption {
+              type = types.bool;
+              default = false;
+              description = "Render Flux's side of this target (`nixflux flux bootstrap`): Bucket, Kustomization, optional Receiver, the in-cluster `rclone serve s3` and the publisher's RBAC, into `flux.bootstrap.package`.";
+            };
+            inBundle = mkOption {
+              type = types.bool;
+              default = false;
+              description = "Also put those objects into the bundle this target publishes, so Flux manages its own source. They carry `kustomize.toolkit.fluxcd.io/prune: disabled`: removing them later never deletes them.";
+            };
+            source = opt types.str "The target as Flux reads it, `s3://BUCKET/PREFIX` (default: `url` when it is `s3://`; required for a `dir://` url in hostpath mode)." "s3://flux/home";
+            mode = opt (types.enum [
+              "pvc"
+              "hostpath"
+              "external"
+            ]) "Where Flux's S3 endpoint comes from (nixflux's default: external with `endpoint`, else pvc)." "hostpath";
+            endpoint = opt types.str "The S3 endpoint Flux reads, for mode external (`https://host:port`)." "https://s3.lan:9000";
+            namespace = opt types.str "Flux's namespace (nixflux's default: flux-system)." "flux-system";
+            name = opt types.str "Name of the Bucket and Kustomization (nixflux's default: `nixflux-<prefix>`)." "home";
+            rcloneImage = opt types.str "Pinned rclone image for modes pvc and hostpath: `nix:0` + a nix-snapshotter image, or `IMAGE@sha256:...`." "nix:0/nix/store/...-nix-image-rclone.tar";
+            hostPath = opt types.str "The node directory rclone serves (mode hostpath); the target's `dir://` url lies under it." "/var/lib/nixflux-s3";
+            node = opt types.str "The node holding `hostPath` (its `kubernetes.io/hostname`)." "node1";
+            storage = opt types.str "Size of the claim rclone serves (mode pvc; nixflux's default: 1Gi)." "5Gi";
+            receiver = mkOption {
+              type = types.bool;
+              default = false;
+              description = "Add a `generic-hmac` Receiver for this target.";
+            };
+            sopsSecret = opt types.str "Decrypt SOPS-encrypted objects with the keys in this Secret." "sops-age";
+            serviceAccount = opt types.str "The ServiceAccount the Kustomization applies as." "flux-applier";
+            rbacServiceAccount = opt types.str "Create this ServiceAccount for the publisher and bind the publisher role to it." "nixflux-publisher";
+            rbacSubjects = mkOption {
+              type = types.listOf types.str;
+              default = [ ];
+              example = [ "user:alice" ];
+              description = "Further subjects of the publisher role: `user:NAME`, `group:NAME`, `serviceaccount:NAMESPACE/NAME`.";
+            };
+            extraArgs = mkOption {
+              type = types.listOf types.str;
+              default = [ ];
+              example = [ "--interval" "30m" ];
+              description = "More `nixflux flux bootstrap` flags (names and durations only: never a secret).";
+            };
+            package = mkOption {
+              type = types.nullOr types.package;
+              readOnly = true;
+              default = if config.flux.bootstrap.enable then bootstrapDrv name config else null;
+              defaultText = lib.literalMD "the rendered objects, when `enable`";
+              description = "A directory with one file per object and a `kustomization.yaml` (`kubectl apply -k`).";
+            };
+          };
         };
       };
     };
@@ -259,12 +312,71 @@ let
     o: (o.kind or null) == "Secret" && ((o.data or { }) != { } || (o.stringData or { }) != { })
   ) expandedObjects;
 
+  # `nixflux flux bootstrap` flags for a target: names and durations only.
+  bootstrapArgs =
+    t:
+    let
+      b = t.flux.bootstrap;
+      flag = f: v: lib.optionals (v != null) [ f v ];
+    in
+    [
+      "--to"
+      (if b.source != null then b.source else t.url)
+    ]
+    ++ flag "--mode" b.mode
+    ++ flag "--endpoint" b.endpoint
+    ++ flag "--namespace" b.namespace
+    ++ flag "--name" b.name
+    ++ flag "--rclone-image" b.rcloneImage
+    ++ flag "--host-path" b.hostPath
+    ++ flag "--node" b.node
+    ++ flag "--storage" b.storage
+    ++ lib.optional b.receiver "--receiver"
+    ++ flag "--sops-secret" b.sopsSecret
+    ++ flag "--service-account" b.serviceAccount
+    ++ flag "--rbac-service-account" b.rbacServiceAccount
+    ++ lib.concatMap (s: [ "--rbac-subject" s ]) b.rbacSubjects
+    ++ b.extraArgs;
+
+  # The objects as a directory, built by nixflux itself (no IFD).
+  bootstrapDrv =
+    name: t:
+    builtins.derivation {
+      name = "nixflux-flux-bootstrap-${name}";
+      inherit (pkgs.stdenv.hostPlatform) system;
+      builder = "${cfg.package}/bin/nixflux";
+      args = [
+        "flux"
+        "bootstrap"
+        "--from-env"
+        "--quiet"
+      ]
+      ++ bootstrapArgs t;
+      preferLocalBuild = true;
+      allowSubstitutes = false;
+    };
+
+  # The bundle a target publishes: the module's, or with `inBundle` one
+  # that also holds the target's bootstrap objects.
+  bundleOf =
+    name: t:
+    if t.flux.bootstrap.enable && t.flux.bootstrap.inBundle then
+      import ../nix/mk-bundle.nix {
+        inherit spec;
+        nixflux = cfg.package;
+        inherit (pkgs.stdenv.hostPlatform) system;
+        name = "nixflux-bundle-${name}";
+        fluxBootstrapArgs = bootstrapArgs t;
+      }
+    else
+      cfg.bundle;
+
   publishArgs =
     name: t:
     [
       "${cfg.package}/bin/nixflux"
       "publish"
-      "${cfg.bundle}"
+      "${bundleOf name t}"
       "--to"
       t.url
     ]
@@ -386,6 +498,10 @@ in
           message = "services.nixflux.targets.${name} writes `${toString (dirPath t)}`, which its unit (DynamicUser) cannot write: use a path under /var/lib/nixflux/${name}, or add the directory to services.nixflux.targets.${name}.readWritePaths.";
         }
         {
+          assertion = !t.flux.bootstrap.enable || t.flux.bootstrap.source != null || lib.hasPrefix "s3://" t.url;
+          message = "services.nixflux.targets.${name}.flux.bootstrap needs `source` (`s3://BUCKET/PREFIX`, what Flux reads): the target's url `${t.url}` is not S3.";
+        }
+        {
           assertion = !(lib.hasPrefix "s3://" t.url) || t.credentialsFile != null || t.credentialsFromEnvironment;
           message = "services.nixflux.targets.${name} publishes to ${t.url} without credentials; set credentialsFile (or credentialsFromEnvironment = true).";
         }
@@ -402,7 +518,7 @@ in
         after = [ "network-online.target" ];
         wants = [ "network-online.target" ];
         # A new bundle restarts the unit on switch; a failed publish fails the switch.
-        restartTriggers = [ cfg.bundle ];
+        restartTriggers = [ (bundleOf name t) ];
         serviceConfig = {
           Type = "oneshot";
           RemainAfterExit = true;

@@ -16,6 +16,8 @@
   nixflux,
   name ? "nixflux-bundle",
   system ? builtins.currentSystem,
+  # `nixflux flux bootstrap` flags (names only): their objects join the bundle.
+  fluxBootstrapArgs ? null,
 }:
 builtins.derivation {
   inherit name system;
@@ -27,6 +29,8 @@ builtins.derivation {
   ];
   spec = if builtins.isString spec then spec else builtins.toJSON spec;
   passAsFile = [ "spec" ];
+  # Read by `render --from-env`; absent unless set, so other bundles keep their hash.
+  ${if fluxBootstrapArgs == null then null else "fluxBootstrapArgs"} = builtins.toJSON fluxBootstrapArgs;
   # Rendering is fast and machine-independent: no substitution round trip.
   preferLocalBuild = true;
   allowSubstitutes = false;

@@ -45,6 +45,8 @@ pub enum Command {
     Rollback(command::rollback::Args),
     /// Delete object files that no retained generation uses
     Gc(command::gc::Args),
+    /// Flux's side of a target: `flux bootstrap`
+    Flux(command::flux::Args),
     /// Print the NAR hash of a path, as Nix computes it
     NarHash(command::nar_hash::Args),
 }
@@ -66,6 +68,7 @@ impl Cli {
             Command::History(args) => command::history::run(args, global),
             Command::Rollback(args) => command::rollback::run(args, global),
             Command::Gc(args) => command::gc::run(args, global),
+            Command::Flux(args) => command::flux::run(args, global),
             Command::NarHash(args) => command::nar_hash::run(args, global),
         }
     }

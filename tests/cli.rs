@@ -213,3 +213,271 @@ fn log_lines_can_be_json_for_a_daemon() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.lines().any(|l| l.starts_with("DEBUG ")), "{stderr}");
 }
+
+const RCLONE_NIX: &str = "nix:0/nix/store/w08czs6f3vwv63dhsg0n368wk2xpx05r-nix-image-rclone.tar";
+const RCLONE_DIGEST: &str =
+    "docker.io/rclone/rclone@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/// `nixflux flux bootstrap ARGS`: the documents of its YAML stream.
+fn bootstrap(args: &[&str]) -> Vec<serde_json::Value> {
+    let out = common::run_ok(nixflux().args(["flux", "bootstrap"]).args(args));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("# Written by `nixflux flux bootstrap`."), "{text}");
+    common::yaml_documents(&text)
+}
+
+fn of_kind<'a>(docs: &'a [serde_json::Value], kind: &str) -> Vec<&'a serde_json::Value> {
+    docs.iter().filter(|d| d["kind"] == kind).collect()
+}
+
+/// Checks `docs` against the upstream Flux CRDs in `../shared/crds/fluxcd`
+/// with `tests/flux/check_crd.py` (python3 + PyYAML); skipped when either is absent.
+fn check_against_crds(docs: &[serde_json::Value]) {
+    use std::io::Write;
+    let crds = root().join("../shared/crds/fluxcd");
+    if !crds.is_dir() {
+        return common::skip("no ../shared/crds/fluxcd: the Flux CRD schemas are not here");
+    }
+    let has_yaml =
+        std::process::Command::new("python3").args(["-c", "import yaml"]).output().is_ok_and(|o| o.status.success());
+    if !has_yaml {
+        return common::skip("python3 with PyYAML is needed for the CRD schema check");
+    }
+    let mut child = std::process::Command::new("python3")
+        .arg(root().join("tests/flux/check_crd.py"))
+        .arg(&crds)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(serde_json::to_string(docs).unwrap().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let flux_kinds = docs.iter().filter(|d| d["apiVersion"].as_str().unwrap().contains("toolkit.fluxcd.io")).count();
+    assert!(
+        out.status.success(),
+        "objects do not match the Flux CRDs:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("checked {flux_kinds} objects")));
+}
+
+/// `--out DIR` writes files `kubectl kustomize` builds to exactly the stream's objects.
+fn kustomize_builds_the_same(args: &[&str], docs: &[serde_json::Value]) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("boot");
+    common::run_ok(nixflux().args(["flux", "bootstrap", "--quiet"]).args(args).arg("--out").arg(&dir));
+    let built = common::s3::build(&dir).expect("kubectl kustomize accepts the bootstrap directory");
+    let mut want: Vec<String> = docs.iter().map(|d| d.to_string()).collect();
+    want.sort();
+    assert_eq!(built, want);
+    // A second run replaces its own earlier output.
+    common::run_ok(nixflux().args(["flux", "bootstrap", "--quiet"]).args(args).arg("--out").arg(&dir));
+}
+
+#[test]
+fn flux_bootstrap_renders_each_mode_with_checked_fields() {
+    let cases: [(&str, Vec<&str>); 4] = [
+        (
+            "pvc",
+            vec![
+                "--to",
+                "s3://flux/home",
+                "--rclone-image",
+                RCLONE_DIGEST,
+                "--receiver",
+                "--rbac-service-account",
+                "publisher",
+                "--rbac-subject",
+                "user:alice",
+            ],
+        ),
+        (
+            "hostpath",
+            vec![
+                "--to",
+                "s3://flux/a/b",
+                "--mode",
+                "hostpath",
+                "--host-path",
+                "/srv/nixflux",
+                "--node",
+                "node1",
+                "--rclone-image",
+                RCLONE_NIX,
+                "--sops-secret",
+                "sops-age",
+                "--service-account",
+                "applier",
+            ],
+        ),
+        ("http", vec!["--to", "s3://flux/home", "--endpoint", "http://s3.lan:9000", "--name", "home"]),
+        (
+            "https",
+            vec![
+                "--to",
+                "s3://flux",
+                "--endpoint",
+                "https://s3.example.org",
+                "--cert-secret",
+                "s3-ca",
+                "--region",
+                "eu-1",
+            ],
+        ),
+    ];
+    for (case, args) in &cases {
+        let docs = bootstrap(args);
+        let buckets = of_kind(&docs, "Bucket");
+        let kustomizations = of_kind(&docs, "Kustomization");
+        assert_eq!((buckets.len(), kustomizations.len()), (1, 1), "{case}");
+        let (b, k) = (&buckets[0]["spec"], &kustomizations[0]["spec"]);
+        let name = buckets[0]["metadata"]["name"].as_str().unwrap();
+        assert_eq!(buckets[0]["metadata"]["namespace"], "flux-system", "{case}");
+        assert_eq!(b["provider"], "generic", "{case}");
+        assert_eq!(b["bucketName"], "flux", "{case}");
+        assert_eq!(b["ignore"], nixflux::flux::BUCKET_IGNORE, "{case}");
+        assert_eq!(b["secretRef"]["name"], format!("{name}-s3-credentials"), "{case}");
+        assert!(!b["endpoint"].as_str().unwrap().contains("://"), "{case}: endpoint has a scheme");
+        assert_eq!(k["sourceRef"], serde_json::json!({ "kind": "Bucket", "name": name }), "{case}");
+        assert_eq!((&k["prune"], &k["wait"]), (&serde_json::json!(true), &serde_json::json!(true)), "{case}");
+        // No Secret objects and no secret values: only references.
+        assert!(of_kind(&docs, "Secret").is_empty(), "{case}");
+        assert!(docs.iter().all(|d| d.get("data").is_none() && d.get("stringData").is_none()), "{case}");
+        match *case {
+            "pvc" => {
+                assert_eq!(buckets[0]["metadata"]["name"], "nixflux-home");
+                assert_eq!(b["endpoint"], "nixflux-home-s3.flux-system.svc:8080");
+                assert_eq!(
+                    (&b["insecure"], &b["region"], &b["prefix"]),
+                    (&true.into(), &"us-east-1".into(), &"home/".into())
+                );
+                assert_eq!(k["path"], "./home");
+                assert_eq!(of_kind(&docs, "PersistentVolumeClaim").len(), 1);
+                let receiver = &of_kind(&docs, "Receiver")[0]["spec"];
+                assert_eq!(receiver["type"], "generic-hmac");
+                assert_eq!(receiver["secretRef"]["name"], "nixflux-home-receiver-token");
+                assert_eq!(receiver["resources"][0]["kind"], "Bucket");
+                let role = &of_kind(&docs, "Role")[0]["rules"];
+                for rule in role.as_array().unwrap() {
+                    assert_eq!(rule["resourceNames"], serde_json::json!(["nixflux-home"]));
+                    assert_eq!(rule["verbs"], serde_json::json!(["get", "list", "watch", "patch"]));
+                }
+                assert_eq!(
+                    of_kind(&docs, "ClusterRole")[0]["rules"][0]["resourceNames"],
+                    serde_json::json!(["kube-system"])
+                );
+                let subjects = &of_kind(&docs, "RoleBinding")[0]["subjects"];
+                assert_eq!(subjects.as_array().unwrap().len(), 2);
+            }
+            "hostpath" => {
+                assert_eq!(buckets[0]["metadata"]["name"], "nixflux-a-b");
+                assert_eq!(k["path"], "./a/b");
+                assert_eq!(b["prefix"], "a/b/");
+                assert_eq!(
+                    k["decryption"],
+                    serde_json::json!({ "provider": "sops", "secretRef": { "name": "sops-age" } })
+                );
+                assert_eq!(k["serviceAccountName"], "applier");
+                assert!(of_kind(&docs, "PersistentVolumeClaim").is_empty());
+                let pod = &of_kind(&docs, "Deployment")[0]["spec"]["template"]["spec"];
+                assert_eq!(pod["nodeSelector"]["kubernetes.io/hostname"], "node1");
+                assert_eq!(pod["volumes"][0]["hostPath"]["path"], "/srv/nixflux");
+                let c = &pod["containers"][0];
+                assert_eq!(c["image"], RCLONE_NIX);
+                assert!(c["args"].as_array().unwrap().contains(&"--dir-cache-time".into()));
+                assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
+                assert_eq!(c["securityContext"]["allowPrivilegeEscalation"], false);
+                assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+                assert_eq!(pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault");
+                // The auth key reaches rclone through its environment, from the Secret.
+                assert!(!c["args"].to_string().contains("auth-key"));
+                assert_eq!(c["env"][0]["valueFrom"]["secretKeyRef"]["key"], "accesskey");
+            }
+            "http" => {
+                assert_eq!(buckets[0]["metadata"]["name"], "home");
+                assert_eq!((&b["endpoint"], &b["insecure"]), (&"s3.lan:9000".into(), &true.into()));
+                assert_eq!(docs.len(), 2, "external mode renders no server");
+            }
+            _ => {
+                assert_eq!(buckets[0]["metadata"]["name"], "nixflux");
+                assert_eq!(b["endpoint"], "s3.example.org");
+                assert!(b.get("insecure").is_none(), "https is never insecure");
+                assert_eq!(b["certSecretRef"]["name"], "s3-ca");
+                assert_eq!(b["region"], "eu-1");
+                assert_eq!(k["path"], "./");
+            }
+        }
+        check_against_crds(&docs);
+        kustomize_builds_the_same(args, &docs);
+    }
+}
+
+#[test]
+fn flux_bootstrap_refuses_bad_options_with_exit_2() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--to", "s3://flux/home", "--rclone-image", "rclone/rclone:1.68"], "is not pinned"),
+        (&["--to", "s3://flux/home", "--rclone-image", &format!("{RCLONE_NIX}:v1")], "with a tag"),
+        (&["--to", "s3://flux/home"], "needs `--rclone-image REF`"),
+        (&["--to", "s3://flux/../x", "--endpoint", "http://s3:9000"], "prefix segment"),
+        (&["--to", "s3://flux/a b", "--endpoint", "http://s3:9000"], "prefix segment"),
+        (&["--to", "dir:///srv/x", "--endpoint", "http://s3:9000"], "Flux reads S3"),
+        (
+            &["--to", "s3://flux/h", "--endpoint", "http://s3:9000", "--cert-secret", "ca"],
+            "needs an `https://` endpoint",
+        ),
+        (&["--to", "s3://flux/h", "--endpoint", "s3:9000"], "needs `http://` or `https://`"),
+        (&["--to", "s3://flux/h", "--endpoint", "https://s3/path"], "no path"),
+        (&["--to", "s3://flux/h", "--endpoint", "http://s3:9000", "--mode", "pvc"], "does not apply"),
+        (&["--to", "s3://flux/h", "--endpoint", "http://s3:9000", "--interval", "10"], "not a duration"),
+        (&["--to", "s3://flux/h", "--endpoint", "http://s3:9000", "--timeout", "1h"], "no hours"),
+        (&["--to", "s3://flux/h", "--endpoint", "http://s3:9000", "--name", "Home"], "DNS-1035"),
+        (&["--to", "s3://flux/h", "--endpoint", "http://s3:9000", "--rbac-subject", "alice"], "not an RBAC subject"),
+        (
+            &["--to", "s3://flux/h", "--mode", "hostpath", "--rclone-image", RCLONE_NIX, "--node", "n"],
+            "needs `--host-path DIR`",
+        ),
+        (
+            &["--to", "s3://flux/h", "--mode", "hostpath", "--rclone-image", RCLONE_NIX, "--host-path", "/srv"],
+            "needs `--node NAME`",
+        ),
+        (
+            &[
+                "--to",
+                "s3://flux/h",
+                "--mode",
+                "hostpath",
+                "--rclone-image",
+                RCLONE_NIX,
+                "--host-path",
+                "srv",
+                "--node",
+                "n",
+            ],
+            "absolute",
+        ),
+        (&["--to", "s3://flux/h", "--rclone-image", RCLONE_NIX, "--storage", "lots"], "`--storage lots`"),
+        (
+            &["--to", "s3://flux/h", "--rclone-image", RCLONE_NIX, "--host-path", "/srv"],
+            "applies only to `--mode hostpath`",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = nixflux().args(["flux", "bootstrap"]).args(*args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        assert!(stderr.starts_with("error: ") && stderr.contains(needle), "{args:?}: `{stderr}` lacks `{needle}`");
+    }
+    // `--out` never replaces a directory that holds something else.
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("keep.txt"), "mine").unwrap();
+    let out = nixflux()
+        .args(["flux", "bootstrap", "--to", "s3://flux/h", "--endpoint", "http://s3:9000", "--out"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(tmp.path().join("keep.txt")).unwrap(), "mine");
+}

@@ -349,3 +349,101 @@ fn publishing_a_store_path_records_it_and_its_nar_hash() {
     assert_eq!(record["source"]["storePath"], store_path.as_str());
     assert_eq!(record["source"]["narHash"], format!("sha256:{}", want.trim()));
 }
+
+/// `targets.<name>.flux.bootstrap`: built by Nix 2.8 with the fresh binary,
+/// the objects equal `nixflux flux bootstrap --out` with the same flags;
+/// with `inBundle` the target publishes a bundle of its own that also holds
+/// them, without it the module's bundle.
+#[test]
+fn module_renders_the_flux_bootstrap_at_build_time() {
+    let Some(lib) = nixpkgs_lib() else { return };
+    let pkg = binary_in_store();
+    let expr = root().join("tests/nix/bootstrap.nix");
+    let expr = expr.to_str().unwrap();
+    let build = |attr: &str| {
+        let mut args = vec![
+            expr,
+            "--no-out-link",
+            "--quiet",
+            "--argstr",
+            "libPath",
+            &lib,
+            "--argstr",
+            "nixfluxPath",
+            &pkg,
+            "-A",
+            attr,
+        ];
+        args.extend_from_slice(NIX_OPTS);
+        nix("nix-build", &args).trim().to_owned()
+    };
+    let files = |dir: &Path| {
+        let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+            .collect();
+        v.sort();
+        v
+    };
+    let rclone = "nix:0/nix/store/w08czs6f3vwv63dhsg0n368wk2xpx05r-nix-image-rclone.tar";
+    let tmp = tempfile::tempdir().unwrap();
+    for (target, flags) in [
+        (
+            "home",
+            vec![
+                "--to",
+                "s3://flux/home",
+                "--rclone-image",
+                rclone,
+                "--receiver",
+                "--rbac-service-account",
+                "publisher",
+            ],
+        ),
+        (
+            "node",
+            vec![
+                "--to",
+                "s3://flux/node",
+                "--mode",
+                "hostpath",
+                "--rclone-image",
+                rclone,
+                "--host-path",
+                "/var/lib/nixflux-s3",
+                "--node",
+                "node1",
+                "--interval",
+                "30m",
+            ],
+        ),
+    ] {
+        let built = build(&format!("bootstrap.{target}"));
+        let direct = tmp.path().join(target);
+        run_ok(nixflux().args(["flux", "bootstrap", "--quiet"]).args(&flags).arg("--out").arg(&direct));
+        assert_eq!(files(Path::new(&built)), files(&direct), "{target}: the module's bootstrap differs from the CLI's");
+    }
+    // `home` publishes its own bundle, holding the Bucket; `node` the module's.
+    let home = build("homeBundle");
+    let node = build("nodeBundle");
+    assert_ne!(home, node);
+    assert_eq!(node, build("bundle"));
+    let objects = common::s3::build(Path::new(&home)).expect("the home bundle builds");
+    let kinds: Vec<String> = objects
+        .iter()
+        .map(|o| serde_json::from_str::<Value>(o).unwrap()["kind"].as_str().unwrap().to_owned())
+        .collect();
+    for kind in ["Bucket", "Kustomization", "Receiver", "Deployment", "Role"] {
+        assert!(kinds.iter().any(|k| k == kind), "the home bundle lacks a {kind}: {kinds:?}");
+    }
+    let units = eval_module(
+        &lib,
+        &serde_json::json!({ "targets": { "x": { "url": "dir:///var/lib/nixflux/x/b", "flux": { "bootstrap": { "enable": true } } } } }),
+        "failedAssertions",
+    );
+    assert_eq!(
+        units,
+        serde_json::json!(["services.nixflux.targets.x.flux.bootstrap needs `source` (`s3://BUCKET/PREFIX`, what Flux reads): the target's url `dir:///var/lib/nixflux/x/b` is not S3."])
+    );
+}

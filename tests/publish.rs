@@ -397,3 +397,125 @@ fn bad_targets_and_credentials_are_clear_errors() {
     assert!(stderr(&out).contains("is damaged"), "{}", stderr(&out));
     assert!(!target.join("kustomization.yaml").exists());
 }
+
+/// The rclone command line and environment of the Deployment that `flux
+/// bootstrap --mode hostpath` renders, with the pod's places mapped to this
+/// test's: `:8080` to a loopback port, `/data` to `root`, the cache dir to a
+/// temporary one, and the auth key built from the Secret's keys as
+/// Kubernetes would (`$(VAR)` expansion).
+fn rendered_rclone(root: &Path, cache: &Path) -> (Vec<String>, Vec<(String, String)>) {
+    let out = common::run_ok(nixflux().args([
+        "--output",
+        "json",
+        "flux",
+        "bootstrap",
+        "--to",
+        "s3://flux/home",
+        "--mode",
+        "hostpath",
+        "--node",
+        "node1",
+        "--rclone-image",
+        "nix:0/nix/store/w08czs6f3vwv63dhsg0n368wk2xpx05r-nix-image-rclone.tar",
+        "--host-path",
+        &root.display().to_string(),
+    ]));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["publishTo"], format!("dir://{}/flux/home/", root.display()));
+    let deployment = v["objects"].as_array().unwrap().iter().find(|o| o["kind"] == "Deployment").unwrap();
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    let strings = |v: &Value| v.as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let mut argv = strings(&container["command"]);
+    argv.extend(strings(&container["args"]));
+    assert_eq!(argv[0], "rclone");
+    let mut env = Vec::new();
+    let mut values: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    for e in container["env"].as_array().unwrap() {
+        let name = e["name"].as_str().unwrap().to_owned();
+        let value = match e["valueFrom"]["secretKeyRef"]["key"].as_str() {
+            Some("accesskey") => common::s3::ACCESS_KEY.to_owned(),
+            Some("secretkey") => common::s3::SECRET_KEY.to_owned(),
+            Some(other) => panic!("unexpected secret key {other}"),
+            None => {
+                let mut v = e["value"].as_str().unwrap().to_owned();
+                for (k, val) in &values {
+                    v = v.replace(&format!("$({k})"), val);
+                }
+                v
+            }
+        };
+        values.insert(name.clone(), value.clone());
+        env.push((name, value));
+    }
+    let args = argv[1..]
+        .iter()
+        .map(|a| match a.as_str() {
+            "/data" => root.display().to_string(),
+            "/tmp/rclone" => cache.display().to_string(),
+            other => other.to_owned(),
+        })
+        .collect();
+    (args, env)
+}
+
+/// Hostpath mode: the node publishes into the directory rclone serves, and a
+/// reader through S3 sees each new generation at once, with exactly the
+/// flags the rendered Deployment passes. With rclone's default flags the
+/// same sequence hides the new generation's files (its directory cache), so
+/// the flags are what makes this pass.
+#[test]
+fn hostpath_endpoint_shows_a_new_generation_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("served");
+    std::fs::create_dir_all(root.join("flux")).unwrap();
+    let (args, env) = rendered_rclone(&root, &tmp.path().join("cache"));
+    let flags_of_pod = args.clone();
+    let at_port = |args: &[String], port: u16| -> Vec<String> {
+        args.iter().map(|a| if a == ":8080" { format!("127.0.0.1:{port}") } else { a.clone() }).collect()
+    };
+    let env2 = env.clone();
+    let server = Server::start_as(&root, |port| (at_port(&args, port), env2));
+    let to = format!("dir://{}/flux/home", root.display());
+    // A listing before the first publish, as Flux's poll would make.
+    assert!(server.listing(PREFIX).is_empty());
+    for (step, replicas) in [("one", 1), ("two", 3)] {
+        let b = bundle(tmp.path(), step, &spec_of(&["web", "db"], &[("web", replicas)]));
+        common::run_ok(nixflux().args(["publish", "--quiet"]).arg(&b).args(["--to", &to]));
+        let dest = tmp.path().join(format!("read-{step}"));
+        assert!(server.download(PREFIX, &dest), "{step}: download through S3 failed");
+        assert_eq!(
+            std::fs::read(dest.join("kustomization.yaml")).unwrap(),
+            std::fs::read(root.join("flux/home/kustomization.yaml")).unwrap(),
+            "{step}: the pointer read through S3 is not the one just written"
+        );
+        assert_eq!(build(&dest), Some(expected(&b)), "{step}: the generation read through S3 is not the one published");
+    }
+
+    // The same with rclone's defaults (the hostpath flags removed): the
+    // listing made before the publish hides the new object files.
+    let root2 = tmp.path().join("served-default");
+    std::fs::create_dir_all(root2.join("flux")).unwrap();
+    let hostpath = ["--dir-cache-time", "0s", "--poll-interval", "0", "--vfs-cache-mode", "off", "--read-only"];
+    let joined = flags_of_pod.join(" ");
+    assert!(joined.contains(&hostpath.join(" ")), "the rendered flags changed: {joined}");
+    let default_args: Vec<String> = joined
+        .replace(&hostpath.join(" "), "")
+        .split_whitespace()
+        .map(|a| if a == root.display().to_string() { root2.display().to_string() } else { a.to_owned() })
+        .collect();
+    let server2 = Server::start_as(&root2, |port| (at_port(&default_args, port), env));
+    let to2 = format!("dir://{}/flux/home", root2.display());
+    let first = bundle(tmp.path(), "d1", &spec_of(&["web"], &[]));
+    common::run_ok(nixflux().args(["publish", "--quiet"]).arg(&first).args(["--to", &to2]));
+    let warm = tmp.path().join("warm");
+    assert!(server2.download(PREFIX, &warm));
+    let second = bundle(tmp.path(), "d2", &spec_of(&["web", "db"], &[("web", 2)]));
+    common::run_ok(nixflux().args(["publish", "--quiet"]).arg(&second).args(["--to", &to2]));
+    let stale = tmp.path().join("stale");
+    server2.download(PREFIX, &stale);
+    assert_ne!(
+        build(&stale),
+        Some(expected(&second)),
+        "with rclone's default directory cache the new generation was visible at once: the test no longer shows the flags matter"
+    );
+}

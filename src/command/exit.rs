@@ -13,6 +13,7 @@ use crate::bundle::read::ReadError;
 use crate::bundle::write::WriteError;
 use crate::crd::CrdError;
 use crate::flux::error::FluxError;
+use crate::flux::BootstrapError;
 use crate::publish::lease::LeaseError;
 use crate::publish::target::url::TargetUrlError;
 use crate::publish::target::{OpenError, TargetError};
@@ -192,6 +193,19 @@ fn crd(e: &CrdError) -> Verdict {
     }
 }
 
+/// Every bootstrap error is the user's options.
+fn bootstrap(e: &BootstrapError) -> Verdict {
+    match e {
+        BootstrapError::Unpinned { .. } | BootstrapError::NixTag { .. } => Verdict::bad(Some(
+            "pin the image: `nix:0` + the store path of a nix-snapshotter image, or `IMAGE@sha256:<digest>`",
+        )),
+        BootstrapError::CertWithoutTls { .. } => {
+            Verdict::bad(Some("drop `--cert-secret`, or use an `https://` endpoint (`--mode external`)"))
+        }
+        _ => Verdict::bad(None),
+    }
+}
+
 /// The verdict on one error of a chain, if it is a type this table knows.
 fn verdict_of(e: &(dyn StdError + 'static)) -> Option<Verdict> {
     if let Some(b) = e.downcast_ref::<BadInput>() {
@@ -205,6 +219,9 @@ fn verdict_of(e: &(dyn StdError + 'static)) -> Option<Verdict> {
     }
     if let Some(e) = e.downcast_ref::<TargetUrlError>() {
         return Some(target_url(e));
+    }
+    if let Some(e) = e.downcast_ref::<BootstrapError>() {
+        return Some(bootstrap(e));
     }
     if let Some(e) = e.downcast_ref::<PublishError>() {
         return Some(publish(e));

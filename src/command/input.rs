@@ -110,12 +110,22 @@ impl CrdInput {
 
 /// Reads, parses, renders and bundles a spec: everything but writing.
 pub fn build_bundle(input: &SpecInput) -> anyhow::Result<(Bundle, usize)> {
-    build_bundle_with(input, None)
+    build_bundle_with(input, None, Vec::new())
 }
 
-/// `build_bundle`, with every object of a kind `crds` define checked against its schema.
-pub fn build_bundle_with(input: &SpecInput, crds: Option<&Crds>) -> anyhow::Result<(Bundle, usize)> {
-    let (text, name) = input.read()?;
+/// `build_bundle`, with every object of a kind `crds` define checked
+/// against its schema, and `extra` objects appended to the spec's top-level
+/// `objects` (the Flux bootstrap a Nix build puts into the bundle): they
+/// are checked, bundled and counted in the spec digest like any other.
+pub fn build_bundle_with(
+    input: &SpecInput,
+    crds: Option<&Crds>,
+    extra: Vec<serde_json::Value>,
+) -> anyhow::Result<(Bundle, usize)> {
+    let (mut text, name) = input.read()?;
+    if !extra.is_empty() {
+        text = with_objects(&text, &name, extra)?;
+    }
     let started = std::time::Instant::now();
     let spec = spec::parse(&text, &name)?;
     tracing::debug!(apps = spec.apps.len(), elapsed = ?started.elapsed(), "spec parsed");
@@ -135,4 +145,17 @@ pub fn build_bundle_with(input: &SpecInput, crds: Option<&Crds>) -> anyhow::Resu
     tracing::debug!(files = bundle.objects.len(), elapsed = ?started.elapsed(), "bundle built");
     let apps = spec.apps.values().filter(|a| a.enable).count();
     Ok((bundle, apps))
+}
+
+/// The spec text with `extra` appended to its top-level `objects`.
+fn with_objects(text: &str, name: &str, extra: Vec<serde_json::Value>) -> anyhow::Result<String> {
+    // A spec that is no JSON object is left for the parser to explain.
+    let Ok(serde_json::Value::Object(mut spec)) = serde_json::from_str::<serde_json::Value>(text) else {
+        return Ok(text.to_owned());
+    };
+    match spec.entry("objects").or_insert_with(|| serde_json::Value::Array(Vec::new())) {
+        serde_json::Value::Array(objects) => objects.extend(extra),
+        _ => return Err(BadInput { message: format!("spec `{name}`: `objects` is not a list"), hint: None }.into()),
+    }
+    Ok(serde_json::Value::Object(spec).to_string())
 }

@@ -9,6 +9,7 @@
 pub mod check;
 pub mod diff;
 pub mod exit;
+pub mod flux;
 pub mod flux_args;
 pub mod flux_run;
 pub mod gc;

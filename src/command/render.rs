@@ -45,7 +45,7 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
         return from_env(args, global);
     }
     let crds = args.crds.load()?;
-    let (bundle, apps) = super::input::build_bundle_with(&args.input, crds.as_ref())?;
+    let (bundle, apps) = super::input::build_bundle_with(&args.input, crds.as_ref(), Vec::new())?;
     if args.check_store {
         check_store(&bundle)?;
     }
@@ -135,7 +135,8 @@ fn from_env(args: Args, global: Global) -> anyhow::Result<ExitCode> {
         hint: Some("it is meant for Nix builds: see `nix/mk-bundle.nix`".into()),
     })?;
     let crds = args.crds.load()?;
-    let (bundle, apps) = super::input::build_bundle_with(&args.input, crds.as_ref())?;
+    let extra = super::flux::objects_from_env()?;
+    let (bundle, apps) = super::input::build_bundle_with(&args.input, crds.as_ref(), extra)?;
     bundle.write_into(&out).context("writing the bundle to `$out`")?;
     if !global.quiet {
         eprintln!("rendered {} objects of {apps} apps into {}", bundle.object_count(), out.display());

@@ -29,11 +29,9 @@ use crate::publish::target::ObjectInfo;
 /// The key of the ignore file source-controller reads, at the bucket root.
 pub const SOURCEIGNORE_KEY: &str = ".sourceignore";
 
-/// The `spec.ignore` nixflux renders for a Bucket: generation records and
-/// the publish lease never reach the cluster (the pointer names only object
-/// files), so Flux neither downloads them nor changes its revision when a
-/// publish takes the lease.
-pub const DEFAULT_BUCKET_IGNORE: &str = "generations/\nnixflux.lock\n";
+/// The `spec.ignore` nixflux renders for a Bucket (`bootstrap::BUCKET_IGNORE`
+/// says why each line is there).
+pub const DEFAULT_BUCKET_IGNORE: &str = super::bootstrap::BUCKET_IGNORE;
 
 /// The rules of one Bucket: the bucket root's `.sourceignore` (its bytes,
 /// when the object exists), then `spec.ignore` (`None` when unset; unset

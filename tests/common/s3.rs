@@ -37,6 +37,9 @@ pub enum Kind {
     External,
 }
 
+/// rclone's arguments (after `rclone`) and environment.
+pub type Invocation = (Vec<String>, Vec<(String, String)>);
+
 /// An S3 server for one test, with a bucket of its own.
 pub struct Server {
     /// The directory rclone serves (rclone only).
@@ -48,6 +51,8 @@ pub struct Server {
     access_key: String,
     secret_key: String,
     child: Option<Child>,
+    /// For `start_as`: rclone's arguments and environment instead of the default ones.
+    custom: Option<Box<Invocation>>,
     pub creds: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -89,6 +94,33 @@ impl Server {
             access_key: ACCESS_KEY.into(),
             secret_key: SECRET_KEY.into(),
             child: None,
+            custom: None,
+            creds,
+            _dir: dir,
+        };
+        s.spawn();
+        s
+    }
+
+    /// `rclone serve s3` serving `root` (which must hold the bucket
+    /// directory `flux`) with the arguments and environment `argv` gives for
+    /// a port: exactly the flags a rendered Deployment runs with. Clients
+    /// use `ACCESS_KEY` and `SECRET_KEY`.
+    pub fn start_as(root: &Path, argv: impl FnOnce(u16) -> Invocation) -> Server {
+        rclone_available();
+        let dir = tempfile::tempdir().unwrap();
+        let creds = write_creds(dir.path());
+        let port = free_port();
+        let mut s = Server {
+            root: root.to_owned(),
+            port,
+            kind: Kind::Rclone,
+            bucket: "flux".into(),
+            endpoint: format!("http://127.0.0.1:{port}"),
+            access_key: ACCESS_KEY.into(),
+            secret_key: SECRET_KEY.into(),
+            child: None,
+            custom: Some(Box::new(argv(port))),
             creds,
             _dir: dir,
         };
@@ -119,6 +151,7 @@ impl Server {
                     access_key: cred_value(&text, "aws_access_key_id"),
                     secret_key: cred_value(&text, "aws_secret_access_key"),
                     child: None,
+                    custom: None,
                     creds,
                     _dir: dir,
                 }
@@ -135,6 +168,7 @@ impl Server {
                     access_key: ACCESS_KEY.into(),
                     secret_key: SECRET_KEY.into(),
                     child: None,
+                    custom: None,
                     creds,
                     _dir: dir,
                 };
@@ -201,14 +235,18 @@ impl Server {
     }
 
     fn spawn(&mut self) {
-        let child = Command::new("rclone")
-            .args(["serve", "s3", "--auth-key", &format!("{ACCESS_KEY},{SECRET_KEY}"), "--addr"])
-            .arg(format!("127.0.0.1:{}", self.port))
-            .arg(&self.root)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start rclone serve s3");
+        let mut cmd = Command::new("rclone");
+        match self.custom.as_deref() {
+            Some((args, env)) => {
+                cmd.args(args).envs(env.iter().map(|(k, v)| (k, v))).env("RCLONE_CONFIG", "/dev/null");
+            }
+            None => {
+                cmd.args(["serve", "s3", "--auth-key", &format!("{ACCESS_KEY},{SECRET_KEY}"), "--addr"])
+                    .arg(format!("127.0.0.1:{}", self.port))
+                    .arg(&self.root);
+            }
+        }
+        let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start rclone serve s3");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {

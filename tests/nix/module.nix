@@ -61,6 +61,7 @@ in
       ;
   }) config.systemd.services;
   extraDependencies = config.system.extraDependencies;
+  bootstrap = lib.mapAttrs (_: t: t.flux.bootstrap.package) config.services.nixflux.targets;
   inherit (config.services.nixflux) bundle;
   # The options reference in docs/nixos.md is generated from this.
   optionDocs = map (o: {
