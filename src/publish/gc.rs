@@ -20,19 +20,26 @@ pub struct Known {
     pub pointer: Pointer,
 }
 
+/// What a collection deleted: object files and records.
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub keys: Vec<String>,
+    pub object_files: usize,
+}
+
 /// Collects garbage under `lease`, keeping `keep` generations (the live one
-/// included). Returns how many object files it deleted.
+/// included).
 pub async fn collect_garbage<T: Target>(
     target: &T,
     keep: usize,
     lease: &Lease,
     known: Option<Known>,
-) -> Result<usize, PublishError> {
+) -> Result<Collected, PublishError> {
     let Known { listing, pointer } = match known {
         Some(k) => k,
         None => match load_pointer(target).await? {
             (listing, Some(live)) => Known { listing, pointer: live.pointer },
-            (_, None) => return Ok(0),
+            (_, None) => return Ok(Collected::default()),
         },
     };
     let live = pointer.generation;
@@ -62,14 +69,14 @@ pub async fn collect_garbage<T: Target>(
                 Some(r) => retained.extend(r),
                 None => {
                     tracing::warn!(generation = n, "a retained generation record is unreadable; keeping every object");
-                    return Ok(0);
+                    return Ok(Collected::default());
                 }
             }
         }
         candidates.retain(|k| !retained.contains(*k));
     }
     if candidates.is_empty() && stale_records.is_empty() {
-        return Ok(0);
+        return Ok(Collected::default());
     }
     lease.check(target).await?;
     // The pointer once more: whatever is live now is never deleted.
@@ -79,17 +86,20 @@ pub async fn collect_garbage<T: Target>(
             candidates.retain(|k| !now.contains(*k));
         }
     }
-    let mut deleted = 0;
+    let mut collected = Collected::default();
     for key in candidates {
         target.delete(key).await?;
-        deleted += 1;
+        collected.keys.push(key.to_owned());
+        collected.object_files += 1;
         failpoint::hit("gc");
     }
     for n in stale_records {
-        target.delete(&record_key(n)).await?;
+        let key = record_key(n);
+        target.delete(&key).await?;
+        collected.keys.push(key);
     }
-    tracing::info!(deleted, "garbage collected");
-    Ok(deleted)
+    tracing::info!(deleted = collected.object_files, "garbage collected");
+    Ok(collected)
 }
 
 /// The object files a generation's record lists, reading nothing else of it.
@@ -118,5 +128,5 @@ pub async fn gc(target: &impl Target, keep: usize, ttl: Duration) -> Result<usiz
     let lease = Lease::acquire(target, ttl).await?;
     let result = collect_garbage(target, keep, &lease, None).await;
     let _ = lease.release(target).await;
-    result
+    result.map(|c| c.object_files)
 }

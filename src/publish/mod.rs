@@ -6,6 +6,7 @@
 //! | `plan.rs` | what a publish will do, and the prune guard |
 //! | `desired.rs` | what should become live (a bundle directory, a bundle, a retained generation) |
 //! | `state.rs` | what a target holds now, and Flux's revision of it |
+//! | `tracked.rs` | what it holds after a publish, from what the publish wrote |
 //! | `gc.rs` | garbage collection |
 //! | `history.rs` | history, rollback, the live generation's files |
 //! | `generation.rs` | the pointer and generation records |
@@ -29,6 +30,7 @@ pub mod progress;
 pub mod protocol;
 pub mod state;
 pub mod target;
+pub mod tracked;
 
 #[cfg(test)]
 mod tests;

@@ -15,13 +15,14 @@ use super::desired::{Desired, Loaded};
 use super::error::PublishError;
 use super::failpoint;
 use super::gc::{collect_garbage, Known};
-use super::generation::{record_key, Changes, Pointer, Record, POINTER_KEY, RECORD_FORMAT};
+use super::generation::{record_key, Changes, Pointer, Record, LEASE_KEY, POINTER_KEY, RECORD_FORMAT};
 use super::lease::{self, Lease};
 use super::options::Options;
 use super::plan::Plan;
 use super::progress::{Phase, Progress};
 use super::state::{bucket_ignore, flux_revision, pointer_etag, read_pointer, State};
-use super::target::{Condition, ObjectInfo, Target, TargetError};
+use super::target::{Condition, Target, TargetError};
+use super::tracked::{revision_after, Tracked};
 use crate::bundle::{BundleFile, Sha256Digest};
 
 #[derive(Debug, Clone, Serialize)]
@@ -46,6 +47,8 @@ pub struct Report {
 struct Outcome {
     plan: Plan,
     deleted: usize,
+    /// What the target holds now; `None` when a step's effect is unsure.
+    tracked: Option<Tracked>,
 }
 
 impl Report {
@@ -117,8 +120,23 @@ pub async fn publish<T: Target>(
         }
         return Ok(Report::unchanged(name, live.pointer.generation, desired.digest().clone(), opts.dry_run));
     }
-    let listing = target.list().await?;
-    let planned = State::with_record(target, listing, pointer).await?;
+    // What else is read before the lease goes out together: the live
+    // record and the bucket's `.sourceignore`. The listing is taken under
+    // the lease, where nobody else writes; only a dry run (no lease) and a
+    // target without a pointer (whose listing says whether Flux builds
+    // stray files there) need one now.
+    let load = async {
+        match pointer {
+            None => State::with_record(target, target.list().await?, None).await,
+            Some(live) => {
+                let listing = async { if opts.dry_run { target.list().await } else { Ok(Vec::new()) } };
+                let (listing, state) = tokio::join!(listing, State::with_record(target, Vec::new(), Some(live)));
+                Ok(State { listing: listing?, ..state? })
+            }
+        }
+    };
+    let (planned, ignore) = tokio::join!(load, bucket_ignore(target, &opts.flux_ignore));
+    let planned = planned?;
     let desired = desired.load(&planned.live_files)?;
     let before = planned.generation();
     let digest = desired.index.digest.clone();
@@ -128,7 +146,7 @@ pub async fn publish<T: Target>(
         hooks.check(&planned.live_files, &desired.index).await?;
     }
     if opts.dry_run {
-        let revision = flux_revision(target, &planned.listing, &bucket_ignore(target, &opts.flux_ignore).await);
+        let revision = flux_revision(target, &planned.listing, &ignore);
         let plan = plan.with_uploads(&planned.listing, &desired);
         return Ok(Report::of_plan(name, before, digest, plan, 0, revision, true));
     }
@@ -137,12 +155,15 @@ pub async fn publish<T: Target>(
     failpoint::hit("lease");
     let result = publish_under_lease(target, &desired, opts, &lease, (planned, plan), progress).await;
     let release = lease.release(target).await;
-    let outcome = result?;
+    let mut outcome = result?;
     if let Err(e) = release {
         tracing::warn!(error = %e, "could not release the lease; it expires by itself");
     }
-    let (listing, ignore) = tokio::join!(target.list(), bucket_ignore(target, &opts.flux_ignore));
-    let revision = flux_revision(target, &listing?, &ignore);
+    if let Some(t) = &mut outcome.tracked {
+        // Released, or (rarely) left behind: Flux's default rules ignore it.
+        t.unsure(LEASE_KEY);
+    }
+    let revision = revision_after(target, outcome.tracked.as_ref(), &ignore).await?;
     // Changes and uploads as planned under the lease, which the record holds too.
     Ok(Report::of_plan(name, before, digest, outcome.plan, outcome.deleted, revision, false))
 }
@@ -156,11 +177,14 @@ async fn publish_under_lease<T: Target>(
     progress: &dyn Progress,
 ) -> Result<Outcome, PublishError> {
     // The plan holds if the pointer did not move before the lease was ours;
-    // otherwise it is made again, guard and all, from the state now.
-    let (state, plan) = if pointer_etag(target).await?.as_deref() == planned.pointer_etag() {
-        (planned, plan)
+    // otherwise it is made again, guard and all, from the state now. The
+    // listing taken now is exact: nobody else writes while the lease is held.
+    let (now, listing) = tokio::join!(read_pointer(target), target.list());
+    let (now, listing) = (now?, listing?);
+    let (state, plan) = if now.as_ref().map(|p| p.etag.as_str()) == planned.pointer_etag() {
+        (State { listing, ..planned }, plan)
     } else {
-        let state = State::load(target).await?;
+        let state = State::with_record(target, listing, now).await?;
         let plan = Plan::new(&target.name(), &state, desired, opts)?;
         if let Some(hooks) = &opts.hooks {
             hooks.check(&state.live_files, &desired.index).await?;
@@ -171,14 +195,11 @@ async fn publish_under_lease<T: Target>(
     let generation = plan.generation;
 
     let uploads: Vec<BundleFile> = plan.uploads.iter().map(|i| desired.files[*i].clone()).collect();
-    // What the target will hold, for garbage collection, without listing it again.
-    let mut known = state.listing.clone();
-    known.extend(uploads.iter().map(|f| ObjectInfo {
-        key: f.path.clone(),
-        etag: String::new(),
-        size: f.content.len() as u64,
-    }));
-    upload_all(target, uploads, opts, progress).await?;
+    // What the target holds, for garbage collection and Flux's revision, without listing it again.
+    let mut tracked = Tracked::from_listing(&state.listing);
+    for (key, etag, size) in upload_all(target, uploads, opts, progress).await? {
+        tracked.put(&key, etag, size);
+    }
     if desired.retained {
         // Every resource the new pointer lists must be in the target.
         let after = target.list().await?;
@@ -206,18 +227,22 @@ async fn publish_under_lease<T: Target>(
         bundle: desired.index.clone(),
     };
     let record_bytes = serde_json::to_vec(&record).map_err(PublishError::Encode)?;
-    target.put(&record_key(generation), &record_bytes, &Condition::None).await?;
+    let etag = target.put_tagged(&record_key(generation), &record_bytes, &Condition::None).await?;
+    tracked.put(&record_key(generation), etag, record_bytes.len() as u64);
     failpoint::hit("record");
 
-    // The switch: only if the pointer is still the one this plan started from.
-    lease.check(target).await?;
+    // The switch: only if the lease is still ours and the pointer still the
+    // one this plan started from (both read at once).
     let base = state.pointer_etag().map(str::to_owned);
-    if pointer_etag(target).await? != base {
+    let (held, now) = tokio::join!(lease.check(target), pointer_etag(target));
+    held?;
+    if now? != base {
         return Err(PublishError::Changed { target: target.name() });
     }
     let condition = base.map_or(Condition::IfAbsent, Condition::IfMatch);
     let pointer = Pointer { generation, bundle_digest: desired.index.digest.clone(), resources: record.resources() };
-    target.put(POINTER_KEY, &pointer.to_bytes(), &condition).await.map_err(|e| match e {
+    let pointer_bytes = pointer.to_bytes();
+    let etag = target.put_tagged(POINTER_KEY, &pointer_bytes, &condition).await.map_err(|e| match e {
         TargetError::PreconditionFailed { .. } => PublishError::Changed { target: target.name() },
         other => other.into(),
     })?;
@@ -227,25 +252,31 @@ async fn publish_under_lease<T: Target>(
         hooks.switched(generation);
     }
 
-    known.push(ObjectInfo { key: record_key(generation), etag: String::new(), size: record_bytes.len() as u64 });
-    let deleted = match collect_garbage(target, opts.keep, lease, Some(Known { listing: known, pointer })).await {
-        Ok(n) => n,
+    tracked.put(POINTER_KEY, etag, pointer_bytes.len() as u64);
+    let known = Known { listing: tracked.listing(), pointer };
+    let (deleted, tracked) = match collect_garbage(target, opts.keep, lease, Some(known)).await {
+        Ok(collected) => {
+            collected.keys.iter().for_each(|k| tracked.delete(k));
+            (collected.object_files, Some(tracked))
+        }
         Err(e) => {
             tracing::warn!(error = %e, "garbage collection failed; `nixflux gc` retries it");
-            0
+            (0, None)
         }
     };
-    Ok(Outcome { plan, deleted })
+    Ok(Outcome { plan, deleted, tracked })
 }
 
+/// Uploads `files`; returns each key with the ETag the target answered
+/// (when it says) and the size.
 async fn upload_all<T: Target>(
     target: &T,
     files: Vec<BundleFile>,
     opts: &Options,
     progress: &dyn Progress,
-) -> Result<(), PublishError> {
+) -> Result<Vec<(String, Option<String>, u64)>, PublishError> {
     if files.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     progress.start(Phase::Upload, files.len() as u64);
     let semaphore = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
@@ -255,13 +286,16 @@ async fn upload_all<T: Target>(
         let permit = semaphore.clone();
         tasks.spawn(async move {
             let _permit = permit.acquire_owned().await;
-            target.put(&f.path, &f.content, &Condition::None).await
+            let etag = target.put_tagged(&f.path, &f.content, &Condition::None).await?;
+            Ok::<_, TargetError>((f.path.to_string(), etag, f.content.len() as u64))
         });
     }
     let mut first_error = None;
+    let mut written = Vec::new();
     while let Some(done) = tasks.join_next().await {
         match done {
-            Ok(Ok(())) => {
+            Ok(Ok(w)) => {
+                written.push(w);
                 failpoint::hit("upload");
                 progress.advance();
             }
@@ -276,6 +310,6 @@ async fn upload_all<T: Target>(
     progress.finish();
     match first_error {
         Some(e) => Err(e.into()),
-        None => Ok(()),
+        None => Ok(written),
     }
 }

@@ -73,6 +73,13 @@ impl Target for AnyTarget {
         }
     }
 
+    async fn put_tagged(&self, key: &str, bytes: &[u8], condition: &Condition) -> Result<Option<String>> {
+        match &self.backend {
+            Backend::Dir(d) => d.put_tagged(key, bytes, condition).await,
+            Backend::S3(s) => s.put_tagged(key, bytes, condition).await,
+        }
+    }
+
     async fn delete(&self, key: &str) -> Result<()> {
         match &self.backend {
             Backend::Dir(d) => d.delete(key).await,

@@ -221,6 +221,10 @@ impl Target for DirTarget {
         self.write(key, bytes, condition)
     }
 
+    async fn put_tagged(&self, key: &str, bytes: &[u8], condition: &Condition) -> Result<Option<String>> {
+        self.write(key, bytes, condition).map(|()| Some(md5_hex(bytes)))
+    }
+
     async fn delete(&self, key: &str) -> Result<()> {
         self.remove(key)
     }

@@ -85,6 +85,10 @@ impl Target for MemoryTarget {
         Ok(())
     }
 
+    async fn put_tagged(&self, key: &str, bytes: &[u8], condition: &Condition) -> Result<Option<String>> {
+        self.put(key, bytes, condition).await.map(|()| Some(md5_hex(bytes)))
+    }
+
     async fn delete(&self, key: &str) -> Result<()> {
         self.lock().remove(key);
         Ok(())

@@ -124,6 +124,18 @@ pub trait Target: Clone + Send + Sync + 'static {
     /// parses (see `generation.rs`), for servers that write in place.
     fn put(&self, key: &str, bytes: &[u8], condition: &Condition) -> impl Future<Output = Result<()>> + Send;
 
+    /// Writes like `put` and returns the ETag a listing will show for the
+    /// object now, when the target knows it (S3 answers it; the local
+    /// targets list MD5s). `None` means unknown, never absent.
+    fn put_tagged(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        condition: &Condition,
+    ) -> impl Future<Output = Result<Option<String>>> + Send {
+        async move { self.put(key, bytes, condition).await.map(|()| None) }
+    }
+
     /// An object at the root of the bucket, outside the key prefix (Flux
     /// reads `.sourceignore` there); `key` is relative to the bucket root.
     /// Targets without a prefix have their root there.

@@ -285,7 +285,8 @@ impl S3Target {
         Ok(Some(Fetched { bytes: body.into_bytes().to_vec(), etag }))
     }
 
-    async fn put_object(&self, key: &str, bytes: &[u8], condition: &Condition) -> Result<()> {
+    /// Writes an object; returns its ETag as the server answered it.
+    async fn put_object(&self, key: &str, bytes: &[u8], condition: &Condition) -> Result<Option<String>> {
         let (op, if_none_match, if_match) = match condition {
             Condition::None => ("uploading", None, None),
             Condition::IfAbsent => ("uploading with `If-None-Match: *`", Some("*".to_owned()), None),
@@ -295,12 +296,13 @@ impl S3Target {
                 return match self.send_put(key, bytes, None, Some(first)).await {
                     Err(e) if !unquoted && is_precondition(&e) => {
                         // radosgw compares `If-Match` literally with its unquoted ETag.
-                        self.send_put(key, bytes, None, Some(etag.clone()))
+                        let written = self
+                            .send_put(key, bytes, None, Some(etag.clone()))
                             .await
                             .map_err(|e| self.failed("uploading with `If-Match`", key, e))?;
                         self.unquoted_if_match.store(true, Ordering::Relaxed);
                         tracing::debug!(endpoint = %self.endpoint, "the server takes `If-Match` unquoted");
-                        Ok(())
+                        Ok(written)
                     }
                     r => r.map_err(|e| self.failed("uploading with `If-Match`", key, e)),
                 };
@@ -315,9 +317,10 @@ impl S3Target {
         bytes: &[u8],
         if_none_match: Option<String>,
         if_match: Option<String>,
-    ) -> std::result::Result<(), SdkError<PutObjectError>> {
+    ) -> std::result::Result<Option<String>, SdkError<PutObjectError>> {
         let content_md5 = base64(&md5::Md5::digest(bytes));
-        self.client
+        let written = self
+            .client
             .put_object()
             .bucket(&self.bucket)
             .key(self.full(key))
@@ -328,7 +331,7 @@ impl S3Target {
             .set_if_match(if_match)
             .send()
             .await?;
-        Ok(())
+        Ok(written.e_tag().map(|e| unquote_etag(e).to_owned()).filter(|e| !e.is_empty()))
     }
 
     async fn delete_object(&self, key: &str) -> Result<()> {
@@ -366,6 +369,10 @@ impl Target for S3Target {
     }
 
     async fn put(&self, key: &str, bytes: &[u8], condition: &Condition) -> Result<()> {
+        self.put_object(key, bytes, condition).await.map(|_| ())
+    }
+
+    async fn put_tagged(&self, key: &str, bytes: &[u8], condition: &Condition) -> Result<Option<String>> {
         self.put_object(key, bytes, condition).await
     }
 
