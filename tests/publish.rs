@@ -220,6 +220,44 @@ fn printed_flux_revision_is_what_flux_computes() {
     }
 }
 
+/// The revision a publish prints comes from what it wrote (the listing
+/// under the lease, the ETags its uploads were answered with, what garbage
+/// collection deleted), not from a second listing: it must still be what a
+/// listing taken afterwards gives, with deletions, and with rules under
+/// which the records and the lease count.
+#[test]
+fn revision_from_what_the_publish_wrote_matches_a_new_listing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = bundle(tmp.path(), "a", &spec_of(&["web", "api"], &[]));
+    let b = bundle(tmp.path(), "b", &spec_of(&["web", "api"], &[("web", 2)]));
+    let c = bundle(tmp.path(), "c", &spec_of(&["web", "api", "db"], &[("api", 3)]));
+    for s in [Server::start(), Server::enforcing()] {
+        let t = Where::S3(s);
+        let Where::S3(s) = &t else { unreachable!() };
+        for (bundle, extra) in [
+            (&a, vec![]),
+            (&b, vec!["--keep", "1"]),
+            (&c, vec!["--keep", "1", "--flux-ignore", ""]),
+            (&a, vec!["--flux-ignore", "objects/"]),
+        ] {
+            let r = t.publish(bundle, &extra);
+            let listing = s.listing(PREFIX);
+            let want = match extra.last() {
+                Some(&"") => digest_of(&listing, |_| true),
+                Some(&"objects/") => digest_of(&listing, |k| !k.starts_with("home/objects/")),
+                _ => digest_of(&listing, |k| !default_ignored(k)),
+            };
+            assert_eq!(r["fluxRevision"], want, "{}: {extra:?}", t.name());
+        }
+        assert!(t.publish(&b, &["--keep", "1"])["objectsDeleted"].as_u64().unwrap() > 0, "{}: gc deleted", t.name());
+        let want = digest_of(&s.listing(PREFIX), |k| !default_ignored(k));
+        let out = t.run("history", &[]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let h: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(h["fluxRevision"], want, "{}: after a collecting publish", t.name());
+    }
+}
+
 #[test]
 fn history_diff_and_rollback() {
     let tmp = tempfile::tempdir().unwrap();

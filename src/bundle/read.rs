@@ -94,7 +94,8 @@ impl Bundle {
 
     /// Reads and verifies the bundle at `dir`, except that a file `trusted`
     /// knows already, with the same objects, is not parsed again (its
-    /// content is still checked against its name).
+    /// content is still checked against its name), or, when `trusted` says
+    /// `leave_unread`, not read at all: its content is left empty.
     pub fn read_trusting(dir: &Path, trusted: &Trusted) -> Result<Bundle, ReadError> {
         let io = |path: PathBuf| move |source| ReadError::Io { path, source };
         let index_path = dir.join(INDEX_FILE);
@@ -109,6 +110,10 @@ impl Bundle {
                 return Err(damaged(format!("`{}` is not a content-addressed object file name", f.path)));
             }
             let path = dir.join(f.path.as_str());
+            if trusted.leave_unread && trusted.knows(f) {
+                objects.push(BundleFile { path: f.path.to_string(), content: Vec::new() });
+                continue;
+            }
             let content = match fs::read(&path) {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     return Err(damaged(format!("`{}` is missing", f.path)));
@@ -182,11 +187,24 @@ pub fn listed_resources(content: &[u8]) -> Option<Vec<String>> {
 #[derive(Debug, Default)]
 pub struct Trusted<'a> {
     files: std::collections::HashMap<&'a ObjectFile, &'a [IndexObject]>,
+    leave_unread: bool,
 }
 
 impl<'a> Trusted<'a> {
     pub fn new(files: &'a [IndexFile]) -> Trusted<'a> {
-        Trusted { files: files.iter().map(|f| (&f.path, f.objects.as_slice())).collect() }
+        Trusted { files: files.iter().map(|f| (&f.path, f.objects.as_slice())).collect(), leave_unread: false }
+    }
+
+    /// Known files are not read at all (a publish needs the content only
+    /// of files the target lacks, and the live generation's are there).
+    pub fn leaving_unread(mut self) -> Trusted<'a> {
+        self.leave_unread = true;
+        self
+    }
+
+    /// Whether `file` is known, with the same objects.
+    pub fn knows(&self, file: &IndexFile) -> bool {
+        self.objects(&file.path).is_some_and(|o| o == file.objects.as_slice())
     }
 
     fn objects(&self, path: &ObjectFile) -> Option<&'a [IndexObject]> {

@@ -46,7 +46,8 @@ pub struct Requested {
 pub struct Session<T: Target> {
     flux: FluxLoop,
     target: T,
-    client: Option<kube::Client>,
+    /// Built in the background (kubeconfig, TLS roots) while the publish reads the target.
+    client: Arc<tokio::sync::OnceCell<kube::Client>>,
     http: Option<trigger::HttpClient>,
     receiver_token: Option<String>,
     allowed_prune_kinds: Vec<String>,
@@ -70,20 +71,19 @@ impl<T: Target> std::fmt::Debug for Session<T> {
 }
 
 impl<T: Target> Session<T> {
-    /// Sets up the clients and starts reading the cluster (binding, uid,
-    /// inventory) in the background; no write happens here.
+    /// Starts setting up the API client and reading the cluster (binding,
+    /// uid, inventory) in the background, so that neither delays the
+    /// publish; no write happens here.
     pub async fn start(flux: FluxLoop, target: T, allowed_prune_kinds: Vec<String>) -> Result<Session<T>, FluxError> {
-        let client = match &flux.kube {
-            Some(a) => Some(access::client(a).await?),
-            None => None,
-        };
+        let client = Arc::new(tokio::sync::OnceCell::new());
         let (http, receiver_token) = match &flux.receiver {
             Some(r) => (Some(trigger::http_client()?), Some(trigger::read_token(&r.token_file)?)),
             None => (None, None),
         };
-        let prefetch = client.clone().map(|client| {
-            let (target, kustomizations) = (target.clone(), flux.kustomizations.clone());
+        let prefetch = flux.kube.clone().map(|access| {
+            let (target, kustomizations, cell) = (target.clone(), flux.kustomizations.clone(), client.clone());
             tokio::spawn(async move {
+                let client = cell.get_or_try_init(|| access::client(&access)).await?.clone();
                 let (uid, inventory, binding) = tokio::join!(
                     binding::cluster_uid(&client),
                     prune::live_inventory(&client, &kustomizations),
@@ -112,8 +112,17 @@ impl<T: Target> Session<T> {
         })
     }
 
+    /// The API client, once set up (the request at the switch sets it up at the latest).
     pub fn client(&self) -> Option<&kube::Client> {
-        self.client.as_ref()
+        self.client.get()
+    }
+
+    /// The API client, set up now if the background has not yet; `None` without API access.
+    async fn api(&self) -> Result<Option<&kube::Client>, FluxError> {
+        match &self.flux.kube {
+            Some(a) => Ok(Some(self.client.get_or_try_init(|| access::client(a)).await?)),
+            None => Ok(None),
+        }
     }
 
     pub fn flux(&self) -> &FluxLoop {
@@ -126,7 +135,9 @@ impl<T: Target> Session<T> {
     }
 
     async fn facts(&self) -> Result<Option<&ClusterFacts>, FluxError> {
-        let Some(client) = &self.client else { return Ok(None) };
+        if self.flux.kube.is_none() {
+            return Ok(None);
+        }
         let handle = self.prefetch.lock().ok().and_then(|mut h| h.take());
         let facts = self
             .facts
@@ -134,6 +145,9 @@ impl<T: Target> Session<T> {
                 match handle {
                     Some(h) => h.await.map_err(|e| FluxError::NoAccess { message: e.to_string() })?,
                     None => {
+                        let client = self.api().await?.ok_or_else(|| FluxError::NoAccess {
+                            message: "no API access is configured".into(),
+                        })?;
                         let inventory = prune::live_inventory(client, &self.flux.kustomizations).await?;
                         let uid = binding::cluster_uid(client).await?;
                         let binding = binding::read(&self.target).await.map_err(|e| FluxError::Api {
@@ -176,6 +190,8 @@ impl<T: Target> Session<T> {
         let me = Arc::clone(self);
         let mut rx = self.switched.subscribe();
         tokio::spawn(async move {
+            // A kubeconfig that cannot be used fails the publish even when nothing switches.
+            me.api().await?;
             let (generation, at) = loop {
                 match *rx.borrow_and_update() {
                     Switch::Done(generation, at) => break (generation, at),
@@ -203,7 +219,7 @@ impl<T: Target> Session<T> {
 
     /// Asks Flux to reconcile now.
     pub async fn request(&self, generation: u64, switched_at: Instant) -> Result<Requested, FluxError> {
-        if let Some(client) = &self.client {
+        if let Some(client) = self.api().await? {
             let token = trigger::request_token();
             trigger::request(client, &self.flux.bucket, &self.flux.kustomizations, &token).await?;
             return Ok(Requested { via: "api", token: Some(token), after_switch_ms: ms(switched_at) });
