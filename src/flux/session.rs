@@ -145,9 +145,10 @@ impl<T: Target> Session<T> {
                 match handle {
                     Some(h) => h.await.map_err(|e| FluxError::NoAccess { message: e.to_string() })?,
                     None => {
-                        let client = self.api().await?.ok_or_else(|| FluxError::NoAccess {
-                            message: "no API access is configured".into(),
-                        })?;
+                        let client = self
+                            .api()
+                            .await?
+                            .ok_or_else(|| FluxError::NoAccess { message: "no API access is configured".into() })?;
                         let inventory = prune::live_inventory(client, &self.flux.kustomizations).await?;
                         let uid = binding::cluster_uid(client).await?;
                         let binding = binding::read(&self.target).await.map_err(|e| FluxError::Api {

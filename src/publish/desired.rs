@@ -68,7 +68,14 @@ impl Desired {
                 if let Some(store_path) = &source.store_path {
                     source.nar_hash = Some(crate::nix::nar::hash_path(&store_path.to_path_buf())?.to_nix_string());
                 }
-                Ok(Loaded { index: bundle.index, files: bundle.objects, unread, dir: Some(dir), source, retained: false })
+                Ok(Loaded {
+                    index: bundle.index,
+                    files: bundle.objects,
+                    unread,
+                    dir: Some(dir),
+                    source,
+                    retained: false,
+                })
             }
             Desired::Bundle { bundle, source } => Ok(Loaded {
                 index: bundle.index,

@@ -129,7 +129,13 @@ pub async fn publish<T: Target>(
         match pointer {
             None => State::with_record(target, target.list().await?, None).await,
             Some(live) => {
-                let listing = async { if opts.dry_run { target.list().await } else { Ok(Vec::new()) } };
+                let listing = async {
+                    if opts.dry_run {
+                        target.list().await
+                    } else {
+                        Ok(Vec::new())
+                    }
+                };
                 let (listing, state) = tokio::join!(listing, State::with_record(target, Vec::new(), Some(live)));
                 Ok(State { listing: listing?, ..state? })
             }

@@ -42,13 +42,18 @@ impl Tracked {
     pub fn listing(&self) -> Vec<ObjectInfo> {
         self.objects
             .iter()
-            .map(|(key, (etag, size))| ObjectInfo { key: key.clone(), etag: etag.clone().unwrap_or_default(), size: *size })
+            .map(|(key, (etag, size))| ObjectInfo {
+                key: key.clone(),
+                etag: etag.clone().unwrap_or_default(),
+                size: *size,
+            })
             .collect()
     }
 
     /// The listing Flux indexes, if every object in it has a known ETag.
     fn indexed_listing(&self, prefix: &str, ignore: &Ignore) -> Option<Vec<ObjectInfo>> {
-        let unknown = self.objects.iter().any(|(key, (etag, _))| etag.is_none() && is_indexed(&format!("{prefix}{key}"), ignore));
+        let unknown =
+            self.objects.iter().any(|(key, (etag, _))| etag.is_none() && is_indexed(&format!("{prefix}{key}"), ignore));
         (!unknown).then(|| self.listing())
     }
 }
