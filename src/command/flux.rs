@@ -27,6 +27,8 @@ pub struct Args {
 pub enum FluxCommand {
     /// Print the Flux objects (and the in-cluster S3 endpoint) for a target
     Bootstrap(Box<BootstrapArgs>),
+    /// Bind a target to the cluster the kubeconfig reaches
+    Bind(Box<super::flux_bind::BindArgs>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -129,6 +131,7 @@ pub struct BootstrapArgs {
 pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     match args.command {
         FluxCommand::Bootstrap(args) => bootstrap(*args, global),
+        FluxCommand::Bind(args) => super::flux_bind::bind(*args, global),
     }
 }
 

@@ -22,7 +22,7 @@ use crate::publish::{self, Report};
 use super::exit::BadInput;
 use super::flux_args::LoopArgs;
 use super::output::Global;
-use super::publish::print_report;
+use super::report::print_report;
 
 pub const FLUX_FAILED: u8 = 3;
 pub const TIMED_OUT: u8 = 4;
@@ -83,7 +83,7 @@ impl FluxRun {
             }
             .into());
         }
-        let session = Arc::new(Session::start(flux, target.clone(), allowed_prune_kinds).await?);
+        let session = Arc::new(Session::start(flux, target.clone(), allowed_prune_kinds, dry_run).await?);
         let trigger = (!dry_run).then(|| session.trigger_on_switch());
         Ok(Some(FluxRun { session, trigger, wait }))
     }

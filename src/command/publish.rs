@@ -7,12 +7,11 @@ use anyhow::Context;
 
 use super::flux_args::LoopArgs;
 use super::flux_run;
-use super::output::human_bytes;
-use super::output::{Global, Output};
+use super::output::Global;
 use super::progress;
 use super::target::{block_on, BucketArgs, TargetArgs};
 use crate::publish::generation::Source;
-use crate::publish::{self, Desired, Options, Report};
+use crate::publish::{self, Desired, Options};
 
 /// Safety settings shared by `publish` and `rollback`.
 #[derive(Debug, Clone, clap::Args)]
@@ -95,52 +94,4 @@ fn source_of(path: &std::path::Path) -> anyhow::Result<Source> {
     };
     let store_path = resolved.to_str().and_then(|s| s.parse::<crate::nix::StorePath>().ok());
     Ok(Source { bundle_path: Some(path.display().to_string()), store_path, nar_hash: None, rollback_of: None })
-}
-
-/// Prints the text report (JSON is printed once the Flux loop is done).
-pub fn print_report(r: &Report, global: Global) -> anyhow::Result<()> {
-    match global.output {
-        Output::Json => {}
-        Output::Text if global.quiet => {}
-        Output::Text => {
-            let gen = |g: Option<u64>| g.map_or_else(|| "none".to_owned(), |g| g.to_string());
-            if r.unchanged {
-                eprintln!(
-                    "{} already runs bundle {} as generation {}: nothing to publish",
-                    r.target,
-                    r.bundle_digest.short(),
-                    gen(r.generation_after)
-                );
-            } else {
-                let verb = if r.dry_run { "would publish" } else { "published" };
-                eprintln!(
-                    "{verb} generation {} to {} (live before: {})",
-                    gen(r.generation_after),
-                    r.target,
-                    gen(r.generation_before)
-                );
-                eprintln!(
-                    "  objects: +{} added, ~{} changed, -{} removed",
-                    r.changes.added.len(),
-                    r.changes.changed.len(),
-                    r.changes.removed.len()
-                );
-                eprintln!(
-                    "  files {}: {} ({}){}",
-                    if r.dry_run { "to upload" } else { "uploaded" },
-                    r.files_uploaded,
-                    human_bytes(r.bytes_uploaded),
-                    if r.objects_deleted > 0 {
-                        format!("; old files deleted: {}", r.objects_deleted)
-                    } else {
-                        String::new()
-                    }
-                );
-            }
-            if let Some(rev) = &r.flux_revision {
-                eprintln!("  flux revision{}: {rev}", if r.dry_run { " (now)" } else { "" });
-            }
-        }
-    }
-    Ok(())
 }

@@ -50,6 +50,8 @@ pub struct Session<T: Target> {
     http: Option<trigger::HttpClient>,
     receiver_token: Option<String>,
     allowed_prune_kinds: Vec<String>,
+    /// A dry run reports what the gate would refuse instead of refusing.
+    dry_run: bool,
     prefetch: Mutex<Option<JoinHandle<Result<ClusterFacts, FluxError>>>>,
     facts: tokio::sync::OnceCell<ClusterFacts>,
     preview: Mutex<Option<PrunePreview>>,
@@ -72,7 +74,12 @@ impl<T: Target> std::fmt::Debug for Session<T> {
 impl<T: Target> Session<T> {
     /// Sets up the clients and starts reading the cluster (binding, uid,
     /// inventory) in the background; no write happens here.
-    pub async fn start(flux: FluxLoop, target: T, allowed_prune_kinds: Vec<String>) -> Result<Session<T>, FluxError> {
+    pub async fn start(
+        flux: FluxLoop,
+        target: T,
+        allowed_prune_kinds: Vec<String>,
+        dry_run: bool,
+    ) -> Result<Session<T>, FluxError> {
         let client = match &flux.kube {
             Some(a) => Some(access::client(a).await?),
             None => None,
@@ -105,6 +112,7 @@ impl<T: Target> Session<T> {
             http,
             receiver_token,
             allowed_prune_kinds,
+            dry_run,
             prefetch: Mutex::new(prefetch),
             facts: tokio::sync::OnceCell::new(),
             preview: Mutex::new(None),
@@ -163,7 +171,7 @@ impl<T: Target> Session<T> {
         if let Ok(mut p) = self.preview.lock() {
             *p = Some(preview);
         }
-        if !refused.is_empty() {
+        if !refused.is_empty() && !self.dry_run {
             return Err(PublishError::PruneKind { target: self.target.name(), objects: refused });
         }
         Ok(())
