@@ -181,6 +181,25 @@ validated_name!(
     NameRule::Dns1035Label.describe()
 );
 
+/// The directories a target's layout already uses under its prefix: a
+/// layer of that name would share them.
+pub const RESERVED_LAYER_NAMES: &[&str] = &["objects", "generations"];
+
+/// A layer name: a DNS-1123 label that is none of the target layout's own
+/// directories (the layer is the directory `<prefix><layer>/`).
+pub fn is_layer_name(s: &str) -> bool {
+    is_dns1123_label(s) && !RESERVED_LAYER_NAMES.contains(&s)
+}
+
+validated_name!(
+    /// A layer's name: its directory under the target prefix and the suffix
+    /// of its Flux Kustomization.
+    LayerName,
+    "layer name",
+    is_layer_name,
+    "must be a DNS-1123 label (at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit) and not `objects` or `generations`"
+);
+
 validated_name!(
     /// A namespace name (DNS-1123 label).
     NamespaceName,
@@ -284,5 +303,11 @@ mod tests {
     fn app_name_error_says_the_rule() {
         let err = "Photos".parse::<AppName>().unwrap_err();
         assert!(err.starts_with("invalid app name `Photos`: must be a DNS-1035 label"));
+    }
+}
+
+impl serde::Serialize for LayerName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
     }
 }
