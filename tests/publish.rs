@@ -5,6 +5,8 @@
 //! independent S3 client (rclone's), then `kubectl kustomize`.
 
 mod common;
+#[path = "publish/layers.rs"]
+mod layers;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -92,6 +92,11 @@ impl FluxRun {
         self.session.clone()
     }
 
+    /// The session, for hooks of its own (a layered publish: `publish_layers.rs`).
+    pub fn session(&self) -> Arc<Session<AnyTarget>> {
+        self.session.clone()
+    }
+
     /// After the publish: the request's outcome, then the wait.
     pub async fn finish(
         self,

@@ -20,6 +20,7 @@ pub mod nar_hash;
 pub mod output;
 pub mod progress;
 pub mod publish;
+pub mod publish_layers;
 pub mod render;
 pub mod report;
 pub mod rollback;

@@ -73,6 +73,23 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     let mut opts = args.guard.options();
     opts.flux_ignore = args.bucket.spec_ignore();
     let progress = progress::for_global(global);
+    if let Some(layers) = crate::bundle::layered::read_layers(&args.bundle).map_err(publish::PublishError::Bundle)? {
+        let (report, flux) = block_on(async {
+            let target = args.target.open().await?;
+            super::publish_layers::publish_layered(
+                &target,
+                &args.bundle,
+                &layers,
+                source,
+                opts,
+                &args.flux,
+                global,
+                progress.as_ref(),
+            )
+            .await
+        })??;
+        return super::publish_layers::conclude(&report, flux.as_ref(), global);
+    }
     let (report, flux) = block_on(async {
         let target = args.target.open().await?;
         let desired = Desired::from_dir(&args.bundle, source).map_err(publish::PublishError::Bundle)?;

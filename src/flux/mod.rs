@@ -15,6 +15,7 @@ pub mod files;
 pub mod glob;
 pub mod ignore;
 pub mod judge;
+pub mod layer_hooks;
 pub mod object;
 pub mod options;
 pub mod prune;

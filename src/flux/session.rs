@@ -159,13 +159,24 @@ impl<T: Target> Session<T> {
     }
 
     async fn check_plan(&self, live_files: &[IndexFile], desired: &BundleIndex) -> Result<(), PublishError> {
+        self.check_across(&[(&self.target, live_files)], desired).await
+    }
+
+    /// The binding and the prune gate for a publish whose live files are
+    /// in `live` (each with the target holding them: one for a plain
+    /// publish, one per layer for a layered one) and whose objects, across
+    /// all of them, are `desired`'s.
+    pub async fn check_across(&self, live: &[(&T, &[IndexFile])], desired: &BundleIndex) -> Result<(), PublishError> {
         let Some(facts) = self.facts().await? else { return Ok(()) };
         binding::check(&self.target.name(), facts.binding.as_ref(), &facts.uid)?;
         let desired_ids: BTreeSet<&ObjectId> =
             desired.files.iter().flat_map(|f| f.objects.iter().map(|o| &o.id)).collect();
         let gone: Vec<ObjectId> = facts.inventory.iter().filter(|id| !desired_ids.contains(id)).cloned().collect();
         let protected: Vec<ObjectId> = gone.iter().filter(|id| prune::is_protected(id)).cloned().collect();
-        let never = prune::prune_disabled(&self.target, live_files, &protected).await?;
+        let mut never = BTreeSet::new();
+        for (target, files) in live {
+            never.extend(prune::prune_disabled(*target, files, &protected).await?);
+        }
         let preview = prune::preview(&facts.inventory, &desired_ids, &never, &self.allowed_prune_kinds);
         let refused = preview.refused.clone();
         if let Ok(mut p) = self.preview.lock() {
