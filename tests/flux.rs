@@ -14,3 +14,6 @@ mod fake_flux;
 
 #[path = "flux/publish_loop.rs"]
 mod publish_loop;
+
+#[path = "flux/layers.rs"]
+mod layers;

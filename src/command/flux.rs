@@ -119,6 +119,11 @@ pub struct BootstrapArgs {
     /// `serviceaccount:NAMESPACE/NAME` (repeatable)
     #[arg(long, value_name = "SUBJECT")]
     pub rbac_subject: Vec<String>,
+    /// A layer of the bundle, in order (repeatable): one Kustomization
+    /// `<name>-<layer>` per layer at `./<prefix><layer>`, each with
+    /// `dependsOn` the one before; without it one Kustomization `<name>`
+    #[arg(long = "layer", value_name = "NAME")]
+    pub layers: Vec<String>,
     /// Write one file per object and a `kustomization.yaml` into DIR
     /// (replacing an earlier bootstrap there); without it, YAML on stdout
     #[arg(long, short = 'o', value_name = "DIR")]
@@ -242,6 +247,7 @@ pub fn options(args: &BootstrapArgs) -> anyhow::Result<BootstrapOptions> {
         service_account_name: args.service_account.clone(),
         sops_secret: args.sops_secret.clone(),
         rbac,
+        layers: args.layers.clone(),
     })
 }
 

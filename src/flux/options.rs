@@ -55,6 +55,10 @@ pub struct BootstrapOptions {
     pub sops_secret: Option<String>,
     pub receiver: Option<ReceiverOptions>,
     pub rbac: Option<RbacOptions>,
+    /// The bundle's layers in order: one Kustomization `<name>-<layer>` each
+    /// at `./<prefix><layer>`, each depending on the one before. Empty: one
+    /// Kustomization `<name>` at `./<prefix>`.
+    pub layers: Vec<String>,
 }
 
 /// Where Flux reads the bucket.
@@ -147,6 +151,8 @@ pub enum BootstrapError {
     HostPath { path: String },
     #[error("`{value}` is not an RBAC subject: write `user:NAME`, `group:NAME` or `serviceaccount:NAMESPACE/NAME`")]
     Subject { value: String },
+    #[error("the layer `{layer}` {why}")]
+    Layer { layer: String, why: &'static str },
     #[error("the name `{name}` is too long for the objects derived from it (`{derived}` has {len} characters; at most {max})")]
     DerivedName { name: String, derived: String, len: usize, max: usize },
 }
@@ -228,6 +234,20 @@ impl BootstrapOptions {
             });
         }
         name("the namespace", &self.namespace, NameRule::Dns1123Label)?;
+        for (i, layer) in self.layers.iter().enumerate() {
+            if !crate::spec::names::is_layer_name(layer) {
+                return Err(BootstrapError::Layer { layer: layer.clone(), why: "is not a layer name: write a DNS-1123 label other than `objects` and `generations`, as the spec's `layers` has it" });
+            }
+            if self.layers[..i].contains(layer) {
+                return Err(BootstrapError::Layer { layer: layer.clone(), why: "is given twice" });
+            }
+        }
+        if self.layers.len() > crate::render::layers::MAX_LAYERS {
+            return Err(BootstrapError::Layer {
+                layer: self.layers.join(","),
+                why: "are more layers than a spec may have (10)",
+            });
+        }
         name("the S3 Secret", &self.s3_secret, NameRule::Dns1123Subdomain)?;
         for (what, v) in [
             ("the certificate Secret", &self.cert_secret),
