@@ -158,8 +158,16 @@ let
         labels = opt stringMap "Labels on every object and pod of the app." { team = "ops"; };
         annotations = opt stringMap "Annotations on every rendered object of the app." { };
         objects = opt (types.listOf types.attrs) "Raw Kubernetes objects that belong to the app." [ ];
+        layer = opt types.str "The layer (one of `services.nixflux.layers`) the app's objects go into (nixflux's default: the last layer)." "infra";
       };
     };
+
+  layerModule = {
+    options = {
+      name = req types.str "The layer's name: its directory under the target prefix and the suffix of its Kustomization." "crds";
+      objects = opt (types.listOf types.attrs) "Raw Kubernetes objects of this layer." [ ];
+    };
+  };
 
   targetModule =
     { name, config, ... }:
@@ -287,6 +295,9 @@ let
   }
   // lib.optionalAttrs (cfg.apps != { }) { apps = lib.mapAttrs (_: appSpec) cfg.apps; }
   // lib.optionalAttrs (cfg.objects != null) { inherit (cfg) objects; }
+  // lib.optionalAttrs (cfg.layers != null) {
+    layers = map (l: { inherit (l) name; } // lib.optionalAttrs (l.objects != null) { inherit (l) objects; }) cfg.layers;
+  }
   // lib.optionalAttrs (cfg.images != null) { images = lib.mapAttrs (_: toImage) cfg.images; }
   // lib.optionalAttrs (cfg.networkPolicyProfiles != null) { inherit (cfg) networkPolicyProfiles; }
   // lib.optionalAttrs (cfg.defaults != null) { defaults = clean cfg.defaults; }
@@ -301,6 +312,7 @@ let
   inStore = p: p != null && lib.hasPrefix builtins.storeDir (toString p);
   allObjects =
     (if cfg.objects == null then [ ] else cfg.objects)
+    ++ lib.concatMap (l: if l.objects == null then [ ] else l.objects) (if cfg.layers == null then [ ] else cfg.layers)
     ++ lib.concatLists (lib.mapAttrsToList (_: a: if a.objects == null then [ ] else a.objects) enabledApps);
   # Kustomize expands any `*List` into its items: nixflux refuses them (its
   # checks see every object on its own), and so does this module, which
@@ -336,6 +348,8 @@ let
     ++ flag "--service-account" b.serviceAccount
     ++ flag "--rbac-service-account" b.rbacServiceAccount
     ++ lib.concatMap (s: [ "--rbac-subject" s ]) b.rbacSubjects
+    # One Kustomization per layer of the bundle, in order.
+    ++ lib.concatMap (l: [ "--layer" l.name ]) (if cfg.layers == null then [ ] else cfg.layers)
     ++ b.extraArgs;
 
   # The objects as a directory, built by nixflux itself (no IFD).
@@ -421,7 +435,11 @@ in
       default = { };
       description = "The apps; see docs/spec.md for what each option renders.";
     };
-    objects = opt (types.listOf types.attrs) "Raw objects that belong to no app." [ ];
+    objects = opt (types.listOf types.attrs) "Raw objects that belong to no app (in the last layer, with `layers`)." [ ];
+    layers = opt (types.listOf (types.submodule layerModule)) "Ordered layers, each applied by its own Flux Kustomization after the one before (see docs/flux.md, \"Layers\")." [
+      { name = "crds"; objects = [ ]; }
+      { name = "apps"; }
+    ];
     images = opt (types.attrsOf imageType) "Symbolic image names, applied to every container." { busybox = "nix:0/nix/store/...-nix-image-busybox.tar"; };
     networkPolicyProfiles = opt (types.attrsOf types.attrs) "Custom network policy profiles (`ingress`/`egress` rules)." { };
     defaults = opt (types.submodule {
