@@ -124,8 +124,8 @@ pub async fn publish_layered(
 }
 
 /// What the prune gate of every layer needs: each layer's live files (read
-/// now; the layer being published reads its own again) and all layers'
-/// desired objects in one index.
+/// now; the layer being published reads its own again) and each layer's
+/// desired objects with its path.
 async fn gate_inputs(
     flux: &FluxRun,
     children: &[AnyTarget],
@@ -133,18 +133,15 @@ async fn gate_inputs(
     names: &[&str],
 ) -> anyhow::Result<std::sync::Arc<Layers<AnyTarget>>> {
     let mut live = Vec::with_capacity(children.len());
-    let mut all: Option<BundleIndex> = None;
+    let mut desired: Vec<(String, BundleIndex)> = Vec::with_capacity(children.len());
     for (child, name) in children.iter().zip(names) {
         let state = State::load(child).await?;
         live.push((child.clone(), state.live_files));
         let index = read_index(&dir.join(name)).map_err(publish::PublishError::Bundle)?;
-        match &mut all {
-            Some(a) => a.files.extend(index.files),
-            None => all = Some(index),
-        }
+        // The path a Kustomization of this layer applies, as `prune::normal_path` has it.
+        desired.push((crate::flux::prune::normal_path(child.key_prefix()), index));
     }
-    let all = all.expect("a layered bundle has a layer");
-    Ok(Layers::new(flux.session(), live, all))
+    Ok(Layers::new(flux.session(), live, desired))
 }
 
 /// The JSON a layered publish prints, and its exit code.

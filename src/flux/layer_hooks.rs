@@ -1,14 +1,15 @@
 //! The Flux session's hooks for one layer of a layered publish. Each layer
 //! publishes to its own sub-target, but Flux's inventory spans all layers'
 //! Kustomizations, so the prune gate compares it against every layer's
-//! objects (an object that moved to another layer is not pruned) and reads
+//! objects, layer by layer (`Gate::Layers`: an object moved to an earlier
+//! layer is kept, one moved to a later layer is deleted first), and reads
 //! prune annotations from every layer's live files. Only the last layer's
 //! switch asks Flux to reconcile; when the last layer did not change, the
 //! caller forwards an earlier layer's switch once all are done (`forward`).
 
 use std::sync::{Arc, Mutex};
 
-use super::session::Session;
+use super::session::{Gate, Session};
 use crate::bundle::{BundleIndex, IndexFile};
 use crate::publish::hooks::{CheckFuture, Hooks};
 use crate::publish::target::Target;
@@ -18,14 +19,18 @@ pub struct Layers<T: Target> {
     session: Arc<Session<T>>,
     /// Each layer's target and its live files as read before the publish.
     live: Vec<(T, Vec<IndexFile>)>,
-    /// Every layer's desired objects in one index (only `files` counts).
-    desired: BundleIndex,
+    /// Each layer's path under the bucket (`home/crds`) and desired index, in order.
+    desired: Vec<(String, BundleIndex)>,
     /// The last generation any layer switched to, and whether the session heard of it.
     switched: Mutex<(Option<u64>, bool)>,
 }
 
 impl<T: Target> Layers<T> {
-    pub fn new(session: Arc<Session<T>>, live: Vec<(T, Vec<IndexFile>)>, desired: BundleIndex) -> Arc<Layers<T>> {
+    pub fn new(
+        session: Arc<Session<T>>,
+        live: Vec<(T, Vec<IndexFile>)>,
+        desired: Vec<(String, BundleIndex)>,
+    ) -> Arc<Layers<T>> {
         Arc::new(Layers { session, live, desired, switched: Mutex::new((None, false)) })
     }
 
@@ -73,7 +78,7 @@ impl<T: Target> Hooks for LayerHooks<T> {
                 .enumerate()
                 .map(|(i, (t, files))| (t, if i == self.index { live_files } else { files.as_slice() }))
                 .collect();
-            self.layers.session.check_across(&live, &self.layers.desired).await
+            self.layers.session.check_across(&live, Gate::Layers(&self.layers.desired)).await
         })
     }
 

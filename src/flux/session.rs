@@ -27,7 +27,16 @@ use crate::publish::PublishError;
 struct ClusterFacts {
     uid: String,
     binding: Option<Binding>,
+    /// The union of `inventories`.
     inventory: Vec<ObjectId>,
+    /// Each Kustomization's inventory with its path (for layers).
+    inventories: Vec<prune::LiveInventory>,
+}
+
+impl ClusterFacts {
+    fn new(uid: String, binding: Option<Binding>, inventories: Vec<prune::LiveInventory>) -> ClusterFacts {
+        ClusterFacts { uid, binding, inventory: prune::union(&inventories), inventories }
+    }
 }
 
 /// How a reconcile was requested.
@@ -93,7 +102,7 @@ impl<T: Target> Session<T> {
             tokio::spawn(async move {
                 let (uid, inventory, binding) = tokio::join!(
                     binding::cluster_uid(&client),
-                    prune::live_inventory(&client, &kustomizations),
+                    prune::live_inventories(&client, &kustomizations),
                     binding::read(&target)
                 );
                 let binding = binding.map_err(|e| FluxError::Api {
@@ -102,7 +111,7 @@ impl<T: Target> Session<T> {
                     object: binding::BINDING_KEY.into(),
                     message: e.to_string(),
                 })?;
-                Ok(ClusterFacts { uid: uid?, binding, inventory: inventory? })
+                Ok(ClusterFacts::new(uid?, binding, inventory?))
             })
         });
         Ok(Session {
@@ -142,7 +151,7 @@ impl<T: Target> Session<T> {
                 match handle {
                     Some(h) => h.await.map_err(|e| FluxError::NoAccess { message: e.to_string() })?,
                     None => {
-                        let inventory = prune::live_inventory(client, &self.flux.kustomizations).await?;
+                        let inventory = prune::live_inventories(client, &self.flux.kustomizations).await?;
                         let uid = binding::cluster_uid(client).await?;
                         let binding = binding::read(&self.target).await.map_err(|e| FluxError::Api {
                             verb: "read",
@@ -150,7 +159,7 @@ impl<T: Target> Session<T> {
                             object: binding::BINDING_KEY.into(),
                             message: e.to_string(),
                         })?;
-                        Ok(ClusterFacts { uid, binding, inventory })
+                        Ok(ClusterFacts::new(uid, binding, inventory))
                     }
                 }
             })
@@ -159,25 +168,22 @@ impl<T: Target> Session<T> {
     }
 
     async fn check_plan(&self, live_files: &[IndexFile], desired: &BundleIndex) -> Result<(), PublishError> {
-        self.check_across(&[(&self.target, live_files)], desired).await
+        self.check_across(&[(&self.target, live_files)], Gate::One(desired)).await
     }
 
     /// The binding and the prune gate for a publish whose live files are
     /// in `live` (each with the target holding them: one for a plain
-    /// publish, one per layer for a layered one) and whose objects, across
-    /// all of them, are `desired`'s.
-    pub async fn check_across(&self, live: &[(&T, &[IndexFile])], desired: &BundleIndex) -> Result<(), PublishError> {
+    /// publish, one per layer for a layered one) and that makes `desired` live.
+    pub async fn check_across(&self, live: &[(&T, &[IndexFile])], desired: Gate<'_>) -> Result<(), PublishError> {
         let Some(facts) = self.facts().await? else { return Ok(()) };
         binding::check(&self.target.name(), facts.binding.as_ref(), &facts.uid)?;
-        let desired_ids: BTreeSet<&ObjectId> =
-            desired.files.iter().flat_map(|f| f.objects.iter().map(|o| &o.id)).collect();
-        let gone: Vec<ObjectId> = facts.inventory.iter().filter(|id| !desired_ids.contains(id)).cloned().collect();
+        let gone = desired.gone(facts);
         let protected: Vec<ObjectId> = gone.iter().filter(|id| prune::is_protected(id)).cloned().collect();
         let mut never = BTreeSet::new();
         for (target, files) in live {
             never.extend(prune::prune_disabled(*target, files, &protected).await?);
         }
-        let preview = prune::preview(&facts.inventory, &desired_ids, &never, &self.allowed_prune_kinds);
+        let preview = prune::preview(&gone, &BTreeSet::new(), &never, &self.allowed_prune_kinds);
         let refused = preview.refused.clone();
         if let Ok(mut p) = self.preview.lock() {
             *p = Some(preview);
@@ -237,6 +243,46 @@ impl<T: Target> Session<T> {
 
 fn ms(since: Instant) -> u64 {
     since.elapsed().as_millis() as u64
+}
+
+/// What a publish makes live, for the prune gate.
+#[derive(Debug, Clone, Copy)]
+pub enum Gate<'a> {
+    /// One bundle, applied by every Kustomization of the loop.
+    One(&'a BundleIndex),
+    /// Layers in apply order, each with the path (`home/crds`; for a
+    /// directory target the end of it, `crds`) its Kustomization applies. A Kustomization prunes what it applied and
+    /// its layer no longer has, unless a layer before it took the object
+    /// over (applied first, it carries that layer's owner labels): an
+    /// object moved to a later layer is deleted and created again.
+    Layers(&'a [(String, BundleIndex)]),
+}
+
+impl Gate<'_> {
+    /// What Flux would delete: live inventory no layer keeps.
+    fn gone(&self, facts: &ClusterFacts) -> Vec<ObjectId> {
+        let ids = |indexes: &[&BundleIndex]| -> BTreeSet<ObjectId> {
+            indexes.iter().flat_map(|d| d.files.iter().flat_map(|f| f.objects.iter().map(|o| o.id.clone()))).collect()
+        };
+        match self {
+            Gate::One(desired) => {
+                let kept = ids(&[desired]);
+                facts.inventory.iter().filter(|id| !kept.contains(id)).cloned().collect()
+            }
+            Gate::Layers(layers) => {
+                let mut gone = BTreeSet::new();
+                for inv in &facts.inventories {
+                    // A Kustomization of no layer's path: kept is what any layer has.
+                    // A directory target knows its path below the bucket only: match the end.
+                    let applies = |path: &String| inv.path == *path || inv.path.ends_with(&format!("/{path}"));
+                    let upto = layers.iter().position(|(path, _)| applies(path)).map_or(layers.len(), |i| i + 1);
+                    let kept = ids(&layers[..upto].iter().map(|(_, d)| d).collect::<Vec<_>>());
+                    gone.extend(inv.ids.iter().filter(|id| !kept.contains(id)).cloned());
+                }
+                gone.into_iter().collect()
+            }
+        }
+    }
 }
 
 impl<T: Target> Hooks for Session<T> {

@@ -178,39 +178,57 @@ fn wait_waits_for_every_layer_to_apply_the_whole_prefix_revision() {
     assert_eq!(patches, 1 + LAYERS.len());
 }
 
-#[test]
-fn the_prune_gate_keeps_an_object_that_moved_to_another_layer() {
-    let s = Setup::new();
-    // `crds` keeps an object of its own: emptying a layer is refused by itself (`--allow-empty`).
-    let mut v1 = layered_spec(1, false);
-    v1["layers"][0]["objects"].as_array_mut().unwrap().push(json!({
+/// The CRD in layer `at` (0 `crds`, 1 `infra`), or in none; `crds` keeps
+/// an object of its own (emptying a layer is refused by itself).
+fn crd_in(at: Option<usize>) -> Value {
+    let mut spec = layered_spec(1, false);
+    let crd = spec["layers"][0]["objects"].as_array_mut().unwrap().remove(0);
+    spec["layers"][0]["objects"].as_array_mut().unwrap().push(json!({
         "apiVersion": "v1", "kind": "ConfigMap", "metadata": { "name": "marker", "namespace": "default" } }));
-    let b = s.render("v1", &v1);
-    assert!(s.publish(&b, &[]).status.success());
-    // Flux applied the CRD with the `crds` layer.
-    s.kube.patch_status(
-        &KUSTOMIZATION,
-        NS,
-        &format!("{NAME}-crds"),
-        &json!({ "status": { "inventory": { "entries": [{ "id": CRD_ID, "v": "v1" }] } } }),
-    );
-    // The CRD moves to `infra`: gone from `crds`, but not from the target.
-    let mut moved = v1.clone();
-    let crd = moved["layers"][0]["objects"].as_array_mut().unwrap().remove(0);
-    moved["layers"][1]["objects"].as_array_mut().unwrap().push(crd);
-    let b2 = s.render("moved", &moved);
-    let out = s.publish(&b2, &[]);
-    assert!(out.status.success(), "a moved CRD is no prune: {}", stderr(&out));
-    let r = report(&out);
-    assert_eq!(r["flux"]["prune"]["refused"], json!([]), "{r}");
-    // Removed from every layer, it is refused as for an unlayered target.
-    let mut gone = moved.clone();
-    gone["layers"][1]["objects"].as_array_mut().unwrap().pop();
-    let b3 = s.render("gone", &gone);
-    let out = s.publish(&b3, &[]);
+    if let Some(at) = at {
+        spec["layers"][at]["objects"].as_array_mut().unwrap().push(crd);
+    }
+    spec
+}
+
+#[test]
+fn the_prune_gate_follows_objects_between_layers() {
+    let s = Setup::new();
+    let inventory = |layer: &str, ids: &[&str]| {
+        let entries: Vec<Value> = ids.iter().map(|id| json!({ "id": id, "v": "v1" })).collect();
+        s.kube.patch_status(
+            &KUSTOMIZATION,
+            NS,
+            &format!("{NAME}-{layer}"),
+            &json!({ "status": { "inventory": { "entries": entries } } }),
+        );
+    };
+    let in_infra = s.render("in-infra", &crd_in(Some(1)));
+    assert!(s.publish(&in_infra, &[]).status.success());
+    inventory("infra", &[CRD_ID]);
+
+    // To an earlier layer: `crds` applies it first and takes it over; `infra` does not prune it.
+    let in_crds = s.render("in-crds", &crd_in(Some(0)));
+    let out = s.publish(&in_crds, &[]);
+    assert!(out.status.success(), "a CRD moved to an earlier layer is kept: {}", stderr(&out));
+    assert_eq!(report(&out)["flux"]["prune"]["wouldPrune"], json!([]));
+    inventory("infra", &[]);
+    inventory("crds", &[CRD_ID]);
+
+    // To a later layer: `crds` prunes it before `infra` creates it again, which deletes every Widget.
+    let dry = s.publish(&in_infra, &["--dry-run"]);
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    assert_eq!(report(&dry)["flux"]["prune"]["refused"], json!([CRD_ID]));
+    let out = s.publish(&in_infra, &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("--allow-prune-kind"), "{}", stderr(&out));
-    // Nothing of it was published: every layer is still at `moved`.
-    let out = s.publish(&b2, &[]);
-    assert!(report(&out)["layers"].as_array().unwrap().iter().all(|l| l["unchanged"] == true));
+
+    // Removed from every layer: refused too, and nothing of it is published.
+    let gone = s.render("gone", &crd_in(None));
+    let out = s.publish(&gone, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let again = s.publish(&in_crds, &[]);
+    assert!(report(&again)["layers"].as_array().unwrap().iter().all(|l| l["unchanged"] == true), "nothing switched");
+    let out = s.publish(&in_infra, &["--allow-prune-kind", "CustomResourceDefinition"]);
+    assert!(out.status.success(), "{}", stderr(&out));
 }
