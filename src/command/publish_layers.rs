@@ -60,6 +60,7 @@ pub async fn publish_layered(
 ) -> anyhow::Result<(LayeredReport, Option<FluxReport>)> {
     let names: Vec<&str> = layers.layers.iter().map(|l| l.name.as_str()).collect();
     let children: Vec<AnyTarget> = names.iter().map(|n| target.child(n)).collect();
+    verify_changed(layers, &children, dir).await?;
     let flux =
         FluxRun::start(args.flux.to_loop(), target, args.allow_prune_kinds.clone(), args.wait, opts.dry_run).await?;
     let shared = match &flux {
@@ -121,6 +122,21 @@ pub async fn publish_layered(
         None => None,
     };
     Ok((layered, flux))
+}
+
+/// Reads and verifies every layer that is not live already, so that a
+/// damaged file in a later layer refuses the publish before the first
+/// layer switches (each layer's publish reads its own again).
+async fn verify_changed(layers: &LayersIndex, children: &[AnyTarget], dir: &Path) -> anyhow::Result<()> {
+    for (layer, child) in layers.layers.iter().zip(children) {
+        let live = publish::state::read_pointer(child).await?;
+        if live.is_some_and(|p| p.pointer.bundle_digest == layer.digest) {
+            continue;
+        }
+        let layer_dir = dir.join(layer.name.as_str());
+        crate::bundle::Bundle::read(&layer_dir).map_err(publish::PublishError::Bundle)?;
+    }
+    Ok(())
 }
 
 /// What the prune gate of every layer needs: each layer's live files (read

@@ -257,6 +257,12 @@ validated_name!(
     "must be non-empty printable ASCII without spaces or `=`"
 );
 
+impl serde::Serialize for LayerName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,11 +309,5 @@ mod tests {
     fn app_name_error_says_the_rule() {
         let err = "Photos".parse::<AppName>().unwrap_err();
         assert!(err.starts_with("invalid app name `Photos`: must be a DNS-1035 label"));
-    }
-}
-
-impl serde::Serialize for LayerName {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
     }
 }

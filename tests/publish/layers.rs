@@ -137,3 +137,36 @@ fn a_crash_in_the_second_layer_leaves_the_first_switched_and_the_second_whole() 
         }
     }
 }
+
+#[test]
+fn a_damaged_layered_bundle_is_refused_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = render(tmp.path(), "v1", &layered_spec(1, false));
+    let target = tmp.path().join("target");
+    let args = vec!["--to".to_owned(), target.display().to_string()];
+    // A layer whose bundle is not the one `layers.json` names.
+    let index_path = b.join("layers.json");
+    let good = std::fs::read_to_string(&index_path).unwrap();
+    let mut index: Value = serde_json::from_str(&good).unwrap();
+    index["layers"][1]["digest"] = index["layers"][0]["digest"].clone();
+    std::fs::write(&index_path, index.to_string()).unwrap();
+    let out = publish(&b, &args, None);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is damaged"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!target.exists(), "nothing written");
+    // A damaged file in the last layer: refused before the first layer switches.
+    std::fs::write(&index_path, &good).unwrap();
+    let object = std::fs::read_dir(b.join("apps/objects")).unwrap().next().unwrap().unwrap().path();
+    std::fs::write(&object, "tampered").unwrap();
+    let out = publish(&b, &args, None);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!target.exists(), "no layer was published");
+    // The whole bundle is for `publish`; other commands take one layer.
+    let diff = nixflux().arg("diff").arg(&b).args(&args).output().unwrap();
+    assert_eq!(diff.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&diff.stderr).contains("layered bundle"),
+        "{}",
+        String::from_utf8_lossy(&diff.stderr)
+    );
+}
