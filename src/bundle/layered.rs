@@ -17,7 +17,7 @@ use super::{Bundle, Sha256Digest, DOCUMENT_SEPARATOR};
 use crate::render::Rendered;
 use crate::spec::LayerName;
 
-pub const LAYERS_FILE: &str = "layers.json";
+pub use super::index::LAYERS_FILE;
 pub const LAYERS_FORMAT_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

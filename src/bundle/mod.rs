@@ -24,7 +24,6 @@ use crate::nix::StorePath;
 use crate::render::Rendered;
 pub use digest::{hex, sha256_hex, DigestError, Sha256Digest};
 pub use index::{BundleIndex, ImageUser, IndexFile, IndexImage, IndexObject, INDEX_FILE};
-pub use layered::{Built, LayeredBundle, LayersIndex, LAYERS_FILE};
 pub use object_file::{ObjectFile, ObjectFileError, OBJECTS_DIR};
 
 pub const KUSTOMIZATION_FILE: &str = "kustomization.yaml";

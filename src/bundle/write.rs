@@ -7,7 +7,9 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::{Built, Bundle, LayeredBundle, ObjectFile, INDEX_FILE, KUSTOMIZATION_FILE, LAYERS_FILE, OBJECTS_DIR};
+use super::index::LAYERS_FILE;
+use super::layered::{Built, LayeredBundle};
+use super::{Bundle, ObjectFile, INDEX_FILE, KUSTOMIZATION_FILE, OBJECTS_DIR};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {

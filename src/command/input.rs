@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::bundle::{self, Built};
+use crate::bundle::layered::Built;
+use crate::bundle::{self};
 use crate::crd::Crds;
 use crate::render::render_with;
 use crate::spec::{self, Problems};

@@ -9,8 +9,9 @@ use serde::Serialize;
 
 use super::exit::BadInput;
 use super::output::{Global, Output};
+use crate::bundle::layered::Built;
 use crate::bundle::write::WriteError;
-use crate::bundle::{Built, Bundle, Sha256Digest};
+use crate::bundle::{Bundle, Sha256Digest};
 
 use super::input::{CrdInput, SpecInput};
 

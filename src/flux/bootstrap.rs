@@ -132,14 +132,6 @@ fn layer_kustomization(opts: &BootstrapOptions, name: String, path: String, afte
     }
 }
 
-/// The Kustomization names, in apply order: `<name>`, or `<name>-<layer>` per layer.
-pub fn kustomization_names(opts: &BootstrapOptions) -> Vec<String> {
-    if opts.layers.is_empty() {
-        return vec![opts.name.clone()];
-    }
-    opts.layers.iter().map(|l| format!("{}-{l}", opts.name)).collect()
-}
-
 /// Every Kustomization: one, or one per layer at `./<prefix><layer>`
 /// depending on the layer before (Flux applies a layer only once the one
 /// before is Ready).
@@ -147,7 +139,7 @@ pub fn kustomizations(opts: &BootstrapOptions) -> Vec<Kustomization> {
     if opts.layers.is_empty() {
         return vec![kustomization(opts)];
     }
-    let names = kustomization_names(opts);
+    let names = opts.kustomization_names();
     opts.layers
         .iter()
         .enumerate()
@@ -176,7 +168,7 @@ pub fn receiver(opts: &BootstrapOptions, token_secret: &str) -> Receiver {
             type_: ReceiverType::GenericHmac,
             resources: std::iter::once(reference("Bucket", "source.toolkit.fluxcd.io/v1", &opts.name))
                 .chain(
-                    kustomization_names(opts)
+                    opts.kustomization_names()
                         .iter()
                         .map(|n| reference("Kustomization", "kustomize.toolkit.fluxcd.io/v1", n)),
                 )

@@ -217,6 +217,14 @@ pub fn default_name(prefix: &str) -> String {
 const MAX_NAME: usize = 50;
 
 impl BootstrapOptions {
+    /// The Kustomization names, in apply order: `<name>`, or `<name>-<layer>` per layer.
+    pub fn kustomization_names(&self) -> Vec<String> {
+        if self.layers.is_empty() {
+            return vec![self.name.clone()];
+        }
+        self.layers.iter().map(|l| format!("{}-{l}", self.name)).collect()
+    }
+
     /// Every rule the objects' consumers enforce, checked up front.
     pub fn check(&self) -> Result<(), BootstrapError> {
         let name = |what, value: &str, rule: NameRule| {
@@ -242,7 +250,7 @@ impl BootstrapOptions {
                 return Err(BootstrapError::Layer { layer: layer.clone(), why: "is given twice" });
             }
         }
-        if self.layers.len() > crate::render::layers::MAX_LAYERS {
+        if self.layers.len() > crate::spec::names::MAX_LAYERS {
             return Err(BootstrapError::Layer {
                 layer: self.layers.join(","),
                 why: "are more layers than a spec may have (10)",

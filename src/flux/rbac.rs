@@ -90,12 +90,7 @@ pub fn role(opts: &BootstrapOptions) -> Role {
         metadata: meta(opts, role_name(opts)),
         rules: Some(vec![
             rule("source.toolkit.fluxcd.io", "buckets", &opts.name, &VERBS),
-            rule_for(
-                "kustomize.toolkit.fluxcd.io",
-                "kustomizations",
-                super::bootstrap::kustomization_names(opts),
-                &VERBS,
-            ),
+            rule_for("kustomize.toolkit.fluxcd.io", "kustomizations", opts.kustomization_names(), &VERBS),
         ]),
     }
 }

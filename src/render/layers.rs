@@ -7,13 +7,10 @@
 
 use std::collections::BTreeSet;
 
-use super::{Group, Rendered};
 use crate::spec::problem::nearest;
-use crate::spec::{App, JsonPath, LayerName, Problem, Spec};
+use crate::spec::{App, JsonPath, Problem, Spec};
 
-/// At most this many layers: each is a Kustomization waiting for the one
-/// before, so a long chain only slows every apply down.
-pub const MAX_LAYERS: usize = 10;
+pub use crate::spec::names::MAX_LAYERS;
 
 /// The index of the last layer (0 without layers).
 pub fn last(spec: &Spec) -> usize {
@@ -64,27 +61,5 @@ pub fn check(spec: &Spec, problems: &mut Vec<Problem>) {
                 )),
             }
         });
-    }
-}
-
-impl Rendered {
-    /// Whether the spec declared layers (then the bundle is layered).
-    pub fn is_layered(&self) -> bool {
-        !self.layers.is_empty()
-    }
-
-    /// One render per layer, in layer order, each with its groups and the
-    /// image uses of its objects.
-    pub fn split(&self) -> Vec<(LayerName, Rendered)> {
-        self.layers
-            .iter()
-            .enumerate()
-            .map(|(i, name)| {
-                let groups: Vec<Group> = self.groups.iter().filter(|g| g.layer == i).cloned().collect();
-                let ids: BTreeSet<_> = groups.iter().flat_map(|g| g.manifests.iter().map(|m| m.id())).collect();
-                let images = self.images.iter().filter(|u| ids.contains(&u.object)).cloned().collect();
-                (name.clone(), Rendered { groups, images, layers: Vec::new() })
-            })
-            .collect()
     }
 }

@@ -16,7 +16,7 @@ pub mod rules;
 pub mod validation;
 pub mod workload;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -33,6 +33,28 @@ pub struct Rendered {
     pub images: Vec<ImageUse>,
     /// The spec's layers in order; empty for an unlayered render.
     pub layers: Vec<LayerName>,
+}
+
+impl Rendered {
+    /// Whether the spec declared layers (then the bundle is layered).
+    pub fn is_layered(&self) -> bool {
+        !self.layers.is_empty()
+    }
+
+    /// One render per layer, in layer order, each with its groups and the
+    /// image uses of its objects.
+    pub fn split(&self) -> Vec<(LayerName, Rendered)> {
+        self.layers
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let groups: Vec<Group> = self.groups.iter().filter(|g| g.layer == i).cloned().collect();
+                let ids: BTreeSet<_> = groups.iter().flat_map(|g| g.manifests.iter().map(|m| m.id())).collect();
+                let images = self.images.iter().filter(|u| ids.contains(&u.object)).cloned().collect();
+                (name.clone(), Rendered { groups, images, layers: Vec::new() })
+            })
+            .collect()
+    }
 }
 
 fn nanos(d: Duration) -> u64 {

@@ -185,6 +185,10 @@ validated_name!(
 /// layer of that name would share them.
 pub const RESERVED_LAYER_NAMES: &[&str] = &["objects", "generations"];
 
+/// At most this many layers: each is a Kustomization waiting for the one
+/// before, so a long chain only slows every apply down.
+pub const MAX_LAYERS: usize = 10;
+
 /// A layer name: a DNS-1123 label that is none of the target layout's own
 /// directories (the layer is the directory `<prefix><layer>/`).
 pub fn is_layer_name(s: &str) -> bool {
