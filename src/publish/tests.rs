@@ -233,3 +233,30 @@ proptest::proptest! {
         });
     }
 }
+
+#[tokio::test]
+async fn children_are_targets_of_their_own_under_the_root() {
+    use super::target::Target;
+    let root = MemoryTarget::new();
+    root.set(".sourceignore", Some(b"*.md\n".to_vec()));
+    let (a, b) = (root.child("crds"), root.child("apps"));
+    assert_eq!((a.key_prefix(), b.child("x").key_prefix()), ("crds/", "apps/x/"));
+    put(&a, &bundle(&[("web", 1)]), &Options::default()).await.unwrap();
+    put(&b, &bundle(&[("api", 1), ("db", 1)]), &Options::default()).await.unwrap();
+    // Each has its own pointer, generations and objects, under its name.
+    assert!(root.read(&format!("crds/{POINTER_KEY}")).is_some() && root.read(&format!("apps/{POINTER_KEY}")).is_some());
+    assert!(root.read(POINTER_KEY).is_none(), "the root holds no generation");
+    let state = State::load(&b).await.unwrap();
+    assert_eq!(
+        (state.generation(), state.live_object_count()),
+        (Some(1), bundle(&[("api", 1), ("db", 1)]).object_count())
+    );
+    assert!(a.list().await.unwrap().iter().all(|o| !o.key.starts_with("crds/") && !o.key.starts_with("apps/")));
+    // The bucket's root stays the root: Flux reads `.sourceignore` there.
+    assert_eq!(a.get_at_root(".sourceignore").await.unwrap().unwrap().bytes, b"*.md\n");
+    assert!(a.get(".sourceignore").await.unwrap().is_none());
+    // A publish to one leaves the other alone.
+    let before = b.list().await.unwrap();
+    put(&a, &bundle(&[("web", 2)]), &Options::default()).await.unwrap();
+    assert_eq!(b.list().await.unwrap(), before);
+}
