@@ -140,7 +140,7 @@ mod tests {
         let args = FluxArgs { kubeconfig: Some("k".into()), ..Default::default() };
         let l = args.to_loop().unwrap();
         assert_eq!(l.bucket.to_string(), DEFAULT_BUCKET);
-        assert_eq!(l.kustomizations, [l.bucket.clone()]);
+        assert_eq!(l.kustomizations, std::slice::from_ref(&l.bucket));
         let args = FluxArgs {
             receiver_url: Some("https://flux/hook/x".into()),
             receiver_token_file: Some("t".into()),

@@ -391,11 +391,32 @@ fn render_with_crds_refuses_a_bad_object_and_writes_nothing() {
 /// by nixflux's own validator as well as by the CLI test's reader.
 #[test]
 fn every_flux_object_bootstrap_renders_passes_the_upstream_schemas() {
-    const RCLONE: &str = "docker.io/rclone/rclone@sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    const RCLONE: &str =
+        "docker.io/rclone/rclone@sha256:0000000000000000000000000000000000000000000000000000000000000000";
     let cases: [&[&str]; 3] = [
         &["--to", "s3://flux/home", "--rclone-image", RCLONE, "--receiver", "--sops-secret", "sops-age"],
-        &["--to", "s3://flux/a/b", "--mode", "hostpath", "--host-path", "/srv/b", "--node", "n1", "--rclone-image", RCLONE],
-        &["--to", "s3://flux/home", "--endpoint", "https://s3.lan:9000", "--cert-secret", "ca", "--service-account", "applier"],
+        &[
+            "--to",
+            "s3://flux/a/b",
+            "--mode",
+            "hostpath",
+            "--host-path",
+            "/srv/b",
+            "--node",
+            "n1",
+            "--rclone-image",
+            RCLONE,
+        ],
+        &[
+            "--to",
+            "s3://flux/home",
+            "--endpoint",
+            "https://s3.lan:9000",
+            "--cert-secret",
+            "ca",
+            "--service-account",
+            "applier",
+        ],
     ];
     for args in cases {
         let out = nixflux().args(["flux", "bootstrap"]).args(args).output().unwrap();
