@@ -21,4 +21,6 @@ pub mod progress;
 pub mod publish;
 pub mod render;
 pub mod rollback;
+pub mod status;
+pub mod status_text;
 pub mod target;
