@@ -11,3 +11,6 @@ mod fake_api;
 
 #[path = "flux/fake_flux.rs"]
 mod fake_flux;
+
+#[path = "flux/status.rs"]
+mod status;
