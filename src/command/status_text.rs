@@ -29,7 +29,7 @@ pub fn text(s: &Status) -> String {
         }
         Cluster::Known { bucket, kustomizations, apps } => {
             out.push('\n');
-            flux_table(&mut out, std::iter::once(bucket).chain(kustomizations));
+            flux_table(&mut out, std::iter::once(bucket.as_ref()).chain(kustomizations));
             if !apps.is_empty() {
                 out.push('\n');
                 app_table(&mut out, apps);

@@ -16,7 +16,7 @@ use kube::api::Api;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::status::ConditionState;
+use super::condition::ConditionState;
 use crate::bundle::verify::split_documents;
 use crate::bundle::IndexFile;
 use crate::object::{group_of, ObjectId};
@@ -110,15 +110,7 @@ impl DeploymentState {
         let status = d.status.clone().unwrap_or_default();
         let replicas = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
         let conditions = status.conditions.unwrap_or_default();
-        let find = |t: &str| {
-            conditions.iter().find(|c| c.type_ == t).map(|c| ConditionState {
-                type_: c.type_.clone(),
-                status: c.status.clone(),
-                reason: c.reason.clone().unwrap_or_default(),
-                message: c.message.clone().unwrap_or_default(),
-                last_transition_time: c.last_transition_time.as_ref().map(|t| t.0.to_string()).unwrap_or_default(),
-            })
-        };
+        let find = |t: &str| conditions.iter().find(|c| c.type_ == t).map(ConditionState::of_deployment);
         let (available, progressing) = (find("Available"), find("Progressing"));
         let ready_replicas = status.ready_replicas.unwrap_or(0);
         let updated_replicas = status.updated_replicas.unwrap_or(0);
@@ -317,7 +309,8 @@ mod tests {
         let web = DeploymentState::unread(&inventory[0], AppState::Ready, None);
         let db = DeploymentState::unread(&inventory[2], AppState::Missing, None);
         let apps = group(&inventory, &labels, &[web, db]);
-        let summary: Vec<(&str, usize, AppState)> = apps.iter().map(|a| (a.name.as_str(), a.objects, a.state)).collect();
+        let summary: Vec<(&str, usize, AppState)> =
+            apps.iter().map(|a| (a.name.as_str(), a.objects, a.state)).collect();
         assert_eq!(
             summary,
             [

@@ -10,6 +10,7 @@ pub mod access;
 pub mod apps;
 pub mod binding;
 pub mod bootstrap;
+pub mod condition;
 pub mod endpoint;
 pub mod error;
 pub mod files;

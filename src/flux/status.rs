@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use super::access::FluxLoop;
 use super::apps::{self, App};
+use super::condition::ConditionState;
 use super::error::FluxError;
 use super::follow::follow;
 use super::judge::condition;
@@ -29,30 +30,6 @@ use crate::publish::{self, PublishError, State};
 
 /// The conditions `status` shows, in this order.
 pub const SHOWN_CONDITIONS: &[&str] = &["Ready", "Reconciling", "Stalled"];
-
-/// A condition as Flux (or the Deployment controller) wrote it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ConditionState {
-    #[serde(rename = "type")]
-    pub type_: String,
-    pub status: String,
-    pub reason: String,
-    pub message: String,
-    pub last_transition_time: String,
-}
-
-impl ConditionState {
-    fn of(c: &Condition) -> ConditionState {
-        ConditionState {
-            type_: c.type_.clone(),
-            status: c.status.clone(),
-            reason: c.reason.clone(),
-            message: c.message.clone(),
-            last_transition_time: c.last_transition_time.0.to_string(),
-        }
-    }
-}
 
 /// What the bucket holds now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -172,7 +149,7 @@ impl FluxObject {
 #[serde(tag = "state", rename_all = "camelCase")]
 pub enum Cluster {
     Unknown { reason: String },
-    Known { bucket: FluxObject, kustomizations: Vec<FluxObject>, apps: Vec<App> },
+    Known { bucket: Box<FluxObject>, kustomizations: Vec<FluxObject>, apps: Vec<App> },
 }
 
 /// One target's status.
@@ -190,7 +167,7 @@ impl Status {
     pub fn without_ages(&self) -> Status {
         let mut s = self.clone();
         if let Cluster::Known { bucket, kustomizations, .. } = &mut s.cluster {
-            for o in std::iter::once(bucket).chain(kustomizations.iter_mut()) {
+            for o in std::iter::once(bucket.as_mut()).chain(kustomizations.iter_mut()) {
                 if let Some(f) = &mut o.failure {
                     f.age_seconds = 0;
                 }
@@ -212,7 +189,8 @@ impl Observed {
     /// Reads the Bucket and every Kustomization.
     pub async fn get(client: &kube::Client, flux: &FluxLoop) -> Result<Observed, FluxError> {
         let buckets: Api<Bucket> = Api::namespaced(client.clone(), &flux.bucket.namespace);
-        let bucket = buckets.get(&flux.bucket.name).await.map_err(|e| FluxError::api("get", "Bucket", &flux.bucket, e))?;
+        let bucket =
+            buckets.get(&flux.bucket.name).await.map_err(|e| FluxError::api("get", "Bucket", &flux.bucket, e))?;
         let mut kustomizations = Vec::with_capacity(flux.kustomizations.len());
         for k in &flux.kustomizations {
             let api: Api<Kustomization> = Api::namespaced(client.clone(), &k.namespace);
@@ -322,7 +300,7 @@ pub async fn status(
             let (labels, deployments) =
                 tokio::join!(apps::app_labels(target, &state.live_files), apps::deployments(client, &ids));
             Cluster::Known {
-                bucket: FluxObject::bucket(&observed.bucket, &published.revision, now),
+                bucket: Box::new(FluxObject::bucket(&observed.bucket, &published.revision, now)),
                 kustomizations: observed
                     .kustomizations
                     .iter()

@@ -91,7 +91,12 @@ fn status(server: &Server, kube: &FakeKube, extra: &[&str]) -> Output {
 }
 
 fn json_of(out: &Output) -> Value {
-    assert!(out.status.success(), "nixflux status failed ({:?}):\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "nixflux status failed ({:?}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
@@ -134,9 +139,9 @@ impl Loop {
         self.kube
             .wait_for(&KUSTOMIZATION, "flux-system", "home", WAIT, |k| {
                 k["status"]["lastAppliedRevision"] == revision.as_str()
-                    && k["status"]["conditions"].as_array().is_some_and(|cs| {
-                        cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True")
-                    })
+                    && k["status"]["conditions"]
+                        .as_array()
+                        .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
             })
             .expect("the fake Flux applies the revision");
     }
@@ -195,14 +200,18 @@ fn status_shows_the_bucket_flux_in_sync_and_each_app() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("live      generation 1, bundle sha256:"), "{text}");
-    let line = |start: &str| text.lines().find(|l| l.starts_with(start)).unwrap_or_else(|| panic!("no `{start}` in\n{text}"));
+    let line =
+        |start: &str| text.lines().find(|l| l.starts_with(start)).unwrap_or_else(|| panic!("no `{start}` in\n{text}"));
     assert!(line("Bucket flux-system/home").contains("in sync"), "{text}");
     assert!(line("Kustomization flux-system/home").contains("in sync"), "{text}");
     assert!(line("Kustomization flux-system/home").contains("True"), "{text}");
     let web = line("web ");
     assert!(web.contains("2/2") && web.ends_with("ready"), "{text}");
     let db = line("db ");
-    assert!(db.contains("0/1") && db.contains("progressing (Deployment db/db: Available=False MinimumReplicasUnavailable"), "{text}");
+    assert!(
+        db.contains("0/1") && db.contains("progressing (Deployment db/db: Available=False MinimumReplicasUnavailable"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -217,7 +226,10 @@ fn status_says_behind_after_a_publish_flux_has_not_seen() {
 
     let s = json_of(&status(&l.server, &l.kube, &["--output", "json"]));
     assert_eq!((s["generation"].as_u64(), s["revision"].as_str()), (Some(2), Some(now.as_str())));
-    assert_eq!((&s["cluster"]["bucket"]["sync"], &s["cluster"]["bucket"]["revision"]), (&json!("behind"), &json!(applied)));
+    assert_eq!(
+        (&s["cluster"]["bucket"]["sync"], &s["cluster"]["bucket"]["revision"]),
+        (&json!("behind"), &json!(applied))
+    );
     assert_eq!(s["cluster"]["kustomizations"][0]["sync"], "behind");
     let text = String::from_utf8(status(&l.server, &l.kube, &[]).stdout).unwrap();
     assert!(text.lines().any(|l| l.starts_with("Kustomization flux-system/home") && l.contains("behind")), "{text}");
