@@ -233,6 +233,13 @@ fn status_says_behind_after_a_publish_flux_has_not_seen() {
     assert_eq!(s["cluster"]["kustomizations"][0]["sync"], "behind");
     let text = String::from_utf8(status(&l.server, &l.kube, &[]).stdout).unwrap();
     assert!(text.lines().any(|l| l.starts_with("Kustomization flux-system/home") && l.contains("behind")), "{text}");
+    // No Deployment in the cluster: missing; no right to read one: unknown, with the API's answer.
+    assert_eq!(app(&s, "web")["state"], "missing", "{s}");
+    l.kube.deny(Rule::new("get", "deployments"));
+    let s = json_of(&status(&l.server, &l.kube, &["--output", "json"]));
+    let web = app(&s, "web");
+    assert_eq!(web["state"], "unknown", "{web}");
+    assert!(web["deployments"][0]["error"].as_str().unwrap().contains("403"), "{web}");
 
     l.reconcile("t2");
     let s = json_of(&status(&l.server, &l.kube, &["--output", "json"]));
