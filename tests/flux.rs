@@ -14,3 +14,6 @@ mod fake_flux;
 
 #[path = "flux/publish_loop.rs"]
 mod publish_loop;
+
+#[path = "flux/status.rs"]
+mod status;

@@ -23,4 +23,6 @@ pub mod publish;
 pub mod render;
 pub mod report;
 pub mod rollback;
+pub mod status;
+pub mod status_text;
 pub mod target;
