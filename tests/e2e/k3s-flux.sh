@@ -22,6 +22,7 @@
 # and see it applied; publish a broken image and expect exit 3; restore;
 # remove an app: refused by the prune gate (exit 2) without
 # --allow-prune-kind Namespace, pruned with it; roll back and see it return.
+# The target is bound to the cluster first (`nixflux flux bind`).
 set -euo pipefail
 
 skip() {
@@ -155,10 +156,8 @@ done
 # The bucket: a directory of rclone's, created with a signed PUT (the key pair from a file, not argv).
 curl -sf -K "$TMP/curl.conf" --aws-sigv4 "aws:amz:us-east-1:s3" -X PUT "http://127.0.0.1:$LOCAL_PORT/$BUCKET" >/dev/null ||
 	echo "   (bucket $BUCKET exists already?)"
-if "$NIXFLUX" flux bind --help >/dev/null 2>&1; then
-	step "bind the target to this cluster"
-	expect_exit 0 flux bind "${TARGET_ARGS[@]}" "${FLUX_ARGS[@]}"
-fi
+step "bind the target to this cluster"
+expect_exit 0 flux bind "${TARGET_ARGS[@]}" --kubeconfig "$KCFG"
 
 available() {
 	kubectl -n "$1" wait --for=condition=Available "deploy/$1" --timeout=60s >/dev/null ||
