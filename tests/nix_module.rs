@@ -7,6 +7,9 @@
 
 mod common;
 
+#[path = "nix_module/flux.rs"]
+mod flux;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -254,130 +257,6 @@ fn module_publish_unit_and_node_images() {
     assert!(flux(serde_json::json!([])).ends_with(" --flux-ignore ''"));
     let deps = eval_module(&lib, &extra, "extraDependencies");
     assert_eq!(deps, serde_json::json!([bundle]), "nodeImages puts the bundle (and so its images) into the closure");
-}
-
-/// The publish unit of target `home` with `flux` settings merged in.
-fn flux_unit(lib: &str, flux: Value) -> Value {
-    let extra = serde_json::json!({ "targets": { "home": {
-        "url": "s3://flux/home", "credentialsFile": "/run/keys/nixflux-s3", "flux": flux } } });
-    eval_module(lib, &extra, "units")["nixflux-publish-home"].clone()
-}
-
-/// ExecStart's arguments after `--to s3://flux/home --credentials-file %d/s3`.
-fn flux_tail(unit: &Value) -> String {
-    let exec = unit["ExecStart"].as_str().unwrap();
-    let (_, tail) = exec.split_once(" --credentials-file %d/s3").unwrap_or_else(|| panic!("{exec}"));
-    tail.trim().to_owned()
-}
-
-#[test]
-fn module_flux_options_drive_trigger_and_wait() {
-    let Some(lib) = nixpkgs_lib() else { return };
-    // Nothing set: no Flux flags, no credentials beyond S3's.
-    let plain = flux_unit(&lib, serde_json::json!({}));
-    assert_eq!(flux_tail(&plain), "");
-    assert_eq!(plain["LoadCredential"], serde_json::json!(["s3:/run/keys/nixflux-s3"]));
-    // The unit fails on exit 3 (Flux failed) and 4 (timed out): only 0 is success,
-    // and a oneshot unit has no start timeout that would cut the wait short.
-    assert_eq!(plain["SuccessExitStatus"], Value::Null);
-    assert_eq!(plain["TimeoutStartSec"], Value::Null);
-
-    // A kubeconfig, layers, a wait and a prune kind.
-    let api = flux_unit(
-        &lib,
-        serde_json::json!({
-            "kubeconfigFile": "/etc/rancher/k3s/k3s.yaml",
-            "bucket": "flux-system/home",
-            "kustomization": ["flux-system/home-crds", "flux-system/home-apps"],
-            "wait": "5m",
-            "allowPruneKinds": ["PersistentVolumeClaim"],
-        }),
-    );
-    assert_eq!(
-        flux_tail(&api),
-        "--flux-bucket flux-system/home --flux-kustomization flux-system/home-crds \
-         --flux-kustomization flux-system/home-apps --kubeconfig %d/kubeconfig '--wait=5m' \
-         --allow-prune-kind PersistentVolumeClaim"
-    );
-    assert_eq!(
-        api["LoadCredential"],
-        serde_json::json!(["s3:/run/keys/nixflux-s3", "kubeconfig:/etc/rancher/k3s/k3s.yaml"])
-    );
-    assert!(!api["ExecStart"].as_str().unwrap().contains("/etc/rancher"), "the kubeconfig only via LoadCredential");
-    // One Kustomization may be a string.
-    let one = flux_unit(&lib, serde_json::json!({ "kubeconfigFile": "/run/keys/kc", "kustomization": "apps/home" }));
-    assert_eq!(flux_tail(&one), "--flux-kustomization apps/home --kubeconfig %d/kubeconfig");
-
-    // A Receiver: its token by LoadCredential, `%` escaped for systemd.
-    let hook = flux_unit(
-        &lib,
-        serde_json::json!({ "receiver": { "url": "http://flux.lan/hook/a%2Fb", "tokenFile": "/run/keys/flux-token" } }),
-    );
-    assert_eq!(flux_tail(&hook), "--receiver-url http://flux.lan/hook/a%%2Fb --receiver-token-file %d/receiver-token");
-    assert_eq!(
-        hook["LoadCredential"],
-        serde_json::json!(["s3:/run/keys/nixflux-s3", "receiver-token:/run/keys/flux-token"])
-    );
-    assert!(!hook["ExecStart"].as_str().unwrap().contains("/run/keys/flux-token"));
-
-    // With the target's bootstrap, the Bucket defaults to the one it renders.
-    let boot = |bootstrap: Value| {
-        flux_tail(&flux_unit(&lib, serde_json::json!({ "kubeconfigFile": "/run/keys/kc", "bootstrap": bootstrap })))
-    };
-    assert_eq!(
-        boot(serde_json::json!({ "enable": true })),
-        "--flux-bucket flux-system/nixflux-home --kubeconfig %d/kubeconfig"
-    );
-    assert_eq!(
-        boot(serde_json::json!({ "enable": true, "namespace": "flux", "source": "s3://bkt/Lab_One/x/" })),
-        "--flux-bucket flux/nixflux-lab-one-x --kubeconfig %d/kubeconfig"
-    );
-    assert_eq!(
-        boot(serde_json::json!({ "enable": true, "name": "mine" })),
-        "--flux-bucket flux-system/mine --kubeconfig %d/kubeconfig"
-    );
-    // A bootstrap alone asks nothing of Flux: no way in.
-    let quiet = flux_unit(&lib, serde_json::json!({ "bootstrap": { "enable": true } }));
-    assert_eq!(flux_tail(&quiet), "");
-}
-
-#[test]
-fn module_flux_assertions_fire_with_their_messages() {
-    let Some(lib) = nixpkgs_lib() else { return };
-    let failed = |flux: Value| {
-        let extra = serde_json::json!({ "targets": { "home": {
-            "url": "s3://flux/home", "credentialsFile": "/run/keys/nixflux-s3", "flux": flux } } });
-        eval_module(&lib, &extra, "failedAssertions")
-    };
-    let store = "/nix/store/00000000000000000000000000000000-kubeconfig";
-    let cases = [
-        (
-            serde_json::json!({ "kubeconfigFile": store }),
-            "services.nixflux.targets.home.flux.kubeconfigFile is in the Nix store, where every user can read it; use a path outside the store (e.g. /run/keys/...).",
-        ),
-        (
-            serde_json::json!({ "receiver": { "url": "http://h/hook/x", "tokenFile": store } }),
-            "services.nixflux.targets.home.flux.receiver.tokenFile is in the Nix store, where every user can read it; use a path outside the store (e.g. /run/keys/...).",
-        ),
-        (
-            serde_json::json!({ "bucket": "flux-system/home" }),
-            "services.nixflux.targets.home.flux names Flux objects but gives the unit no way to reach Flux; set flux.kubeconfigFile (or flux.receiver).",
-        ),
-        (
-            serde_json::json!({ "receiver": { "url": "http://h/hook/x", "tokenFile": "/run/keys/t" }, "wait": "5m" }),
-            "services.nixflux.targets.home.flux.wait reads Flux's status, which a Receiver cannot tell; set flux.kubeconfigFile.",
-        ),
-        (
-            serde_json::json!({ "kubeconfigFile": "/run/keys/kc", "wait": "5 minutes" }),
-            "services.nixflux.targets.home.flux.wait `5 minutes` is not a duration; write e.g. `90s`, `5m` or `1h30m`.",
-        ),
-    ];
-    for (flux, message) in cases {
-        assert_eq!(failed(flux.clone()), serde_json::json!([message]), "for {flux}");
-    }
-    for ok in ["90s", "1h30m", "2m30.5s", "250ms"] {
-        assert_eq!(failed(serde_json::json!({ "kubeconfigFile": "/run/keys/kc", "wait": ok })), serde_json::json!([]));
-    }
 }
 
 /// The options table of docs/nixos.md, from the module's own declarations.
