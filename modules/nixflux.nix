@@ -200,7 +200,7 @@ let
         };
         flux = {
           kubeconfigFile = opt types.path "Kubeconfig of the cluster Flux runs in, outside the Nix store (on a k3s node `/etc/rancher/k3s/k3s.yaml` works); passed to the unit with LoadCredential. With it the unit asks Flux to reconcile right after the switch and can `wait`; the publisher needs only the RBAC that `bootstrap.rbacServiceAccount` or `bootstrap.rbacSubjects` grant." "/run/keys/flux-kubeconfig";
-          bucket = opt types.str "The Flux Bucket (NAMESPACE/NAME) that reads this target (default: with `bootstrap.enable`, the Bucket it renders; else nixflux's default, flux-system/nixflux)." "flux-system/nixflux-home";
+          bucket = opt types.str "The Flux Bucket (NAMESPACE/NAME) that reads this target (default: with `bootstrap.enable`, the Bucket it renders; else nixflux's default, flux-system/nixflux-<prefix> of the `url`)." "flux-system/nixflux-home";
           kustomization = mkOption {
             type = types.nullOr (types.either types.str (types.listOf types.str));
             default = null;

@@ -18,6 +18,7 @@ use crate::flux::access::{self, FluxLoop, KubeAccess};
 use crate::flux::error::FluxError;
 use crate::flux::status::{status, ClusterView, Observed, Status, Watcher};
 use crate::publish::target::any::AnyTarget;
+use crate::publish::target::Target;
 
 /// How often `--watch` reads the bucket and the Deployments again (the
 /// Flux objects are watched, not polled).
@@ -46,7 +47,7 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
 
 async fn run_async(args: Args, global: Global) -> anyhow::Result<()> {
     let target = args.target.open().await?;
-    let flux = args.flux.api_loop("`nixflux status`")?;
+    let flux = args.flux.api_loop("`nixflux status`", target.key_prefix())?;
     let flag_ignore = args.bucket.spec_ignore();
     let cluster = connect(&flux).await?;
     let observed = match &cluster {
