@@ -15,5 +15,8 @@ mod fake_flux;
 #[path = "flux/publish_loop.rs"]
 mod publish_loop;
 
+#[path = "flux/status.rs"]
+mod status;
+
 #[path = "flux/layers.rs"]
 mod layers;

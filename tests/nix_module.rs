@@ -7,6 +7,9 @@
 
 mod common;
 
+#[path = "nix_module/flux.rs"]
+mod flux;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

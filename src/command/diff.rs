@@ -20,6 +20,7 @@ use crate::object::data::data_removals;
 use crate::object::ObjectId;
 use crate::publish::generation::Changes;
 use crate::publish::hooks::Hooks;
+use crate::publish::target::Target;
 use crate::publish::{self, State};
 use crate::render::context::PRUNE_ANNOTATION;
 
@@ -54,7 +55,7 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     read_digest(&args.bundle)?;
     let (bundle, changes, old_docs, live, data, flux_prune) = block_on(async {
         let target = args.target.open().await?;
-        let session = match args.flux.to_loop().filter(|l| l.has_api()) {
+        let session = match args.flux.to_loop(target.key_prefix()).filter(|l| l.has_api()) {
             Some(l) => Some(Session::start(l, target.clone(), Vec::new(), true).await?),
             None => None,
         };

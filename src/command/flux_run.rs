@@ -183,8 +183,14 @@ pub async fn publish_followed(
     global: Global,
     progress: &dyn publish::progress::Progress,
 ) -> anyhow::Result<(Report, Option<FluxReport>)> {
-    let flux =
-        FluxRun::start(args.flux.to_loop(), target, args.allow_prune_kinds.clone(), args.wait, opts.dry_run).await?;
+    let flux = FluxRun::start(
+        args.flux.to_loop(target.key_prefix()),
+        target,
+        args.allow_prune_kinds.clone(),
+        args.wait,
+        opts.dry_run,
+    )
+    .await?;
     opts.hooks = flux.as_ref().map(FluxRun::hooks);
     let report = publish::publish(target, desired, &opts, progress).await?;
     print_report(&report, global)?;

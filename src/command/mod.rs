@@ -24,4 +24,6 @@ pub mod publish_layers;
 pub mod render;
 pub mod report;
 pub mod rollback;
+pub mod status;
+pub mod status_text;
 pub mod target;

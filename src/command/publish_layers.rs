@@ -19,6 +19,7 @@ use super::report::print_report;
 use crate::bundle::layered::LayersIndex;
 use crate::bundle::read::read_index;
 use crate::bundle::BundleIndex;
+use crate::flux::access::ObjectRef;
 use crate::flux::layer_hooks::Layers;
 use crate::publish::generation::Source;
 use crate::publish::target::any::AnyTarget;
@@ -62,8 +63,15 @@ pub async fn publish_layered(
     let names: Vec<&str> = layers.layers.iter().map(|l| l.name.as_str()).collect();
     let children: Vec<AnyTarget> = names.iter().map(|n| target.child(n)).collect();
     verify_changed(layers, &children, dir).await?;
-    let flux =
-        FluxRun::start(args.flux.to_loop(), target, args.allow_prune_kinds.clone(), args.wait, opts.dry_run).await?;
+    let mut flux_loop = args.flux.to_loop(target.key_prefix());
+    if let Some(l) = flux_loop.as_mut().filter(|_| args.flux.flux_kustomizations.is_empty()) {
+        // Bootstrap's names: one Kustomization `<bucket>-<layer>` per layer.
+        l.kustomizations = names
+            .iter()
+            .map(|n| ObjectRef { namespace: l.bucket.namespace.clone(), name: format!("{}-{n}", l.bucket.name) })
+            .collect();
+    }
+    let flux = FluxRun::start(flux_loop, target, args.allow_prune_kinds.clone(), args.wait, opts.dry_run).await?;
     let shared = match &flux {
         Some(f) => Some(gate_inputs(f, &children, dir, &names).await?),
         None => None,

@@ -45,6 +45,12 @@ pub fn print_report(r: &Report, global: Global) -> anyhow::Result<()> {
                     }
                 );
             }
+            if let (Some(restored), Some(replaced)) = (r.replaced_rollback_of, r.generation_before) {
+                let verb = if r.dry_run { "would replace" } else { "replaced" };
+                eprintln!(
+                    "  generation {replaced} was a rollback to generation {restored}; {verb} it with the configured bundle"
+                );
+            }
             if let Some(rev) = &r.flux_revision {
                 eprintln!("  flux revision{}: {rev}", if r.dry_run { " (now)" } else { "" });
             }

@@ -40,12 +40,19 @@ pub struct Report {
     /// The revision Flux will compute for the target after this publish
     /// (not computed for a publish that changed nothing).
     pub flux_revision: Option<String>,
+    /// When this publish of a bundle replaces a live generation that was a
+    /// rollback (`generation_before`): the generation that rollback restored.
+    /// The configured bundle wins again, as after a CLI rollback followed by
+    /// a reboot or a `nixos-rebuild switch`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaced_rollback_of: Option<u64>,
 }
 
 /// What a publish under the lease did.
 struct Outcome {
     plan: Plan,
     deleted: usize,
+    replaced_rollback_of: Option<u64>,
 }
 
 impl Report {
@@ -62,6 +69,7 @@ impl Report {
             bytes_uploaded: 0,
             objects_deleted: 0,
             flux_revision: None,
+            replaced_rollback_of: None,
         }
     }
 
@@ -69,11 +77,11 @@ impl Report {
         target: String,
         before: Option<u64>,
         digest: Sha256Digest,
-        plan: Plan,
-        deleted: usize,
+        outcome: Outcome,
         revision: String,
         dry_run: bool,
     ) -> Report {
+        let Outcome { plan, deleted, replaced_rollback_of } = outcome;
         Report {
             target,
             generation_before: before,
@@ -86,6 +94,7 @@ impl Report {
             changes: plan.changes,
             objects_deleted: deleted,
             flux_revision: Some(revision),
+            replaced_rollback_of,
         }
     }
 }
@@ -129,8 +138,12 @@ pub async fn publish<T: Target>(
     }
     if opts.dry_run {
         let revision = flux_revision(target, &planned.listing, &bucket_ignore(target, &opts.flux_ignore).await);
-        let plan = plan.with_uploads(&planned.listing, &desired);
-        return Ok(Report::of_plan(name, before, digest, plan, 0, revision, true));
+        let outcome = Outcome {
+            plan: plan.with_uploads(&planned.listing, &desired),
+            deleted: 0,
+            replaced_rollback_of: replaced_rollback(&planned, &desired),
+        };
+        return Ok(Report::of_plan(name, before, digest, outcome, revision, true));
     }
 
     let lease = Lease::acquire(target, opts.lease_ttl).await?;
@@ -144,7 +157,16 @@ pub async fn publish<T: Target>(
     let (listing, ignore) = tokio::join!(target.list(), bucket_ignore(target, &opts.flux_ignore));
     let revision = flux_revision(target, &listing?, &ignore);
     // Changes and uploads as planned under the lease, which the record holds too.
-    Ok(Report::of_plan(name, before, digest, outcome.plan, outcome.deleted, revision, false))
+    Ok(Report::of_plan(name, before, digest, outcome, revision, false))
+}
+
+/// The generation a live rollback restored, when `desired` is a bundle
+/// (not itself a rollback) that replaces it.
+fn replaced_rollback(state: &State, desired: &Loaded) -> Option<u64> {
+    if desired.source.rollback_of.is_some() {
+        return None;
+    }
+    state.live.as_ref().and_then(|r| r.source.rollback_of)
 }
 
 async fn publish_under_lease<T: Target>(
@@ -228,6 +250,7 @@ async fn publish_under_lease<T: Target>(
     }
 
     known.push(ObjectInfo { key: record_key(generation), etag: String::new(), size: record_bytes.len() as u64 });
+    let replaced_rollback_of = replaced_rollback(&state, desired);
     let deleted = match collect_garbage(target, opts.keep, lease, Some(Known { listing: known, pointer })).await {
         Ok(n) => n,
         Err(e) => {
@@ -235,7 +258,7 @@ async fn publish_under_lease<T: Target>(
             0
         }
     };
-    Ok(Outcome { plan, deleted })
+    Ok(Outcome { plan, deleted, replaced_rollback_of })
 }
 
 async fn upload_all<T: Target>(

@@ -124,13 +124,18 @@ impl Setup {
     }
 
     fn publish(&self, bundle: &Path, extra: &[&str]) -> Output {
+        let mut ks = Vec::new();
+        for layer in LAYERS {
+            ks.extend(["--flux-kustomization".to_owned(), format!("{NS}/{NAME}-{layer}")]);
+        }
+        self.publish_with(bundle, &ks, extra)
+    }
+
+    fn publish_with(&self, bundle: &Path, kustomizations: &[String], extra: &[&str]) -> Output {
         let mut cmd = nixflux();
         cmd.arg("publish").arg(bundle).args(self.server.target_args(PREFIX));
         cmd.arg("--kubeconfig").arg(self.kube.kubeconfig());
-        cmd.args(["--flux-bucket", "flux-system/home", "--output", "json"]);
-        for layer in LAYERS {
-            cmd.args(["--flux-kustomization", &format!("{NS}/{NAME}-{layer}")]);
-        }
+        cmd.args(["--flux-bucket", "flux-system/home", "--output", "json"]).args(kustomizations);
         cmd.args(extra).env_remove("KUBECONFIG").output().unwrap()
     }
 }
@@ -176,6 +181,18 @@ fn wait_waits_for_every_layer_to_apply_the_whole_prefix_revision() {
     assert_eq!(r["fluxRevision"], flux_revision(&s.server).as_str());
     let patches = s.kube.requests().into_iter().filter(|r| r.method == "PATCH" && !r.path.ends_with("/status")).count();
     assert_eq!(patches, 1 + LAYERS.len());
+
+    // Without `--flux-kustomization`: bootstrap's names, `<bucket>-<layer>`, one per layer.
+    let v3 = s.render("v3", &layered_spec(2, false));
+    let out = s.publish_with(&v3, &[], &["--wait=20s"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r = report(&out);
+    let rev = flux_revision(&s.server);
+    assert_eq!(r["flux"]["wait"]["outcome"], "applied", "{r}");
+    for layer in LAYERS {
+        let k = s.kube.get(&KUSTOMIZATION, NS, &format!("{NAME}-{layer}")).unwrap();
+        assert_eq!(k["status"]["lastAppliedRevision"], rev.as_str(), "{layer}");
+    }
 }
 
 /// The CRD in layer `at` (0 `crds`, 1 `infra`), or in none; `crds` keeps

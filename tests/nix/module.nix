@@ -59,6 +59,8 @@ in
       ReadWritePaths
       ExecStart
       ;
+    SuccessExitStatus = u.serviceConfig.SuccessExitStatus or null;
+    TimeoutStartSec = u.serviceConfig.TimeoutStartSec or null;
   }) config.systemd.services;
   extraDependencies = config.system.extraDependencies;
   bootstrap = lib.mapAttrs (_: t: t.flux.bootstrap.package) config.services.nixflux.targets;
