@@ -158,8 +158,16 @@ let
         labels = opt stringMap "Labels on every object and pod of the app." { team = "ops"; };
         annotations = opt stringMap "Annotations on every rendered object of the app." { };
         objects = opt (types.listOf types.attrs) "Raw Kubernetes objects that belong to the app." [ ];
+        layer = opt types.str "The layer (one of `services.nixflux.layers`) the app's objects go into (nixflux's default: the last layer)." "infra";
       };
     };
+
+  layerModule = {
+    options = {
+      name = req types.str "The layer's name: its directory under the target prefix and the suffix of its Kustomization." "crds";
+      objects = opt (types.listOf types.attrs) "Raw Kubernetes objects of this layer." [ ];
+    };
+  };
 
   targetModule =
     { name, config, ... }:
@@ -199,9 +207,31 @@ let
           description = "Directories the publish unit may write besides its state directory (`/var/lib/nixflux/<name>`): a `dir://` target elsewhere must be under one of them. Under `DynamicUser` the state directory is reachable by root only, so a directory that `rclone serve s3` running as its own user serves belongs here (created with `systemd.tmpfiles`); the unit writes files 0644 (`UMask=0022`).";
         };
         flux = {
-          kubeconfigFile = opt types.path "Kubeconfig for asking Flux to reconcile after a publish." "/run/keys/flux-kubeconfig";
-          bucket = opt types.str "The Flux Bucket (namespace/name) that reads this target." "flux-system/nixflux";
-          kustomization = opt types.str "The Flux Kustomization (namespace/name) that applies it." "flux-system/nixflux";
+          kubeconfigFile = opt types.path "Kubeconfig of the cluster Flux runs in, outside the Nix store (on a k3s node `/etc/rancher/k3s/k3s.yaml` works); passed to the unit with LoadCredential. With it the unit asks Flux to reconcile right after the switch and can `wait`; the publisher needs only the RBAC that `bootstrap.rbacServiceAccount` or `bootstrap.rbacSubjects` grant." "/run/keys/flux-kubeconfig";
+          bucket = opt types.str "The Flux Bucket (NAMESPACE/NAME) that reads this target (default: with `bootstrap.enable`, the Bucket it renders; else nixflux's default, flux-system/nixflux-<prefix> of the `url`)." "flux-system/nixflux-home";
+          kustomization = mkOption {
+            type = types.nullOr (types.either types.str (types.listOf types.str));
+            default = null;
+            apply = v: if v == null then [ ] else lib.toList v;
+            example = [
+              "flux-system/nixflux-home-crds"
+              "flux-system/nixflux-home-apps"
+            ];
+            description = "The Flux Kustomization (NAMESPACE/NAME) that applies this target, or a list of them in apply order (one per layer); `wait` waits for all (default: the Bucket's namespace and name; with `layers`, `<name>-<layer>` for each layer, as `bootstrap` names them).";
+          };
+          receiver = opt (types.submodule {
+            options = {
+              url = req types.str "The Receiver's URL: notification-controller's webhook address plus the Receiver's `status.webhookPath`." "http://webhook-receiver.flux-system.svc/hook/0123abcd";
+              tokenFile = req types.path "File holding the Receiver's token, outside the Nix store; passed to the unit with LoadCredential." "/run/keys/flux-receiver-token";
+            };
+          }) "Trigger the reconcile with one signed request to a `generic-hmac` Receiver (no kubeconfig needed). With `kubeconfigFile` as well, the API is used." { url = "http://webhook-receiver.flux-system.svc/hook/0123abcd"; tokenFile = "/run/keys/flux-receiver-token"; };
+          wait = opt types.str "Wait this long (a Go duration, e.g. `5m`) for Flux to apply exactly the published revision; the unit, and so `nixos-rebuild switch` (exit 4) and `colmena apply`, fails when Flux fails it or the time runs out. Needs `kubeconfigFile`. null: do not wait." "5m";
+          allowPruneKinds = mkOption {
+            type = types.listOf types.str;
+            default = [ ];
+            example = [ "PersistentVolumeClaim" ];
+            description = "With `kubeconfigFile`: kinds Flux may prune although protected (PersistentVolumeClaim, PersistentVolume, Namespace, CustomResourceDefinition, Cluster), checked against the Kustomization's live inventory.";
+          };
           ignore = opt (types.listOf types.str) "The lines of the Flux Bucket's `spec.ignore`, so the revision a publish prints is the one the Bucket computes (nixflux's default: `generations/`, `nixflux.lock` and `.nixflux-tmp-*`, what its Bucket renders; `[ ]` for a Bucket without `ignore`)." [
             "generations/"
             "nixflux.lock"
@@ -287,6 +317,9 @@ let
   }
   // lib.optionalAttrs (cfg.apps != { }) { apps = lib.mapAttrs (_: appSpec) cfg.apps; }
   // lib.optionalAttrs (cfg.objects != null) { inherit (cfg) objects; }
+  // lib.optionalAttrs (cfg.layers != null) {
+    layers = map (l: { inherit (l) name; } // lib.optionalAttrs (l.objects != null) { inherit (l) objects; }) cfg.layers;
+  }
   // lib.optionalAttrs (cfg.images != null) { images = lib.mapAttrs (_: toImage) cfg.images; }
   // lib.optionalAttrs (cfg.networkPolicyProfiles != null) { inherit (cfg) networkPolicyProfiles; }
   // lib.optionalAttrs (cfg.defaults != null) { defaults = clean cfg.defaults; }
@@ -301,6 +334,7 @@ let
   inStore = p: p != null && lib.hasPrefix builtins.storeDir (toString p);
   allObjects =
     (if cfg.objects == null then [ ] else cfg.objects)
+    ++ lib.concatMap (l: if l.objects == null then [ ] else l.objects) (if cfg.layers == null then [ ] else cfg.layers)
     ++ lib.concatLists (lib.mapAttrsToList (_: a: if a.objects == null then [ ] else a.objects) enabledApps);
   # Kustomize expands any `*List` into its items: nixflux refuses them (its
   # checks see every object on its own), and so does this module, which
@@ -336,6 +370,8 @@ let
     ++ flag "--service-account" b.serviceAccount
     ++ flag "--rbac-service-account" b.rbacServiceAccount
     ++ lib.concatMap (s: [ "--rbac-subject" s ]) b.rbacSubjects
+    # One Kustomization per layer of the bundle, in order.
+    ++ lib.concatMap (l: [ "--layer" l.name ]) (if cfg.layers == null then [ ] else cfg.layers)
     ++ b.extraArgs;
 
   # The objects as a directory, built by nixflux itself (no IFD).
@@ -371,6 +407,68 @@ let
     else
       cfg.bundle;
 
+  # systemd expands `%` and `$` in ExecStart, even quoted.
+  systemdEscape = lib.replaceStrings [ "%" "$" ] [ "%%" "$$" ];
+
+  # The name `nixflux flux bootstrap` gives a target's Bucket and
+  # Kustomization without `--name` (src/flux/options.rs `default_name`):
+  # `nixflux-` and the prefix's segments joined by `-`, or `nixflux`.
+  bootstrapName =
+    b: source:
+    let
+      segments = lib.filter (x: x != "") (lib.drop 1 (lib.splitString "/" (lib.removePrefix "s3://" source)));
+      joined = lib.stringAsChars (c: if builtins.match "[a-z0-9]" c != null then c else "-") (
+        lib.toLower (lib.concatStringsSep "-" segments)
+      );
+      trimmed = lib.head (builtins.match "-*([^-](.*[^-])?)?-*" joined);
+      name = "nixflux-${trimmed}";
+    in
+    if b.name != null then
+      b.name
+    else if trimmed == null || builtins.stringLength name > 50 then
+      "nixflux"
+    else
+      name;
+
+  # With a way in (kubeconfig or Receiver), the publish asks Flux to
+  # reconcile right after the switch; the Bucket defaults to the one the
+  # target's bootstrap renders.
+  fluxLoop = t: t.flux.kubeconfigFile != null || t.flux.receiver != null;
+  fluxBucket =
+    t:
+    let
+      b = t.flux.bootstrap;
+    in
+    if t.flux.bucket != null then
+      t.flux.bucket
+    else if b.enable then
+      "${if b.namespace != null then b.namespace else "flux-system"}/${
+        bootstrapName b (if b.source != null then b.source else t.url)
+      }"
+    else
+      null;
+  fluxArgs =
+    t:
+    let
+      f = t.flux;
+      bucket = fluxBucket t;
+    in
+    lib.optionals (fluxLoop t) (
+      lib.optionals (bucket != null) [ "--flux-bucket" bucket ]
+      ++ lib.concatMap (k: [ "--flux-kustomization" k ]) f.kustomization
+      ++ lib.optionals (f.kubeconfigFile != null) [ "--kubeconfig" "%d/kubeconfig" ]
+      ++ lib.optionals (f.receiver != null) [
+        "--receiver-url"
+        (systemdEscape f.receiver.url)
+        "--receiver-token-file"
+        "%d/receiver-token"
+      ]
+      ++ lib.optional (f.wait != null) "--wait=${f.wait}"
+      ++ lib.concatMap (k: [ "--allow-prune-kind" k ]) f.allowPruneKinds
+    );
+  # Go durations as `--wait` reads them.
+  isDuration = d: builtins.match "([0-9]+(\\.[0-9]+)?(ms|s|m|h))+" d != null;
+
   publishArgs =
     name: t:
     [
@@ -389,13 +487,13 @@ let
     ++ lib.optional t.allowPrune "--allow-prune"
     ++ lib.optional t.allowEmpty "--allow-empty"
     ++ lib.optional t.allowDataRemoval "--allow-data-removal"
-    # systemd expands `%` and `$` in ExecStart, even quoted.
     ++ lib.optionals (t.flux.ignore != null) (
       lib.concatMap (p: [
         "--flux-ignore"
-        (lib.replaceStrings [ "%" "$" ] [ "%%" "$$" ] p)
+        (systemdEscape p)
       ]) (if t.flux.ignore == [ ] then [ "" ] else t.flux.ignore)
-    );
+    )
+    ++ fluxArgs t;
 
   # The directory a `dir://` target writes, or null for S3.
   dirPath = t: if lib.hasPrefix "dir://" t.url then lib.removePrefix "dir://" t.url else null;
@@ -421,7 +519,11 @@ in
       default = { };
       description = "The apps; see docs/spec.md for what each option renders.";
     };
-    objects = opt (types.listOf types.attrs) "Raw objects that belong to no app." [ ];
+    objects = opt (types.listOf types.attrs) "Raw objects that belong to no app (in the last layer, with `layers`)." [ ];
+    layers = opt (types.listOf (types.submodule layerModule)) "Ordered layers, each applied by its own Flux Kustomization after the one before (see docs/flux.md, \"Layers\")." [
+      { name = "crds"; objects = [ ]; }
+      { name = "apps"; }
+    ];
     images = opt (types.attrsOf imageType) "Symbolic image names, applied to every container." { busybox = "nix:0/nix/store/...-nix-image-busybox.tar"; };
     networkPolicyProfiles = opt (types.attrsOf types.attrs) "Custom network policy profiles (`ingress`/`egress` rules)." { };
     defaults = opt (types.submodule {
@@ -502,6 +604,28 @@ in
           message = "services.nixflux.targets.${name}.flux.bootstrap needs `source` (`s3://BUCKET/PREFIX`, what Flux reads): the target's url `${t.url}` is not S3.";
         }
         {
+          assertion = !(inStore t.flux.kubeconfigFile);
+          message = "services.nixflux.targets.${name}.flux.kubeconfigFile is in the Nix store, where every user can read it; use a path outside the store (e.g. /run/keys/...).";
+        }
+        {
+          assertion = t.flux.receiver == null || !(inStore t.flux.receiver.tokenFile);
+          message = "services.nixflux.targets.${name}.flux.receiver.tokenFile is in the Nix store, where every user can read it; use a path outside the store (e.g. /run/keys/...).";
+        }
+        {
+          assertion =
+            fluxLoop t
+            || (t.flux.bucket == null && t.flux.kustomization == [ ] && t.flux.wait == null && t.flux.allowPruneKinds == [ ]);
+          message = "services.nixflux.targets.${name}.flux names Flux objects but gives the unit no way to reach Flux; set flux.kubeconfigFile (or flux.receiver).";
+        }
+        {
+          assertion = t.flux.wait == null || t.flux.kubeconfigFile != null;
+          message = "services.nixflux.targets.${name}.flux.wait reads Flux's status, which a Receiver cannot tell; set flux.kubeconfigFile.";
+        }
+        {
+          assertion = t.flux.wait == null || isDuration t.flux.wait;
+          message = "services.nixflux.targets.${name}.flux.wait `${toString t.flux.wait}` is not a duration; write e.g. `90s`, `5m` or `1h30m`.";
+        }
+        {
           assertion = !(lib.hasPrefix "s3://" t.url) || t.credentialsFile != null || t.credentialsFromEnvironment;
           message = "services.nixflux.targets.${name} publishes to ${t.url} without credentials; set credentialsFile (or credentialsFromEnvironment = true).";
         }
@@ -529,7 +653,12 @@ in
           ReadWritePaths = t.readWritePaths;
           LoadCredential =
             lib.optional (t.credentialsFile != null) "s3:${toString t.credentialsFile}"
-            ++ lib.optional (t.caFile != null) "ca:${toString t.caFile}";
+            ++ lib.optional (t.caFile != null) "ca:${toString t.caFile}"
+            ++ lib.optional (t.flux.kubeconfigFile != null) "kubeconfig:${toString t.flux.kubeconfigFile}"
+            ++ lib.optional (t.flux.receiver != null) "receiver-token:${toString t.flux.receiver.tokenFile}";
+          # No SuccessExitStatus: only 0 is success, so Flux failing the
+          # revision (exit 3) or the wait timing out (4) fails the unit, and
+          # so the switch. A oneshot unit has no start timeout: `wait` bounds it.
           ExecStart = lib.escapeShellArgs (publishArgs name t);
         };
       }

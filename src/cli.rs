@@ -43,6 +43,8 @@ pub enum Command {
     History(command::history::Args),
     /// Make an earlier generation live again, as a new generation
     Rollback(command::rollback::Args),
+    /// What the bucket holds and what Flux made of it (`--watch` follows changes)
+    Status(command::status::Args),
     /// Delete object files that no retained generation uses
     Gc(command::gc::Args),
     /// Flux's side of a target: `flux bootstrap`
@@ -67,6 +69,7 @@ impl Cli {
             Command::Diff(args) => command::diff::run(args, global),
             Command::History(args) => command::history::run(args, global),
             Command::Rollback(args) => command::rollback::run(args, global),
+            Command::Status(args) => command::status::run(args, global),
             Command::Gc(args) => command::gc::run(args, global),
             Command::Flux(args) => command::flux::run(args, global),
             Command::NarHash(args) => command::nar_hash::run(args, global),

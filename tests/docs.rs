@@ -14,6 +14,7 @@ fn probes() -> Vec<(&'static str, String)> {
     vec![
         ("top level", format!(r#"{{"apiVersion":"nixflux/v1alpha1",{u}}}"#)),
         ("defaults", format!(r#"{{"apiVersion":"nixflux/v1alpha1","defaults":{{{u}}}}}"#)),
+        ("layer", format!(r#"{{"apiVersion":"nixflux/v1alpha1","layers":[{{{u}}}]}}"#)),
         ("profile", format!(r#"{{"apiVersion":"nixflux/v1alpha1","networkPolicyProfiles":{{"p":{{{u}}}}}}}"#)),
         ("app", app(&format!("{{{u}}}"))),
         ("extra port", app(&format!(r#"{{"extraPorts":{{"p":{{{u}}}}}}}"#))),

@@ -11,3 +11,12 @@ mod fake_api;
 
 #[path = "flux/fake_flux.rs"]
 mod fake_flux;
+
+#[path = "flux/publish_loop.rs"]
+mod publish_loop;
+
+#[path = "flux/status.rs"]
+mod status;
+
+#[path = "flux/layers.rs"]
+mod layers;

@@ -7,6 +7,9 @@
 
 mod common;
 
+#[path = "nix_module/flux.rs"]
+mod flux;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -446,4 +449,30 @@ fn module_renders_the_flux_bootstrap_at_build_time() {
         units,
         serde_json::json!(["services.nixflux.targets.x.flux.bootstrap needs `source` (`s3://BUCKET/PREFIX`, what Flux reads): the target's url `dir:///var/lib/nixflux/x/b` is not S3."])
     );
+}
+
+/// `services.nixflux.layers` and an app's `layer` reach the spec as the
+/// spec has them, and a target's bootstrap gets one `--layer` per layer.
+#[test]
+fn module_layers_reach_the_spec_and_the_bootstrap() {
+    let Some(lib) = nixpkgs_lib() else { return };
+    let crd = serde_json::json!({ "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": { "name": "widgets.example.com" } });
+    let extra = serde_json::json!({
+        "layers": [{ "name": "crds", "objects": [crd] }, { "name": "apps" }],
+        "apps": { "vaultwarden": { "layer": "apps" } },
+        "targets": { "home": { "url": "s3://flux/home", "flux": { "bootstrap": { "enable": true } } } },
+    });
+    let spec = eval_module(&lib, &extra, "spec");
+    assert_eq!(spec["layers"], serde_json::json!([{ "name": "crds", "objects": [crd] }, { "name": "apps" }]));
+    assert_eq!(spec["apps"]["vaultwarden"]["layer"], "apps");
+    let args = eval_module(&lib, &extra, "bootstrapArgs");
+    let args: Vec<&str> = args["home"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    let layers: Vec<&str> = args.windows(2).filter(|w| w[0] == "--layer").map(|w| w[1]).collect();
+    assert_eq!(layers, ["crds", "apps"], "{args:?}");
+    // Without layers the spec has none and the bootstrap no `--layer`.
+    let plain = serde_json::json!({ "targets": { "home": { "url": "s3://flux/home", "flux": { "bootstrap": { "enable": true } } } } });
+    assert!(eval_module(&lib, &plain, "spec").get("layers").is_none());
+    let args = eval_module(&lib, &plain, "bootstrapArgs");
+    assert!(!args["home"].as_array().unwrap().iter().any(|a| a == "--layer"));
 }

@@ -5,6 +5,8 @@
 //! independent S3 client (rclone's), then `kubectl kustomize`.
 
 mod common;
+#[path = "publish/layers.rs"]
+mod layers;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -294,6 +296,16 @@ fn history_diff_and_rollback() {
         let out = t.run("rollback", &["--generation", "9"]);
         assert_eq!(out.status.code(), Some(2));
         assert!(stderr(&out).contains("generation 9 is not retained"), "{}", stderr(&out));
+
+        // The configured bundle again (a reboot or a switch after a CLI
+        // rollback): the publish says it replaces a rollback, in text and JSON.
+        let out = nixflux().arg("publish").arg(&a).args(t.args()).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let line = "generation 4 was a rollback to generation 2; replaced it with the configured bundle";
+        assert!(stderr(&out).contains(line), "{}: {}", t.name(), stderr(&out));
+        assert_eq!(t.consumer(), Some(expected(&a)));
+        let r = t.publish(&b, &[]);
+        assert_eq!((r["generationBefore"].as_u64(), r.get("replacedRollbackOf")), (Some(5), None), "{}", t.name());
     }
 }
 

@@ -5,6 +5,8 @@
 
 mod common;
 mod crds;
+#[path = "render/layers.rs"]
+mod layers;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

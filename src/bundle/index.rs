@@ -12,6 +12,8 @@ use crate::nix::StorePath;
 use crate::object::ObjectId;
 
 pub const INDEX_FILE: &str = "bundle.json";
+/// At the root of a layered bundle (see `layered.rs`).
+pub const LAYERS_FILE: &str = "layers.json";
 pub const FORMAT_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,6 +10,7 @@
 
 pub mod digest;
 pub mod index;
+pub mod layered;
 pub mod object_file;
 pub mod read;
 pub mod verify;

@@ -41,6 +41,10 @@ fn read_index_file(dir: &Path) -> Result<Vec<u8>, ReadError> {
         std::io::ErrorKind::NotFound if !dir.exists() => {
             ReadError::NotABundle { dir: dir.to_owned(), why: "it does not exist" }
         }
+        std::io::ErrorKind::NotFound if dir.join(super::index::LAYERS_FILE).is_file() => ReadError::NotABundle {
+            dir: dir.to_owned(),
+            why: "it is a layered bundle (`layers.json`): only `publish` takes it whole; give one layer's directory `DIR/<layer>` (with `--to` at `<prefix><layer>`)",
+        },
         std::io::ErrorKind::NotFound => ReadError::NotABundle { dir: dir.to_owned(), why: "it has no `bundle.json`" },
         _ => ReadError::Io { path: index_path, source },
     })

@@ -7,6 +7,8 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::index::LAYERS_FILE;
+use super::layered::{Built, LayeredBundle};
 use super::{Bundle, ObjectFile, INDEX_FILE, KUSTOMIZATION_FILE, OBJECTS_DIR};
 
 #[derive(Debug, thiserror::Error)]
@@ -27,8 +29,9 @@ fn io_at(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
 
 /// Whether `dir` may be replaced: an empty directory, or a bundle through
 /// and through (`bundle.json`, `kustomization.yaml` and `objects/` holding
-/// only object files, nothing else, no symlinks). A directory that merely
-/// holds a file called `bundle.json` is not one.
+/// only object files, nothing else, no symlinks), or a layered bundle
+/// (`layers.json` and directories that are bundles). A directory that
+/// merely holds a file called `bundle.json` is not one.
 fn replaceable(dir: &Path) -> Result<bool, WriteError> {
     let mut entries = Vec::new();
     for entry in fs::read_dir(dir).map_err(io_at(dir))? {
@@ -39,10 +42,12 @@ fn replaceable(dir: &Path) -> Result<bool, WriteError> {
     if entries.is_empty() {
         return Ok(true);
     }
+    let layered = entries.iter().any(|(name, kind, _)| kind.is_file() && name.to_str() == Some(LAYERS_FILE));
     let mut has_index = false;
     for (name, kind, path) in entries {
         match name.to_str() {
             Some(INDEX_FILE) if kind.is_file() => has_index = true,
+            Some(LAYERS_FILE) if kind.is_file() => {}
             Some(KUSTOMIZATION_FILE) if kind.is_file() => {}
             Some(OBJECTS_DIR) if kind.is_dir() => {
                 for entry in fs::read_dir(&path).map_err(io_at(&path))? {
@@ -54,19 +59,22 @@ fn replaceable(dir: &Path) -> Result<bool, WriteError> {
                     }
                 }
             }
+            Some(layer) if layered && kind.is_dir() && crate::spec::names::is_layer_name(layer) => {
+                if !path.join(INDEX_FILE).is_file() || !replaceable(&path)? {
+                    return Ok(false);
+                }
+            }
             _ => return Ok(false),
         }
     }
-    Ok(has_index)
+    Ok(has_index || layered)
 }
 
 impl Bundle {
     /// Writes the bundle into `dir`, which must not exist (a Nix `$out`).
     pub fn write_into(&self, dir: &Path) -> Result<(), WriteError> {
         fs::create_dir(dir).map_err(io_at(dir))?;
-        self.write_files(dir)?;
-        set_dir_mode(dir)?;
-        set_dir_mode(&dir.join(OBJECTS_DIR))
+        self.fill(dir)
     }
 
     fn write_files(&self, root: &Path) -> Result<(), WriteError> {
@@ -86,54 +94,96 @@ impl Bundle {
 
     /// Writes the bundle to `out`, replacing an earlier bundle there.
     pub fn write_to(&self, out: &Path) -> Result<(), WriteError> {
-        let parent = match out.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-            _ => PathBuf::from("."),
-        };
-        fs::create_dir_all(&parent).map_err(io_at(&parent))?;
-        let exists = match fs::symlink_metadata(out) {
-            Ok(meta) if meta.is_dir() => {
-                if !replaceable(out)? {
-                    return Err(WriteError::NotABundle(out.to_owned()));
-                }
-                true
-            }
-            Ok(_) => return Err(WriteError::NotABundle(out.to_owned())),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
-            Err(e) => return Err(WriteError::Io { path: out.to_owned(), source: e }),
-        };
-        let base = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "bundle".into());
-        let staging = tempfile::Builder::new()
-            .prefix(&format!(".{base}.nixflux-"))
-            .tempdir_in(&parent)
-            .map_err(io_at(&parent))?;
-        let root = staging.path();
+        staged(out, |root| self.fill(root))
+    }
+
+    /// The files and their directories' modes, into the existing `root`.
+    fn fill(&self, root: &Path) -> Result<(), WriteError> {
         self.write_files(root)?;
         set_dir_mode(root)?;
-        set_dir_mode(&root.join(OBJECTS_DIR))?;
-
-        if exists {
-            // Move the old bundle aside first; a rename cannot replace a
-            // non-empty directory. It is deleted once the new one is in place.
-            let old = tempfile::Builder::new()
-                .prefix(&format!(".{base}.nixflux-old-"))
-                .tempdir_in(&parent)
-                .map_err(io_at(&parent))?;
-            let old_bundle = old.path().join("bundle");
-            fs::rename(out, &old_bundle).map_err(io_at(out))?;
-            if let Err(e) = fs::rename(root, out) {
-                // Put the old bundle back: the target must never be lost.
-                let _ = fs::rename(&old_bundle, out);
-                return Err(WriteError::Io { path: out.to_owned(), source: e });
-            }
-            drop(old);
-        } else {
-            fs::rename(root, out).map_err(io_at(out))?;
-        }
-        // The staging directory is now `out`; do not let its guard delete it.
-        let _ = staging.keep();
-        Ok(())
+        set_dir_mode(&root.join(OBJECTS_DIR))
     }
+}
+
+impl LayeredBundle {
+    fn fill(&self, root: &Path) -> Result<(), WriteError> {
+        for (name, bundle) in &self.layers {
+            let dir = root.join(name.as_str());
+            fs::create_dir(&dir).map_err(io_at(&dir))?;
+            bundle.fill(&dir)?;
+        }
+        let index = root.join(LAYERS_FILE);
+        fs::write(&index, self.index_bytes()).map_err(io_at(&index))?;
+        set_dir_mode(root)
+    }
+}
+
+impl Built {
+    /// Writes into `dir`, which must not exist (a Nix `$out`).
+    pub fn write_into(&self, dir: &Path) -> Result<(), WriteError> {
+        match self {
+            Built::Single(b) => b.write_into(dir),
+            Built::Layered(l) => {
+                fs::create_dir(dir).map_err(io_at(dir))?;
+                l.fill(dir)
+            }
+        }
+    }
+
+    /// Writes to `out`, replacing an earlier bundle (layered or not) there.
+    pub fn write_to(&self, out: &Path) -> Result<(), WriteError> {
+        match self {
+            Built::Single(b) => b.write_to(out),
+            Built::Layered(l) => staged(out, |root| l.fill(root)),
+        }
+    }
+}
+
+/// Fills a fresh directory beside `out` and renames it into `out`'s place.
+fn staged(out: &Path, fill: impl FnOnce(&Path) -> Result<(), WriteError>) -> Result<(), WriteError> {
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).map_err(io_at(&parent))?;
+    let exists = match fs::symlink_metadata(out) {
+        Ok(meta) if meta.is_dir() => {
+            if !replaceable(out)? {
+                return Err(WriteError::NotABundle(out.to_owned()));
+            }
+            true
+        }
+        Ok(_) => return Err(WriteError::NotABundle(out.to_owned())),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+        Err(e) => return Err(WriteError::Io { path: out.to_owned(), source: e }),
+    };
+    let base = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "bundle".into());
+    let staging =
+        tempfile::Builder::new().prefix(&format!(".{base}.nixflux-")).tempdir_in(&parent).map_err(io_at(&parent))?;
+    let root = staging.path();
+    fill(root)?;
+
+    if exists {
+        // Move the old bundle aside first; a rename cannot replace a
+        // non-empty directory. It is deleted once the new one is in place.
+        let old = tempfile::Builder::new()
+            .prefix(&format!(".{base}.nixflux-old-"))
+            .tempdir_in(&parent)
+            .map_err(io_at(&parent))?;
+        let old_bundle = old.path().join("bundle");
+        fs::rename(out, &old_bundle).map_err(io_at(out))?;
+        if let Err(e) = fs::rename(root, out) {
+            // Put the old bundle back: the target must never be lost.
+            let _ = fs::rename(&old_bundle, out);
+            return Err(WriteError::Io { path: out.to_owned(), source: e });
+        }
+        drop(old);
+    } else {
+        fs::rename(root, out).map_err(io_at(out))?;
+    }
+    // The staging directory is now `out`; do not let its guard delete it.
+    let _ = staging.keep();
+    Ok(())
 }
 
 #[cfg(unix)]

@@ -20,10 +20,10 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     match global.output {
         Output::Json => println!(
             "{}",
-            serde_json::json!({ "ok": true, "apps": apps, "objects": bundle.object_count(), "digest": bundle.index.digest })
+            serde_json::json!({ "ok": true, "apps": apps, "objects": bundle.object_count(), "digest": bundle.digest() })
         ),
         Output::Text if !global.quiet => {
-            eprintln!("ok: {apps} apps, {} objects, digest {}", bundle.object_count(), bundle.index.digest)
+            eprintln!("ok: {apps} apps, {} objects, digest {}", bundle.object_count(), bundle.digest())
         }
         Output::Text => {}
     }

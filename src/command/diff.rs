@@ -9,14 +9,18 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::flux_args::FluxArgs;
 use super::output::{Global, Output};
 use super::target::{block_on, TargetArgs};
 use crate::bundle::read::{read_digest, Trusted};
 use crate::bundle::verify::split_documents;
 use crate::bundle::{Bundle, IndexFile};
+use crate::flux::session::Session;
 use crate::object::data::data_removals;
 use crate::object::ObjectId;
 use crate::publish::generation::Changes;
+use crate::publish::hooks::Hooks;
+use crate::publish::target::Target;
 use crate::publish::{self, State};
 use crate::render::context::PRUNE_ANNOTATION;
 
@@ -26,6 +30,10 @@ pub struct Args {
     pub bundle: PathBuf,
     #[command(flatten)]
     pub target: TargetArgs,
+    /// With API access, also what Flux would prune against the
+    /// Kustomization's live inventory
+    #[command(flatten)]
+    pub flux: FluxArgs,
 }
 
 /// Each object's YAML document, by object.
@@ -45,8 +53,12 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     // Read before the target is opened (a bad bundle is reported first), and
     // again, verified, once the live files are known.
     read_digest(&args.bundle)?;
-    let (bundle, changes, old_docs, live, data) = block_on(async {
+    let (bundle, changes, old_docs, live, data, flux_prune) = block_on(async {
         let target = args.target.open().await?;
+        let session = match args.flux.to_loop(target.key_prefix()).filter(|l| l.has_api()) {
+            Some(l) => Some(Session::start(l, target.clone(), Vec::new(), true).await?),
+            None => None,
+        };
         let state = State::load(&target).await?;
         let bundle = Bundle::read_trusting(&args.bundle, &Trusted::new(&state.live_files))?;
         if let Some(why) = &state.live_unknown {
@@ -60,7 +72,14 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
             documents(&state.live_files, &files)
         };
         let data = data_removals(state.live_ids(), &changes.removed);
-        anyhow::Ok((bundle, changes, old_docs, state.generation(), data))
+        let flux_prune = match &session {
+            Some(s) => match s.check(&state.live_files, &bundle.index).await {
+                Ok(()) => s.prune_preview(),
+                Err(e) => return Err(e.into()),
+            },
+            None => None,
+        };
+        anyhow::Ok((bundle, changes, old_docs, state.generation(), data, flux_prune))
     })??;
     // What a removal means for the data, as the text output says it.
     let removal_note = |id: &ObjectId| {
@@ -96,7 +115,7 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
             writeln!(
                 out,
                 "{}",
-                serde_json::json!({ "liveGeneration": live, "changes": changes, "dataRemovals": data, "diffs": diffs })
+                serde_json::json!({ "liveGeneration": live, "changes": changes, "dataRemovals": data, "diffs": diffs, "fluxPrune": flux_prune })
             )
         }
         Output::Text => {
@@ -110,6 +129,13 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
             for id in &changes.removed {
                 text.push_str(&format!("- {id}{}\n", removal_note(id)));
             }
+            if let Some(p) = flux_prune.as_ref().filter(|p| !p.would_prune.is_empty()) {
+                text.push_str("flux would prune (from the Kustomization's live inventory):\n");
+                for id in &p.would_prune {
+                    let refused = if p.refused.contains(id) { " (refused without --allow-prune-kind)" } else { "" };
+                    text.push_str(&format!("  - {id}{refused}\n"));
+                }
+            }
             for id in &changes.changed {
                 text.push('\n');
                 text.push_str(&unified(
@@ -118,7 +144,7 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
                     id,
                 ));
             }
-            if changes.is_empty() {
+            if changes.is_empty() && text.is_empty() {
                 if !global.quiet {
                     eprintln!("no changes: the target runs these objects");
                 }
@@ -129,7 +155,8 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
         }
     }
     .context("writing to stdout")?;
-    Ok(if changes.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    let prunes = flux_prune.is_some_and(|p| !p.would_prune.is_empty());
+    Ok(if changes.is_empty() && !prunes { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn unified(old: &str, new: &str, id: &ObjectId) -> String {

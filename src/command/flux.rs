@@ -27,6 +27,8 @@ pub struct Args {
 pub enum FluxCommand {
     /// Print the Flux objects (and the in-cluster S3 endpoint) for a target
     Bootstrap(Box<BootstrapArgs>),
+    /// Bind a target to the cluster the kubeconfig reaches
+    Bind(Box<super::flux_bind::BindArgs>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -117,6 +119,11 @@ pub struct BootstrapArgs {
     /// `serviceaccount:NAMESPACE/NAME` (repeatable)
     #[arg(long, value_name = "SUBJECT")]
     pub rbac_subject: Vec<String>,
+    /// A layer of the bundle, in order (repeatable): one Kustomization
+    /// `<name>-<layer>` per layer at `./<prefix><layer>`, each with
+    /// `dependsOn` the one before; without it one Kustomization `<name>`
+    #[arg(long = "layer", value_name = "NAME")]
+    pub layers: Vec<String>,
     /// Write one file per object and a `kustomization.yaml` into DIR
     /// (replacing an earlier bootstrap there); without it, YAML on stdout
     #[arg(long, short = 'o', value_name = "DIR")]
@@ -129,6 +136,7 @@ pub struct BootstrapArgs {
 pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     match args.command {
         FluxCommand::Bootstrap(args) => bootstrap(*args, global),
+        FluxCommand::Bind(args) => super::flux_bind::bind(*args, global),
     }
 }
 
@@ -239,6 +247,7 @@ pub fn options(args: &BootstrapArgs) -> anyhow::Result<BootstrapOptions> {
         service_account_name: args.service_account.clone(),
         sops_secret: args.sops_secret.clone(),
         rbac,
+        layers: args.layers.clone(),
     })
 }
 

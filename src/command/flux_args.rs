@@ -9,13 +9,17 @@ use crate::flux::access::{FluxLoop, KubeAccess, ObjectRef, ReceiverAccess};
 
 use super::exit::BadInput;
 
-/// The Bucket name `nixflux flux bootstrap` gives by default.
-pub const DEFAULT_BUCKET: &str = "flux-system/nixflux";
+/// The Bucket `nixflux flux bootstrap` renders by default for a target
+/// prefix: `flux-system/nixflux-<prefix>` (`flux-system/nixflux` for none).
+pub fn default_bucket(prefix: &str) -> ObjectRef {
+    ObjectRef { namespace: "flux-system".into(), name: crate::flux::options::default_name(prefix) }
+}
 
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct FluxArgs {
-    /// The Flux Bucket that reads the target (NAMESPACE/NAME, default
-    /// flux-system/nixflux); with it, nixflux asks Flux to reconcile after a switch
+    /// The Flux Bucket that reads the target (NAMESPACE/NAME; default: the
+    /// one `flux bootstrap` names, flux-system/nixflux-<prefix>); with it,
+    /// nixflux asks Flux to reconcile after a switch
     #[arg(long, value_name = "NAMESPACE/NAME")]
     pub flux_bucket: Option<ObjectRef>,
     /// A Flux Kustomization that applies the target, in order (repeat for
@@ -35,12 +39,13 @@ pub struct FluxArgs {
 }
 
 impl FluxArgs {
-    /// The Flux loop these flags describe, or `None` when none is given.
-    pub fn to_loop(&self) -> Option<FluxLoop> {
+    /// The Flux loop these flags describe for a target whose bucket prefix
+    /// is `prefix`, or `None` when none is given.
+    pub fn to_loop(&self, prefix: &str) -> Option<FluxLoop> {
         if self.flux_bucket.is_none() && self.kubeconfig.is_none() && self.receiver_url.is_none() {
             return None;
         }
-        let bucket = self.flux_bucket.clone().unwrap_or_else(|| DEFAULT_BUCKET.parse().expect("a valid default"));
+        let bucket = self.flux_bucket.clone().unwrap_or_else(|| default_bucket(prefix));
         let kustomizations =
             if self.flux_kustomizations.is_empty() { vec![bucket.clone()] } else { self.flux_kustomizations.clone() };
         let receiver = match (&self.receiver_url, &self.receiver_token_file) {
@@ -56,16 +61,16 @@ impl FluxArgs {
     }
 
     /// Like `to_loop`, for commands that read Flux's status: API access is required.
-    pub fn api_loop(&self, what: &str) -> Result<FluxLoop, BadInput> {
-        match self.to_loop() {
+    pub fn api_loop(&self, what: &str, prefix: &str) -> Result<FluxLoop, BadInput> {
+        match self.to_loop(prefix) {
             Some(l) if l.has_api() => Ok(l),
             Some(_) => Err(BadInput {
                 message: format!("{what} reads Flux's status, which a Receiver cannot tell"),
                 hint: Some("give `--kubeconfig FILE` (or set KUBECONFIG) as well".into()),
             }),
             None => Ok(FluxLoop {
-                bucket: DEFAULT_BUCKET.parse().expect("a valid default"),
-                kustomizations: vec![DEFAULT_BUCKET.parse().expect("a valid default")],
+                bucket: default_bucket(prefix),
+                kustomizations: vec![default_bucket(prefix)],
                 kube: Some(KubeAccess::Infer),
                 receiver: None,
             }),
@@ -136,16 +141,17 @@ mod tests {
 
     #[test]
     fn the_loop_needs_a_flag_and_defaults_the_names() {
-        assert!(FluxArgs::default().to_loop().is_none());
+        assert!(FluxArgs::default().to_loop("home/").is_none());
         let args = FluxArgs { kubeconfig: Some("k".into()), ..Default::default() };
-        let l = args.to_loop().unwrap();
-        assert_eq!(l.bucket.to_string(), DEFAULT_BUCKET);
-        assert_eq!(l.kustomizations, [l.bucket.clone()]);
+        let l = args.to_loop("home/").unwrap();
+        assert_eq!(l.bucket.to_string(), "flux-system/nixflux-home");
+        assert_eq!(args.to_loop("").unwrap().bucket.to_string(), "flux-system/nixflux");
+        assert_eq!(l.kustomizations, std::slice::from_ref(&l.bucket));
         let args = FluxArgs {
             receiver_url: Some("https://flux/hook/x".into()),
             receiver_token_file: Some("t".into()),
             ..Default::default()
         };
-        assert!(!args.to_loop().unwrap().has_api());
+        assert!(!args.to_loop("").unwrap().has_api());
     }
 }

@@ -22,7 +22,7 @@ use crate::publish::{self, Report};
 use super::exit::BadInput;
 use super::flux_args::LoopArgs;
 use super::output::Global;
-use super::publish::print_report;
+use super::report::print_report;
 
 pub const FLUX_FAILED: u8 = 3;
 pub const TIMED_OUT: u8 = 4;
@@ -83,12 +83,17 @@ impl FluxRun {
             }
             .into());
         }
-        let session = Arc::new(Session::start(flux, target.clone(), allowed_prune_kinds).await?);
+        let session = Arc::new(Session::start(flux, target.clone(), allowed_prune_kinds, dry_run).await?);
         let trigger = (!dry_run).then(|| session.trigger_on_switch());
         Ok(Some(FluxRun { session, trigger, wait }))
     }
 
     pub fn hooks(&self) -> Arc<dyn publish::hooks::Hooks> {
+        self.session.clone()
+    }
+
+    /// The session, for hooks of its own (a layered publish: `publish_layers.rs`).
+    pub fn session(&self) -> Arc<Session<AnyTarget>> {
         self.session.clone()
     }
 
@@ -178,8 +183,14 @@ pub async fn publish_followed(
     global: Global,
     progress: &dyn publish::progress::Progress,
 ) -> anyhow::Result<(Report, Option<FluxReport>)> {
-    let flux =
-        FluxRun::start(args.flux.to_loop(), target, args.allow_prune_kinds.clone(), args.wait, opts.dry_run).await?;
+    let flux = FluxRun::start(
+        args.flux.to_loop(target.key_prefix()),
+        target,
+        args.allow_prune_kinds.clone(),
+        args.wait,
+        opts.dry_run,
+    )
+    .await?;
     opts.hooks = flux.as_ref().map(FluxRun::hooks);
     let report = publish::publish(target, desired, &opts, progress).await?;
     print_report(&report, global)?;

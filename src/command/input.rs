@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::bundle::{self, Bundle};
+use crate::bundle::layered::Built;
+use crate::bundle::{self};
 use crate::crd::Crds;
 use crate::render::render_with;
 use crate::spec::{self, Problems};
@@ -109,7 +110,7 @@ impl CrdInput {
 }
 
 /// Reads, parses, renders and bundles a spec: everything but writing.
-pub fn build_bundle(input: &SpecInput) -> anyhow::Result<(Bundle, usize)> {
+pub fn build_bundle(input: &SpecInput) -> anyhow::Result<(Built, usize)> {
     build_bundle_with(input, None, Vec::new())
 }
 
@@ -121,7 +122,7 @@ pub fn build_bundle_with(
     input: &SpecInput,
     crds: Option<&Crds>,
     extra: Vec<serde_json::Value>,
-) -> anyhow::Result<(Bundle, usize)> {
+) -> anyhow::Result<(Built, usize)> {
     let (mut text, name) = input.read()?;
     if !extra.is_empty() {
         text = with_objects(&text, &name, extra)?;
@@ -141,8 +142,8 @@ pub fn build_bundle_with(
     let rendered = rendered.map_err(|problems| Problems { source_name: name.clone(), problems })?;
     let digest = digest.unwrap_or_else(|e| std::panic::resume_unwind(e)).context("re-reading the spec")?;
     tracing::debug!(groups = rendered.groups.len(), elapsed = ?started.elapsed(), "rendered and checked");
-    let bundle = Bundle::build(&rendered, digest);
-    tracing::debug!(files = bundle.objects.len(), elapsed = ?started.elapsed(), "bundle built");
+    let bundle = Built::build(&rendered, digest);
+    tracing::debug!(files = bundle.file_count(), elapsed = ?started.elapsed(), "bundle built");
     let apps = spec.apps.values().filter(|a| a.enable).count();
     Ok((bundle, apps))
 }

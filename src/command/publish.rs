@@ -7,12 +7,11 @@ use anyhow::Context;
 
 use super::flux_args::LoopArgs;
 use super::flux_run;
-use super::output::human_bytes;
-use super::output::{Global, Output};
+use super::output::Global;
 use super::progress;
 use super::target::{block_on, BucketArgs, TargetArgs};
 use crate::publish::generation::Source;
-use crate::publish::{self, Desired, Options, Report};
+use crate::publish::{self, Desired, Options};
 
 /// Safety settings shared by `publish` and `rollback`.
 #[derive(Debug, Clone, clap::Args)]
@@ -74,6 +73,23 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     let mut opts = args.guard.options();
     opts.flux_ignore = args.bucket.spec_ignore();
     let progress = progress::for_global(global);
+    if let Some(layers) = crate::bundle::layered::read_layers(&args.bundle).map_err(publish::PublishError::Bundle)? {
+        let (report, flux) = block_on(async {
+            let target = args.target.open().await?;
+            super::publish_layers::publish_layered(
+                &target,
+                &args.bundle,
+                &layers,
+                source,
+                opts,
+                &args.flux,
+                global,
+                progress.as_ref(),
+            )
+            .await
+        })??;
+        return super::publish_layers::conclude(&report, flux.as_ref(), global);
+    }
     let (report, flux) = block_on(async {
         let target = args.target.open().await?;
         let desired = Desired::from_dir(&args.bundle, source).map_err(publish::PublishError::Bundle)?;
@@ -95,52 +111,4 @@ fn source_of(path: &std::path::Path) -> anyhow::Result<Source> {
     };
     let store_path = resolved.to_str().and_then(|s| s.parse::<crate::nix::StorePath>().ok());
     Ok(Source { bundle_path: Some(path.display().to_string()), store_path, nar_hash: None, rollback_of: None })
-}
-
-/// Prints the text report (JSON is printed once the Flux loop is done).
-pub fn print_report(r: &Report, global: Global) -> anyhow::Result<()> {
-    match global.output {
-        Output::Json => {}
-        Output::Text if global.quiet => {}
-        Output::Text => {
-            let gen = |g: Option<u64>| g.map_or_else(|| "none".to_owned(), |g| g.to_string());
-            if r.unchanged {
-                eprintln!(
-                    "{} already runs bundle {} as generation {}: nothing to publish",
-                    r.target,
-                    r.bundle_digest.short(),
-                    gen(r.generation_after)
-                );
-            } else {
-                let verb = if r.dry_run { "would publish" } else { "published" };
-                eprintln!(
-                    "{verb} generation {} to {} (live before: {})",
-                    gen(r.generation_after),
-                    r.target,
-                    gen(r.generation_before)
-                );
-                eprintln!(
-                    "  objects: +{} added, ~{} changed, -{} removed",
-                    r.changes.added.len(),
-                    r.changes.changed.len(),
-                    r.changes.removed.len()
-                );
-                eprintln!(
-                    "  files {}: {} ({}){}",
-                    if r.dry_run { "to upload" } else { "uploaded" },
-                    r.files_uploaded,
-                    human_bytes(r.bytes_uploaded),
-                    if r.objects_deleted > 0 {
-                        format!("; old files deleted: {}", r.objects_deleted)
-                    } else {
-                        String::new()
-                    }
-                );
-            }
-            if let Some(rev) = &r.flux_revision {
-                eprintln!("  flux revision{}: {rev}", if r.dry_run { " (now)" } else { "" });
-            }
-        }
-    }
-    Ok(())
 }

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::exit::BadInput;
 use super::output::{Global, Output};
+use crate::bundle::layered::Built;
 use crate::bundle::write::WriteError;
 use crate::bundle::{Bundle, Sha256Digest};
 
@@ -47,13 +48,15 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     let crds = args.crds.load()?;
     let (bundle, apps) = super::input::build_bundle_with(&args.input, crds.as_ref(), Vec::new())?;
     if args.check_store {
-        check_store(&bundle)?;
+        for (_, b) in bundle.bundles() {
+            check_store(b)?;
+        }
     }
     let summary = Summary {
         out: args.out.as_ref().map(|p| p.display().to_string()),
-        digest: &bundle.index.digest,
+        digest: bundle.digest(),
         apps,
-        files: bundle.objects.len(),
+        files: bundle.file_count(),
         objects: bundle.object_count(),
     };
     match &args.out {
@@ -79,19 +82,31 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
             let mut stdout = std::io::stdout().lock();
             match global.output {
                 Output::Text => stdout.write_all(&bundle.yaml_stream()),
-                Output::Json => {
-                    let files: Vec<_> = bundle.objects.iter().map(|f| String::from_utf8_lossy(&f.content)).collect();
-                    writeln!(
-                        stdout,
-                        "{}",
-                        serde_json::json!({ "summary": summary, "index": bundle.index, "files": files })
-                    )
-                }
+                Output::Json => writeln!(stdout, "{}", json_stream(&summary, &bundle)),
             }
             .context("writing to stdout")?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `render --output json` without `--out`: the summary, and the index and
+/// files of the bundle (or of each layer's bundle under `layers`).
+fn json_stream(summary: &Summary, built: &Built) -> serde_json::Value {
+    let files = |b: &Bundle| -> Vec<String> {
+        b.objects.iter().map(|f| String::from_utf8_lossy(&f.content).into_owned()).collect()
+    };
+    match built {
+        Built::Single(b) => serde_json::json!({ "summary": summary, "index": b.index, "files": files(b) }),
+        Built::Layered(l) => {
+            let layers: Vec<_> = l
+                .layers
+                .iter()
+                .map(|(name, b)| serde_json::json!({ "name": name, "index": b.index, "files": files(b) }))
+                .collect();
+            serde_json::json!({ "summary": summary, "layersIndex": l.index, "layers": layers })
+        }
+    }
 }
 
 /// Every store path the bundle's images need must be in the local store.

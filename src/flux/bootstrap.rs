@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use crate::crd::flux::{
     Bucket, BucketProvider, BucketSpec, CrossNamespaceObjectReference, CrossNamespaceSourceReference, Decryption,
-    DecryptionProvider, Kustomization, KustomizationSpec, LocalObjectReference, Receiver, ReceiverSpec, ReceiverType,
-    SourceKind,
+    DecryptionProvider, DependencyReference, Kustomization, KustomizationSpec, LocalObjectReference, Receiver,
+    ReceiverSpec, ReceiverType, SourceKind,
 };
 
 use super::object::{meta, object};
@@ -96,16 +96,25 @@ pub fn bucket(opts: &BootstrapOptions) -> Result<Bucket, BootstrapError> {
     })
 }
 
+/// The one Kustomization of an unlayered target.
 pub fn kustomization(opts: &BootstrapOptions) -> Kustomization {
+    layer_kustomization(opts, opts.name.clone(), kustomization_path(&opts.prefix), None)
+}
+
+fn layer_kustomization(opts: &BootstrapOptions, name: String, path: String, after: Option<String>) -> Kustomization {
     Kustomization {
-        metadata: meta(opts, opts.name.clone()),
+        metadata: meta(opts, name),
         spec: KustomizationSpec {
             source_ref: CrossNamespaceSourceReference {
                 kind: SourceKind::Bucket,
                 name: opts.name.clone(),
                 ..Default::default()
             },
-            path: Some(kustomization_path(&opts.prefix)),
+            path: Some(path),
+            depends_on: after
+                .map(|name| DependencyReference { name, namespace: None, ready_expr: None })
+                .into_iter()
+                .collect(),
             prune: true,
             wait: Some(true),
             interval: opts.kustomization_interval.clone(),
@@ -123,25 +132,47 @@ pub fn kustomization(opts: &BootstrapOptions) -> Kustomization {
     }
 }
 
+/// Every Kustomization: one, or one per layer at `./<prefix><layer>`
+/// depending on the layer before (Flux applies a layer only once the one
+/// before is Ready).
+pub fn kustomizations(opts: &BootstrapOptions) -> Vec<Kustomization> {
+    if opts.layers.is_empty() {
+        return vec![kustomization(opts)];
+    }
+    let names = opts.kustomization_names();
+    opts.layers
+        .iter()
+        .enumerate()
+        .map(|(i, layer)| {
+            let path = kustomization_path(&format!("{}{layer}/", opts.prefix));
+            let after = i.checked_sub(1).map(|p| names[p].clone());
+            layer_kustomization(opts, names[i].clone(), path, after)
+        })
+        .collect()
+}
+
 /// A `generic-hmac` Receiver on the Bucket and the Kustomization: one
 /// signed POST asks source-controller to list the bucket now (the
 /// Kustomization follows the new artifact by itself) and kustomize-controller
 /// to re-apply even when the revision did not change.
 pub fn receiver(opts: &BootstrapOptions, token_secret: &str) -> Receiver {
-    let reference = |kind: &str, api_version: &str| CrossNamespaceObjectReference {
+    let reference = |kind: &str, api_version: &str, name: &str| CrossNamespaceObjectReference {
         api_version: Some(api_version.to_owned()),
         kind: kind.to_owned(),
-        name: opts.name.clone(),
+        name: name.to_owned(),
         ..Default::default()
     };
     Receiver {
         metadata: meta(opts, opts.name.clone()),
         spec: ReceiverSpec {
             type_: ReceiverType::GenericHmac,
-            resources: vec![
-                reference("Bucket", "source.toolkit.fluxcd.io/v1"),
-                reference("Kustomization", "kustomize.toolkit.fluxcd.io/v1"),
-            ],
+            resources: std::iter::once(reference("Bucket", "source.toolkit.fluxcd.io/v1", &opts.name))
+                .chain(
+                    opts.kustomization_names()
+                        .iter()
+                        .map(|n| reference("Kustomization", "kustomize.toolkit.fluxcd.io/v1", n)),
+                )
+                .collect(),
             secret_ref: Some(LocalObjectReference { name: token_secret.to_owned() }),
             ..Default::default()
         },
@@ -185,7 +216,7 @@ pub fn render(opts: &BootstrapOptions) -> Result<Bootstrap, BootstrapError> {
         objects.extend(super::rbac::objects(opts, rbac));
     }
     objects.push(object(&bucket(opts)?));
-    objects.push(object(&kustomization(opts)));
+    objects.extend(kustomizations(opts).iter().map(object));
     if let Some(r) = &opts.receiver {
         objects.push(object(&receiver(opts, &r.token_secret)));
     }
@@ -216,6 +247,7 @@ mod tests {
             sops_secret: None,
             receiver: None,
             rbac: None,
+            layers: Vec::new(),
         }
     }
 

@@ -7,20 +7,25 @@
 //! reading its status.
 
 pub mod access;
+pub mod apps;
 pub mod binding;
 pub mod bootstrap;
+pub mod condition;
 pub mod endpoint;
 pub mod error;
 pub mod files;
+pub mod follow;
 pub mod glob;
 pub mod ignore;
 pub mod judge;
+pub mod layer_hooks;
 pub mod object;
 pub mod options;
 pub mod prune;
 pub mod rbac;
 pub mod revision;
 pub mod session;
+pub mod status;
 pub mod trigger;
 pub mod wait;
 

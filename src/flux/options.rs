@@ -55,6 +55,10 @@ pub struct BootstrapOptions {
     pub sops_secret: Option<String>,
     pub receiver: Option<ReceiverOptions>,
     pub rbac: Option<RbacOptions>,
+    /// The bundle's layers in order: one Kustomization `<name>-<layer>` each
+    /// at `./<prefix><layer>`, each depending on the one before. Empty: one
+    /// Kustomization `<name>` at `./<prefix>`.
+    pub layers: Vec<String>,
 }
 
 /// Where Flux reads the bucket.
@@ -147,6 +151,8 @@ pub enum BootstrapError {
     HostPath { path: String },
     #[error("`{value}` is not an RBAC subject: write `user:NAME`, `group:NAME` or `serviceaccount:NAMESPACE/NAME`")]
     Subject { value: String },
+    #[error("the layer `{layer}` {why}")]
+    Layer { layer: String, why: &'static str },
     #[error("the name `{name}` is too long for the objects derived from it (`{derived}` has {len} characters; at most {max})")]
     DerivedName { name: String, derived: String, len: usize, max: usize },
 }
@@ -211,6 +217,14 @@ pub fn default_name(prefix: &str) -> String {
 const MAX_NAME: usize = 50;
 
 impl BootstrapOptions {
+    /// The Kustomization names, in apply order: `<name>`, or `<name>-<layer>` per layer.
+    pub fn kustomization_names(&self) -> Vec<String> {
+        if self.layers.is_empty() {
+            return vec![self.name.clone()];
+        }
+        self.layers.iter().map(|l| format!("{}-{l}", self.name)).collect()
+    }
+
     /// Every rule the objects' consumers enforce, checked up front.
     pub fn check(&self) -> Result<(), BootstrapError> {
         let name = |what, value: &str, rule: NameRule| {
@@ -228,6 +242,20 @@ impl BootstrapOptions {
             });
         }
         name("the namespace", &self.namespace, NameRule::Dns1123Label)?;
+        for (i, layer) in self.layers.iter().enumerate() {
+            if !crate::spec::names::is_layer_name(layer) {
+                return Err(BootstrapError::Layer { layer: layer.clone(), why: "is not a layer name: write a DNS-1123 label other than `objects` and `generations`, as the spec's `layers` has it" });
+            }
+            if self.layers[..i].contains(layer) {
+                return Err(BootstrapError::Layer { layer: layer.clone(), why: "is given twice" });
+            }
+        }
+        if self.layers.len() > crate::spec::names::MAX_LAYERS {
+            return Err(BootstrapError::Layer {
+                layer: self.layers.join(","),
+                why: "are more layers than a spec may have (10)",
+            });
+        }
         name("the S3 Secret", &self.s3_secret, NameRule::Dns1123Subdomain)?;
         for (what, v) in [
             ("the certificate Secret", &self.cert_secret),

@@ -46,10 +46,39 @@ pub fn parse_inventory_id(id: &str) -> Result<ObjectId, ObjectIdError> {
 
 /// The union of the inventories of `kustomizations` (none yet: empty).
 pub async fn live_inventory(client: &kube::Client, kustomizations: &[ObjectRef]) -> Result<Vec<ObjectId>, FluxError> {
-    let mut ids = BTreeSet::new();
+    Ok(union(&live_inventories(client, kustomizations).await?))
+}
+
+/// One Kustomization's live inventory, and the `spec.path` it applies
+/// (without `./` and a trailing `/`: `home/crds`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveInventory {
+    pub path: String,
+    pub ids: Vec<ObjectId>,
+}
+
+/// A Kustomization `path` as a key prefix without its trailing `/`.
+pub fn normal_path(path: &str) -> String {
+    path.trim_start_matches("./").trim_start_matches('/').trim_end_matches('/').to_owned()
+}
+
+/// Every id of `inventories`, once each, sorted.
+pub fn union(inventories: &[LiveInventory]) -> Vec<ObjectId> {
+    let ids: BTreeSet<&ObjectId> = inventories.iter().flat_map(|i| &i.ids).collect();
+    ids.into_iter().cloned().collect()
+}
+
+/// The inventory of each of `kustomizations`, in their order.
+pub async fn live_inventories(
+    client: &kube::Client,
+    kustomizations: &[ObjectRef],
+) -> Result<Vec<LiveInventory>, FluxError> {
+    let mut out = Vec::with_capacity(kustomizations.len());
     for k in kustomizations {
         let api: Api<Kustomization> = Api::namespaced(client.clone(), &k.namespace);
         let live = api.get(&k.name).await.map_err(|e| FluxError::api("get", "Kustomization", k, e))?;
+        let path = normal_path(live.spec.path.as_deref().unwrap_or_default());
+        let mut ids = BTreeSet::new();
         for entry in live.status.and_then(|s| s.inventory).map(|i| i.entries).unwrap_or_default() {
             match parse_inventory_id(&entry.id) {
                 Ok(id) => {
@@ -58,8 +87,9 @@ pub async fn live_inventory(client: &kube::Client, kustomizations: &[ObjectRef])
                 Err(e) => tracing::warn!(kustomization = %k, error = %e, "skipping an inventory entry"),
             }
         }
+        out.push(LiveInventory { path, ids: ids.into_iter().collect() });
     }
-    Ok(ids.into_iter().collect())
+    Ok(out)
 }
 
 /// What Flux would prune, and which of it the gate refuses.

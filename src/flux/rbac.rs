@@ -62,10 +62,14 @@ fn subjects(opts: &BootstrapOptions, rbac: &RbacOptions) -> Vec<RbacSubject> {
 }
 
 fn rule(group: &str, resource: &str, name: &str, verbs: &[&str]) -> PolicyRule {
+    rule_for(group, resource, vec![name.to_owned()], verbs)
+}
+
+fn rule_for(group: &str, resource: &str, names: Vec<String>, verbs: &[&str]) -> PolicyRule {
     PolicyRule {
         api_groups: Some(vec![group.to_owned()]),
         resources: Some(vec![resource.to_owned()]),
-        resource_names: Some(vec![name.to_owned()]),
+        resource_names: Some(names),
         verbs: verbs.iter().map(|v| (*v).to_owned()).collect(),
         non_resource_urls: None,
     }
@@ -86,7 +90,7 @@ pub fn role(opts: &BootstrapOptions) -> Role {
         metadata: meta(opts, role_name(opts)),
         rules: Some(vec![
             rule("source.toolkit.fluxcd.io", "buckets", &opts.name, &VERBS),
-            rule("kustomize.toolkit.fluxcd.io", "kustomizations", &opts.name, &VERBS),
+            rule_for("kustomize.toolkit.fluxcd.io", "kustomizations", opts.kustomization_names(), &VERBS),
         ]),
     }
 }

@@ -27,7 +27,16 @@ use crate::publish::PublishError;
 struct ClusterFacts {
     uid: String,
     binding: Option<Binding>,
+    /// The union of `inventories`.
     inventory: Vec<ObjectId>,
+    /// Each Kustomization's inventory with its path (for layers).
+    inventories: Vec<prune::LiveInventory>,
+}
+
+impl ClusterFacts {
+    fn new(uid: String, binding: Option<Binding>, inventories: Vec<prune::LiveInventory>) -> ClusterFacts {
+        ClusterFacts { uid, binding, inventory: prune::union(&inventories), inventories }
+    }
 }
 
 /// How a reconcile was requested.
@@ -51,6 +60,8 @@ pub struct Session<T: Target> {
     http: Option<trigger::HttpClient>,
     receiver_token: Option<String>,
     allowed_prune_kinds: Vec<String>,
+    /// A dry run reports what the gate would refuse instead of refusing.
+    dry_run: bool,
     prefetch: Mutex<Option<JoinHandle<Result<ClusterFacts, FluxError>>>>,
     facts: tokio::sync::OnceCell<ClusterFacts>,
     preview: Mutex<Option<PrunePreview>>,
@@ -74,7 +85,12 @@ impl<T: Target> Session<T> {
     /// Starts setting up the API client and reading the cluster (binding,
     /// uid, inventory) in the background, so that neither delays the
     /// publish; no write happens here.
-    pub async fn start(flux: FluxLoop, target: T, allowed_prune_kinds: Vec<String>) -> Result<Session<T>, FluxError> {
+    pub async fn start(
+        flux: FluxLoop,
+        target: T,
+        allowed_prune_kinds: Vec<String>,
+        dry_run: bool,
+    ) -> Result<Session<T>, FluxError> {
         let client = Arc::new(tokio::sync::OnceCell::new());
         let (http, receiver_token) = match &flux.receiver {
             Some(r) => (Some(trigger::http_client()?), Some(trigger::read_token(&r.token_file)?)),
@@ -86,7 +102,7 @@ impl<T: Target> Session<T> {
                 let client = cell.get_or_try_init(|| access::client(&access)).await?.clone();
                 let (uid, inventory, binding) = tokio::join!(
                     binding::cluster_uid(&client),
-                    prune::live_inventory(&client, &kustomizations),
+                    prune::live_inventories(&client, &kustomizations),
                     binding::read(&target)
                 );
                 let binding = binding.map_err(|e| FluxError::Api {
@@ -95,7 +111,7 @@ impl<T: Target> Session<T> {
                     object: binding::BINDING_KEY.into(),
                     message: e.to_string(),
                 })?;
-                Ok(ClusterFacts { uid: uid?, binding, inventory: inventory? })
+                Ok(ClusterFacts::new(uid?, binding, inventory?))
             })
         });
         Ok(Session {
@@ -105,6 +121,7 @@ impl<T: Target> Session<T> {
             http,
             receiver_token,
             allowed_prune_kinds,
+            dry_run,
             prefetch: Mutex::new(prefetch),
             facts: tokio::sync::OnceCell::new(),
             preview: Mutex::new(None),
@@ -149,7 +166,7 @@ impl<T: Target> Session<T> {
                             .api()
                             .await?
                             .ok_or_else(|| FluxError::NoAccess { message: "no API access is configured".into() })?;
-                        let inventory = prune::live_inventory(client, &self.flux.kustomizations).await?;
+                        let inventory = prune::live_inventories(client, &self.flux.kustomizations).await?;
                         let uid = binding::cluster_uid(client).await?;
                         let binding = binding::read(&self.target).await.map_err(|e| FluxError::Api {
                             verb: "read",
@@ -157,7 +174,7 @@ impl<T: Target> Session<T> {
                             object: binding::BINDING_KEY.into(),
                             message: e.to_string(),
                         })?;
-                        Ok(ClusterFacts { uid, binding, inventory })
+                        Ok(ClusterFacts::new(uid, binding, inventory))
                     }
                 }
             })
@@ -166,19 +183,27 @@ impl<T: Target> Session<T> {
     }
 
     async fn check_plan(&self, live_files: &[IndexFile], desired: &BundleIndex) -> Result<(), PublishError> {
+        self.check_across(&[(&self.target, live_files)], Gate::One(desired)).await
+    }
+
+    /// The binding and the prune gate for a publish whose live files are
+    /// in `live` (each with the target holding them: one for a plain
+    /// publish, one per layer for a layered one) and that makes `desired` live.
+    pub async fn check_across(&self, live: &[(&T, &[IndexFile])], desired: Gate<'_>) -> Result<(), PublishError> {
         let Some(facts) = self.facts().await? else { return Ok(()) };
         binding::check(&self.target.name(), facts.binding.as_ref(), &facts.uid)?;
-        let desired_ids: BTreeSet<&ObjectId> =
-            desired.files.iter().flat_map(|f| f.objects.iter().map(|o| &o.id)).collect();
-        let gone: Vec<ObjectId> = facts.inventory.iter().filter(|id| !desired_ids.contains(id)).cloned().collect();
+        let gone = desired.gone(facts);
         let protected: Vec<ObjectId> = gone.iter().filter(|id| prune::is_protected(id)).cloned().collect();
-        let never = prune::prune_disabled(&self.target, live_files, &protected).await?;
-        let preview = prune::preview(&facts.inventory, &desired_ids, &never, &self.allowed_prune_kinds);
+        let mut never = BTreeSet::new();
+        for (target, files) in live {
+            never.extend(prune::prune_disabled(*target, files, &protected).await?);
+        }
+        let preview = prune::preview(&gone, &BTreeSet::new(), &never, &self.allowed_prune_kinds);
         let refused = preview.refused.clone();
         if let Ok(mut p) = self.preview.lock() {
             *p = Some(preview);
         }
-        if !refused.is_empty() {
+        if !refused.is_empty() && !self.dry_run {
             return Err(PublishError::PruneKind { target: self.target.name(), objects: refused });
         }
         Ok(())
@@ -235,6 +260,46 @@ impl<T: Target> Session<T> {
 
 fn ms(since: Instant) -> u64 {
     since.elapsed().as_millis() as u64
+}
+
+/// What a publish makes live, for the prune gate.
+#[derive(Debug, Clone, Copy)]
+pub enum Gate<'a> {
+    /// One bundle, applied by every Kustomization of the loop.
+    One(&'a BundleIndex),
+    /// Layers in apply order, each with the path (`home/crds`; for a
+    /// directory target the end of it, `crds`) its Kustomization applies. A Kustomization prunes what it applied and
+    /// its layer no longer has, unless a layer before it took the object
+    /// over (applied first, it carries that layer's owner labels): an
+    /// object moved to a later layer is deleted and created again.
+    Layers(&'a [(String, BundleIndex)]),
+}
+
+impl Gate<'_> {
+    /// What Flux would delete: live inventory no layer keeps.
+    fn gone(&self, facts: &ClusterFacts) -> Vec<ObjectId> {
+        let ids = |indexes: &[&BundleIndex]| -> BTreeSet<ObjectId> {
+            indexes.iter().flat_map(|d| d.files.iter().flat_map(|f| f.objects.iter().map(|o| o.id.clone()))).collect()
+        };
+        match self {
+            Gate::One(desired) => {
+                let kept = ids(&[desired]);
+                facts.inventory.iter().filter(|id| !kept.contains(id)).cloned().collect()
+            }
+            Gate::Layers(layers) => {
+                let mut gone = BTreeSet::new();
+                for inv in &facts.inventories {
+                    // A Kustomization of no layer's path: kept is what any layer has.
+                    // A directory target knows its path below the bucket only: match the end.
+                    let applies = |path: &String| inv.path == *path || inv.path.ends_with(&format!("/{path}"));
+                    let upto = layers.iter().position(|(path, _)| applies(path)).map_or(layers.len(), |i| i + 1);
+                    let kept = ids(&layers[..upto].iter().map(|(_, d)| d).collect::<Vec<_>>());
+                    gone.extend(inv.ids.iter().filter(|id| !kept.contains(id)).cloned());
+                }
+                gone.into_iter().collect()
+            }
+        }
+    }
 }
 
 impl<T: Target> Hooks for Session<T> {

@@ -1,19 +1,16 @@
 //! Waiting for Flux to apply exactly the published revision: a watch on
-//! the Bucket and on every Kustomization (list, then watch from the list's
-//! resourceVersion with bookmarks, relisting when the server says the
-//! version is gone), judged on every change by `judge`.
+//! the Bucket and on every Kustomization (`follow`), judged on every
+//! change by `judge`.
 
 use std::time::{Duration, Instant};
 
-use futures::{StreamExt, TryStreamExt};
-use kube::api::{Api, ListParams, WatchEvent, WatchParams};
-use kube::Resource;
-use serde::de::DeserializeOwned;
+use kube::api::Api;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use super::access::{FluxLoop, ObjectRef};
+use super::access::FluxLoop;
 use super::error::FluxError;
+use super::follow::follow;
 use super::judge::{judge, Failure, Verdict};
 use super::trigger;
 use crate::crd::flux::{Bucket, Kustomization};
@@ -72,11 +69,11 @@ pub async fn wait(
     {
         let api: Api<Bucket> = Api::namespaced(client.clone(), &flux.bucket.namespace);
         let (tx, name) = (tx.clone(), flux.bucket.clone());
-        tasks.spawn(follow(api, name, tx, |b| Update::Bucket(Box::new(b))));
+        tasks.spawn(follow(api, name, tx, |b| Update::Bucket(Box::new(b)), Update::Lost));
     }
     for (i, k) in flux.kustomizations.iter().enumerate() {
         let api: Api<Kustomization> = Api::namespaced(client.clone(), &k.namespace);
-        tasks.spawn(follow(api, k.clone(), tx.clone(), move |k| Update::Kustomization(i, Box::new(k))));
+        tasks.spawn(follow(api, k.clone(), tx.clone(), move |k| Update::Kustomization(i, Box::new(k)), Update::Lost));
     }
     drop(tx);
 
@@ -140,77 +137,4 @@ fn handled_other_revision(b: &Bucket, revision: &str, token: &str) -> bool {
         s.last_handled_reconcile_at.as_deref() == Some(token)
             && s.artifact.as_ref().is_some_and(|a| a.revision != revision)
     })
-}
-
-/// Follows one object: sends it on every change, relists when the watch's
-/// resourceVersion expired (410), and reports a lost object or access.
-async fn follow<K>(api: Api<K>, name: ObjectRef, tx: mpsc::Sender<Update>, wrap: impl Fn(K) -> Update)
-where
-    K: Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + 'static,
-{
-    let kind: &'static str = if std::any::type_name::<K>().ends_with("Bucket") { "Bucket" } else { "Kustomization" };
-    let selector = format!("metadata.name={}", name.name);
-    let lost = |e: FluxError| Update::Lost(e);
-    'relist: loop {
-        let list = match api.list(&ListParams::default().fields(&selector)).await {
-            Ok(l) => l,
-            Err(e) => {
-                let _ = tx.send(lost(FluxError::api("list", kind, &name, e))).await;
-                return;
-            }
-        };
-        let mut version = list.metadata.resource_version.clone().unwrap_or_default();
-        match list.items.into_iter().next() {
-            Some(o) => {
-                if tx.send(wrap(o)).await.is_err() {
-                    return;
-                }
-            }
-            None => {
-                let _ = tx.send(lost(FluxError::NotFound { kind, object: name.to_string() })).await;
-                return;
-            }
-        }
-        loop {
-            let params = WatchParams::default().fields(&selector).timeout(290);
-            let mut stream = match api.watch(&params, &version).await {
-                Ok(s) => s.boxed(),
-                Err(kube::Error::Api(s)) if s.code == 410 => continue 'relist,
-                Err(e) => {
-                    let _ = tx.send(lost(FluxError::api("watch", kind, &name, e))).await;
-                    return;
-                }
-            };
-            loop {
-                match stream.try_next().await {
-                    Ok(Some(WatchEvent::Added(o) | WatchEvent::Modified(o))) => {
-                        if let Some(v) = o.meta().resource_version.clone() {
-                            version = v;
-                        }
-                        if tx.send(wrap(o)).await.is_err() {
-                            return;
-                        }
-                    }
-                    Ok(Some(WatchEvent::Bookmark(b))) => version = b.metadata.resource_version,
-                    Ok(Some(WatchEvent::Deleted(_))) => {
-                        let _ = tx.send(lost(FluxError::NotFound { kind, object: name.to_string() })).await;
-                        return;
-                    }
-                    Ok(Some(WatchEvent::Error(s))) if s.code == 410 => continue 'relist,
-                    Err(kube::Error::Api(s)) if s.code == 410 => continue 'relist,
-                    Ok(Some(WatchEvent::Error(s))) => {
-                        let _ = tx.send(lost(FluxError::api("watch", kind, &name, kube::Error::Api(s)))).await;
-                        return;
-                    }
-                    // The server closed the watch (its timeout): watch again from here.
-                    Ok(None) => break,
-                    Err(e) => {
-                        tracing::debug!(error = %e, "watch broke; watching again");
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                        break;
-                    }
-                }
-            }
-        }
-    }
 }

@@ -41,12 +41,19 @@ pub struct Report {
     /// The revision Flux will compute for the target after this publish
     /// (not computed for a publish that changed nothing).
     pub flux_revision: Option<String>,
+    /// When this publish of a bundle replaces a live generation that was a
+    /// rollback (`generation_before`): the generation that rollback restored.
+    /// The configured bundle wins again, as after a CLI rollback followed by
+    /// a reboot or a `nixos-rebuild switch`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaced_rollback_of: Option<u64>,
 }
 
 /// What a publish under the lease did.
 struct Outcome {
     plan: Plan,
     deleted: usize,
+    replaced_rollback_of: Option<u64>,
     /// What the target holds now; `None` when a step's effect is unsure.
     tracked: Option<Tracked>,
 }
@@ -65,6 +72,7 @@ impl Report {
             bytes_uploaded: 0,
             objects_deleted: 0,
             flux_revision: None,
+            replaced_rollback_of: None,
         }
     }
 
@@ -72,11 +80,11 @@ impl Report {
         target: String,
         before: Option<u64>,
         digest: Sha256Digest,
-        plan: Plan,
-        deleted: usize,
+        outcome: Outcome,
         revision: String,
         dry_run: bool,
     ) -> Report {
+        let Outcome { plan, deleted, replaced_rollback_of, .. } = outcome;
         Report {
             target,
             generation_before: before,
@@ -89,6 +97,7 @@ impl Report {
             changes: plan.changes,
             objects_deleted: deleted,
             flux_revision: Some(revision),
+            replaced_rollback_of,
         }
     }
 }
@@ -153,8 +162,13 @@ pub async fn publish<T: Target>(
     }
     if opts.dry_run {
         let revision = flux_revision(target, &planned.listing, &ignore);
-        let plan = plan.with_uploads(&planned.listing, &desired);
-        return Ok(Report::of_plan(name, before, digest, plan, 0, revision, true));
+        let outcome = Outcome {
+            plan: plan.with_uploads(&planned.listing, &desired),
+            deleted: 0,
+            replaced_rollback_of: replaced_rollback(&planned, &desired),
+            tracked: None,
+        };
+        return Ok(Report::of_plan(name, before, digest, outcome, revision, true));
     }
 
     let lease = Lease::acquire(target, opts.lease_ttl).await?;
@@ -171,7 +185,16 @@ pub async fn publish<T: Target>(
     }
     let revision = revision_after(target, outcome.tracked.as_ref(), &ignore).await?;
     // Changes and uploads as planned under the lease, which the record holds too.
-    Ok(Report::of_plan(name, before, digest, outcome.plan, outcome.deleted, revision, false))
+    Ok(Report::of_plan(name, before, digest, outcome, revision, false))
+}
+
+/// The generation a live rollback restored, when `desired` is a bundle
+/// (not itself a rollback) that replaces it.
+fn replaced_rollback(state: &State, desired: &Loaded) -> Option<u64> {
+    if desired.source.rollback_of.is_some() {
+        return None;
+    }
+    state.live.as_ref().and_then(|r| r.source.rollback_of)
 }
 
 async fn publish_under_lease<T: Target>(
@@ -259,6 +282,7 @@ async fn publish_under_lease<T: Target>(
     }
 
     tracked.put(POINTER_KEY, etag, pointer_bytes.len() as u64);
+    let replaced_rollback_of = replaced_rollback(&state, desired);
     let known = Known { listing: tracked.listing(), pointer };
     let (deleted, tracked) = match collect_garbage(target, opts.keep, lease, Some(known)).await {
         Ok(collected) => {
@@ -270,7 +294,7 @@ async fn publish_under_lease<T: Target>(
             (0, None)
         }
     };
-    Ok(Outcome { plan, deleted, tracked })
+    Ok(Outcome { plan, deleted, replaced_rollback_of, tracked })
 }
 
 /// Uploads `files`; returns each key with the ETag the target answered

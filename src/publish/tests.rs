@@ -174,6 +174,35 @@ async fn publishing_the_live_bundle_writes_nothing() {
     assert_eq!(before, after);
 }
 
+#[tokio::test]
+async fn a_publish_replacing_a_rollback_says_which_generation_it_restored() {
+    let target = MemoryTarget::new();
+    let opts = Options::default();
+    let configured = bundle(&[("a", 2)]);
+    put(&target, &bundle(&[("a", 1)]), &opts).await.unwrap();
+    let second = put(&target, &configured, &opts).await.unwrap();
+    assert_eq!(second.replaced_rollback_of, None, "generation 1 was no rollback");
+    // A CLI rollback to generation 1 makes generation 3.
+    let back = super::history::rollback_target(&target, None).await.unwrap();
+    let rolled = publish(&target, back, &opts, &Silent).await.unwrap();
+    assert_eq!(rolled.generation_after, Some(3));
+    assert_eq!(rolled.replaced_rollback_of, None, "a rollback replaces no rollback");
+    // The configured bundle again (the next boot or switch): a dry run and the publish say so.
+    let dry = put(&target, &configured, &Options { dry_run: true, ..opts.clone() }).await.unwrap();
+    assert_eq!((dry.generation_before, dry.replaced_rollback_of), (Some(3), Some(1)));
+    let again = put(&target, &configured, &opts).await.unwrap();
+    assert_eq!(
+        (again.generation_before, again.generation_after, again.replaced_rollback_of),
+        (Some(3), Some(4), Some(1))
+    );
+    let json = serde_json::to_value(&again).unwrap();
+    assert_eq!(json["replacedRollbackOf"], 1);
+    // Generation 4 is no rollback: the next publish replaces none.
+    let next = put(&target, &bundle(&[("a", 3)]), &opts).await.unwrap();
+    assert_eq!(next.replaced_rollback_of, None);
+    assert!(serde_json::to_value(&next).unwrap().get("replacedRollbackOf").is_none());
+}
+
 /// The objects Flux would build from the target now, or `None` when it
 /// cannot build them (worked out here independently of `State`).
 async fn flux_view(target: &MemoryTarget) -> Option<BTreeSet<String>> {
@@ -232,4 +261,31 @@ proptest::proptest! {
             }
         });
     }
+}
+
+#[tokio::test]
+async fn children_are_targets_of_their_own_under_the_root() {
+    use super::target::Target;
+    let root = MemoryTarget::new();
+    root.set(".sourceignore", Some(b"*.md\n".to_vec()));
+    let (a, b) = (root.child("crds"), root.child("apps"));
+    assert_eq!((a.key_prefix(), b.child("x").key_prefix()), ("crds/", "apps/x/"));
+    put(&a, &bundle(&[("web", 1)]), &Options::default()).await.unwrap();
+    put(&b, &bundle(&[("api", 1), ("db", 1)]), &Options::default()).await.unwrap();
+    // Each has its own pointer, generations and objects, under its name.
+    assert!(root.read(&format!("crds/{POINTER_KEY}")).is_some() && root.read(&format!("apps/{POINTER_KEY}")).is_some());
+    assert!(root.read(POINTER_KEY).is_none(), "the root holds no generation");
+    let state = State::load(&b).await.unwrap();
+    assert_eq!(
+        (state.generation(), state.live_object_count()),
+        (Some(1), bundle(&[("api", 1), ("db", 1)]).object_count())
+    );
+    assert!(a.list().await.unwrap().iter().all(|o| !o.key.starts_with("crds/") && !o.key.starts_with("apps/")));
+    // The bucket's root stays the root: Flux reads `.sourceignore` there.
+    assert_eq!(a.get_at_root(".sourceignore").await.unwrap().unwrap().bytes, b"*.md\n");
+    assert!(a.get(".sourceignore").await.unwrap().is_none());
+    // A publish to one leaves the other alone.
+    let before = b.list().await.unwrap();
+    put(&a, &bundle(&[("web", 2)]), &Options::default()).await.unwrap();
+    assert_eq!(b.list().await.unwrap(), before);
 }

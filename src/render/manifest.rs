@@ -18,6 +18,9 @@ pub struct Group {
     /// `objects[2]`, `namespace `media``.
     pub owner: String,
     pub manifests: Vec<Manifest>,
+    /// The layer the file belongs to (an index into the spec's `layers`;
+    /// 0 without layers).
+    pub layer: usize,
 }
 
 /// One object of the bundle, with where it came from in the spec.

@@ -8,6 +8,7 @@ pub mod app;
 pub mod checks;
 pub mod context;
 pub mod images;
+pub mod layers;
 pub mod manifest;
 pub mod network_policy;
 pub mod retention;
@@ -15,12 +16,12 @@ pub mod rules;
 pub mod validation;
 pub mod workload;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::crd::Crds;
-use crate::spec::{JsonPath, Problem, Spec};
+use crate::spec::{JsonPath, LayerName, Problem, Spec};
 
 pub use crate::object::ObjectId;
 pub use images::ImageUse;
@@ -30,6 +31,30 @@ pub use manifest::{Group, Manifest};
 pub struct Rendered {
     pub groups: Vec<Group>,
     pub images: Vec<ImageUse>,
+    /// The spec's layers in order; empty for an unlayered render.
+    pub layers: Vec<LayerName>,
+}
+
+impl Rendered {
+    /// Whether the spec declared layers (then the bundle is layered).
+    pub fn is_layered(&self) -> bool {
+        !self.layers.is_empty()
+    }
+
+    /// One render per layer, in layer order, each with its groups and the
+    /// image uses of its objects.
+    pub fn split(&self) -> Vec<(LayerName, Rendered)> {
+        self.layers
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let groups: Vec<Group> = self.groups.iter().filter(|g| g.layer == i).cloned().collect();
+                let ids: BTreeSet<_> = groups.iter().flat_map(|g| g.manifests.iter().map(|m| m.id())).collect();
+                let images = self.images.iter().filter(|u| ids.contains(&u.object)).cloned().collect();
+                (name.clone(), Rendered { groups, images, layers: Vec::new() })
+            })
+            .collect()
+    }
 }
 
 fn nanos(d: Duration) -> u64 {
@@ -44,6 +69,7 @@ pub fn render(spec: &Spec) -> Result<Rendered, Vec<Problem>> {
 /// checked against its CRD's schema (`nixflux check --crds`).
 pub fn render_with(spec: &Spec, crds: Option<&Crds>) -> Result<Rendered, Vec<Problem>> {
     let mut problems = Vec::new();
+    layers::check(spec, &mut problems);
     let profiles = network_policy::Profiles::new(spec, &mut problems);
     let image_map = images::ImageMap::new(spec, &mut problems);
 
@@ -71,7 +97,8 @@ pub fn render_with(spec: &Spec, crds: Option<&Crds>) -> Result<Rendered, Vec<Pro
         images::pin(spec, &image_map, &mut manifests, &mut uses, &mut problems);
         images_ns.fetch_add(nanos(pinning.elapsed()), Ordering::Relaxed);
         render_ns.fetch_add(nanos(started.elapsed()), Ordering::Relaxed);
-        (Group { owner: format!("app `{}`", cx.name), manifests }, problems, uses)
+        let layer = layers::of_app(spec, cx.app);
+        (Group { owner: format!("app `{}`", cx.name), manifests, layer }, problems, uses)
     });
     tracing::debug!(
         render_cpu_ms = render_ns.load(Ordering::Relaxed) / 1_000_000,
@@ -90,12 +117,26 @@ pub fn render_with(spec: &Spec, crds: Option<&Crds>) -> Result<Rendered, Vec<Pro
         let retain = users.iter().any(|cx| cx.retains_data());
         let origin = users[0].at.key("namespace");
         let object = app::namespace_object(spec, ns, None, retain);
-        groups.push(Group { owner: format!("namespace `{ns}`"), manifests: vec![Manifest::new(object, origin)] });
+        // Before any of its users: in the first of their layers.
+        let layer = users.iter().map(|cx| layers::of_app(spec, cx.app)).min().unwrap_or_default();
+        groups.push(Group {
+            owner: format!("namespace `{ns}`"),
+            manifests: vec![Manifest::new(object, origin)],
+            layer,
+        });
     }
-    for (i, obj) in spec.objects.iter().enumerate() {
-        let origin = JsonPath::root().key("objects").index(i);
+    let layer_objects = spec.layers.iter().enumerate().flat_map(|(l, layer)| {
+        let at = JsonPath::root().key("layers").index(l).key("objects");
+        layer.objects.iter().enumerate().map(move |(i, obj)| (l, at.index(i), obj))
+    });
+    let top_objects = spec
+        .objects
+        .iter()
+        .enumerate()
+        .map(|(i, obj)| (layers::last(spec), JsonPath::root().key("objects").index(i), obj));
+    for (layer, origin, obj) in layer_objects.chain(top_objects) {
         match Manifest::from_raw(&obj.0, origin.clone()) {
-            Ok(m) => groups.push(Group { owner: format!("`{origin}`"), manifests: vec![m] }),
+            Ok(m) => groups.push(Group { owner: format!("`{origin}`"), manifests: vec![m], layer }),
             Err(ps) => problems.extend(ps),
         }
     }
@@ -113,7 +154,8 @@ pub fn render_with(spec: &Spec, crds: Option<&Crds>) -> Result<Rendered, Vec<Pro
 
     if problems.is_empty() {
         uses.sort();
-        Ok(Rendered { groups, images: uses })
+        let layers = spec.layers.iter().map(|l| l.name.clone()).collect();
+        Ok(Rendered { groups, images: uses, layers })
     } else {
         let mut seen = std::collections::HashSet::new();
         problems.retain(|p| seen.insert((p.path.clone(), p.message.clone())));

@@ -12,6 +12,7 @@ pub mod problem;
 pub mod quantity;
 
 pub use model::*;
+pub use names::LayerName;
 pub use problem::{JsonPath, Problem, Problems};
 
 use serde_path_to_error::Segment;

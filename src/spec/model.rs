@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
-use super::names::{AppName, EnvName, LabelKey, LabelValue, NamespaceName, PortName, ProfileName, VolumeName};
+use super::names::{
+    AppName, EnvName, LabelKey, LabelValue, LayerName, NamespaceName, PortName, ProfileName, VolumeName,
+};
 use super::problem::json_type;
 use super::quantity::Quantity;
 
@@ -39,6 +41,20 @@ pub struct Spec {
     pub allow_unpinned_images: bool,
     #[serde(default)]
     pub allow_plaintext_secrets: bool,
+    /// Ordered layers, each its own Kustomization path applied after the
+    /// one before; none: one unlayered bundle.
+    #[serde(default)]
+    pub layers: Vec<Layer>,
+}
+
+/// One layer: a name and the raw objects that belong to it (apps join a
+/// layer with their `layer` field; top-level `objects` are in the last).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Layer {
+    pub name: LayerName,
+    #[serde(default)]
+    pub objects: Vec<RawObject>,
 }
 
 /// The spec's `apiVersion`; only `nixflux/v1alpha1` exists.
@@ -165,6 +181,9 @@ pub struct App {
     /// Raw objects that belong to this app; namespaced ones default to its namespace.
     #[serde(default)]
     pub objects: Vec<RawObject>,
+    /// The layer the app's objects go into (one of `layers`; default the last).
+    #[serde(default)]
+    pub layer: Option<LayerName>,
 }
 
 /// A TCP/UDP port number, 1 to 65535.

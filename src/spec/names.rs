@@ -181,6 +181,29 @@ validated_name!(
     NameRule::Dns1035Label.describe()
 );
 
+/// The directories a target's layout already uses under its prefix: a
+/// layer of that name would share them.
+pub const RESERVED_LAYER_NAMES: &[&str] = &["objects", "generations"];
+
+/// At most this many layers: each is a Kustomization waiting for the one
+/// before, so a long chain only slows every apply down.
+pub const MAX_LAYERS: usize = 10;
+
+/// A layer name: a DNS-1123 label that is none of the target layout's own
+/// directories (the layer is the directory `<prefix><layer>/`).
+pub fn is_layer_name(s: &str) -> bool {
+    is_dns1123_label(s) && !RESERVED_LAYER_NAMES.contains(&s)
+}
+
+validated_name!(
+    /// A layer's name: its directory under the target prefix and the suffix
+    /// of its Flux Kustomization.
+    LayerName,
+    "layer name",
+    is_layer_name,
+    "must be a DNS-1123 label (at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit) and not `objects` or `generations`"
+);
+
 validated_name!(
     /// A namespace name (DNS-1123 label).
     NamespaceName,
@@ -237,6 +260,12 @@ validated_name!(
     |s: &str| !s.is_empty() && s.bytes().all(|c| (0x21..0x7f).contains(&c) && c != b'='),
     "must be non-empty printable ASCII without spaces or `=`"
 );
+
+impl serde::Serialize for LayerName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
 
 #[cfg(test)]
 mod tests {

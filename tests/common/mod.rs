@@ -98,3 +98,41 @@ pub fn bundle(dir: &Path, name: &str, spec: &str) -> PathBuf {
     run_ok(nixflux().arg("render").arg(&spec_path).arg("--out").arg(&out).arg("--quiet"));
     out
 }
+
+/// A spec with layers `crds` (a CRD), `infra` (a ConfigMap) and `apps`
+/// (the app `web`, with a custom resource of the CRD's kind, and the
+/// top-level objects), as JSON. `extra_app` adds an app with no `layer`.
+pub fn layered_spec(replicas: i64, extra_app: bool) -> serde_json::Value {
+    let crd = serde_json::json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": { "name": "widgets.example.com" },
+        "spec": {
+            "group": "example.com", "scope": "Namespaced",
+            "names": { "kind": "Widget", "plural": "widgets", "singular": "widget", "listKind": "WidgetList" },
+            "versions": [{ "name": "v1", "served": true, "storage": true,
+                "schema": { "openAPIV3Schema": { "type": "object", "x-kubernetes-preserve-unknown-fields": true } } }]
+        }
+    });
+    let image = "nix:0/nix/store/w08czs6f3vwv63dhsg0n368wk2xpx05r-nix-image-hello.tar";
+    let mut apps = serde_json::json!({
+        "web": {
+            "image": image, "port": 8080, "replicas": replicas, "layer": "apps",
+            "objects": [{ "apiVersion": "example.com/v1", "kind": "Widget", "metadata": { "name": "w1" }, "spec": { "size": 3 } }]
+        }
+    });
+    if extra_app {
+        apps["extra"] = serde_json::json!({ "image": image, "port": 8080 });
+    }
+    serde_json::json!({
+        "apiVersion": "nixflux/v1alpha1",
+        "layers": [
+            { "name": "crds", "objects": [crd] },
+            { "name": "infra", "objects": [{ "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": { "name": "infra-config", "namespace": "default" }, "data": { "a": "b" } }] },
+            { "name": "apps" }
+        ],
+        "apps": apps,
+        "objects": [{ "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": { "name": "shared", "namespace": "default" }, "data": { "c": "d" } }]
+    })
+}

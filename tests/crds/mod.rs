@@ -385,3 +385,49 @@ fn render_with_crds_refuses_a_bad_object_and_writes_nothing() {
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     assert!(out.join("bundle.json").exists());
 }
+
+/// `nixflux flux bootstrap` renders Flux objects too: each mode's output
+/// (Bucket, Kustomization, Receiver) passes the upstream schemas, checked
+/// by nixflux's own validator as well as by the CLI test's reader.
+#[test]
+fn every_flux_object_bootstrap_renders_passes_the_upstream_schemas() {
+    const RCLONE: &str =
+        "docker.io/rclone/rclone@sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    let cases: [&[&str]; 3] = [
+        &["--to", "s3://flux/home", "--rclone-image", RCLONE, "--receiver", "--sops-secret", "sops-age"],
+        &[
+            "--to",
+            "s3://flux/a/b",
+            "--mode",
+            "hostpath",
+            "--host-path",
+            "/srv/b",
+            "--node",
+            "n1",
+            "--rclone-image",
+            RCLONE,
+        ],
+        &[
+            "--to",
+            "s3://flux/home",
+            "--endpoint",
+            "https://s3.lan:9000",
+            "--cert-secret",
+            "ca",
+            "--service-account",
+            "applier",
+        ],
+    ];
+    for args in cases {
+        let out = nixflux().args(["flux", "bootstrap"]).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let objects = super::common::yaml_documents(&String::from_utf8_lossy(&out.stdout));
+        let flux: Vec<Value> = objects
+            .into_iter()
+            .filter(|o| o["apiVersion"].as_str().is_some_and(|v| v.contains("toolkit.fluxcd.io")))
+            .collect();
+        assert!(flux.len() >= 2, "{args:?}: a Bucket and a Kustomization at least");
+        let Some(problems) = flux_problems(&flux) else { return };
+        assert!(problems.is_empty(), "{args:?}: {problems:#?}");
+    }
+}

@@ -59,9 +59,14 @@ in
       ReadWritePaths
       ExecStart
       ;
+    SuccessExitStatus = u.serviceConfig.SuccessExitStatus or null;
+    TimeoutStartSec = u.serviceConfig.TimeoutStartSec or null;
   }) config.systemd.services;
   extraDependencies = config.system.extraDependencies;
   bootstrap = lib.mapAttrs (_: t: t.flux.bootstrap.package) config.services.nixflux.targets;
+  bootstrapArgs = lib.mapAttrs (
+    _: t: if t.flux.bootstrap.package == null then null else t.flux.bootstrap.package.drvAttrs.args
+  ) config.services.nixflux.targets;
   inherit (config.services.nixflux) bundle;
   # The options reference in docs/nixos.md is generated from this.
   optionDocs = map (o: {

@@ -39,10 +39,26 @@ impl Target for AnyTarget {
     }
 
     fn key_prefix(&self) -> &str {
-        match &self.url {
-            TargetUrl::S3 { prefix, .. } => prefix,
-            TargetUrl::Dir { .. } => "",
+        match &self.backend {
+            Backend::Dir(d) => d.key_prefix(),
+            Backend::S3(s) => s.key_prefix(),
         }
+    }
+
+    fn child(&self, name: &str) -> Self {
+        let (backend, url) = match (&self.backend, &self.url) {
+            (Backend::Dir(d), TargetUrl::Dir { path }) => {
+                (Backend::Dir(d.child(name)), TargetUrl::Dir { path: path.join(name) })
+            }
+            (Backend::S3(s), TargetUrl::S3 { bucket, prefix }) => (
+                Backend::S3(s.child(name)),
+                TargetUrl::S3 { bucket: bucket.clone(), prefix: format!("{prefix}{name}/") },
+            ),
+            // `open` pairs every URL with its backend.
+            (Backend::Dir(d), url) => (Backend::Dir(d.child(name)), url.clone()),
+            (Backend::S3(s), url) => (Backend::S3(s.child(name)), url.clone()),
+        };
+        AnyTarget { backend, url }
     }
 
     async fn list_unsorted(&self) -> Result<Vec<ObjectInfo>> {

@@ -24,6 +24,10 @@ const TMP_PREFIX: &str = ".nixflux-tmp-";
 #[derive(Debug, Clone)]
 pub struct DirTarget {
     root: PathBuf,
+    /// The directory a server exports as the bucket (the root of the
+    /// target opened; a child's parent), and the child's path below it.
+    bucket_root: PathBuf,
+    prefix: String,
 }
 
 /// 0666: `open(2)` takes the umask off, as for any file a program writes.
@@ -43,7 +47,7 @@ impl DirTarget {
                 path: root.to_owned(),
                 source: io::Error::new(io::ErrorKind::AlreadyExists, "it exists and is not a directory"),
             }),
-            _ => Ok(DirTarget { root: root.to_owned() }),
+            _ => Ok(DirTarget { root: root.to_owned(), bucket_root: root.to_owned(), prefix: String::new() }),
         }
     }
 
@@ -206,11 +210,25 @@ impl Target for DirTarget {
     }
 
     fn key_prefix(&self) -> &str {
-        ""
+        &self.prefix
+    }
+
+    fn child(&self, name: &str) -> Self {
+        DirTarget {
+            root: self.root.join(name),
+            bucket_root: self.bucket_root.clone(),
+            prefix: format!("{}{name}/", self.prefix),
+        }
     }
 
     async fn list_unsorted(&self) -> Result<Vec<ObjectInfo>> {
         self.list_files()
+    }
+
+    async fn get_at_root(&self, key: &str) -> Result<Option<Fetched>> {
+        let root =
+            DirTarget { root: self.bucket_root.clone(), bucket_root: self.bucket_root.clone(), prefix: String::new() };
+        root.read(key)
     }
 
     async fn get(&self, key: &str) -> Result<Option<Fetched>> {

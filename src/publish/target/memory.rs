@@ -13,6 +13,8 @@ use super::{Condition, Fetched, ObjectInfo, Result, Target, TargetError};
 #[derive(Debug, Clone, Default)]
 pub struct MemoryTarget {
     objects: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
+    /// In front of every key: empty, or `<layer>/` for a child.
+    prefix: String,
 }
 
 impl MemoryTarget {
@@ -54,22 +56,33 @@ impl Target for MemoryTarget {
     }
 
     fn key_prefix(&self) -> &str {
-        ""
+        &self.prefix
+    }
+
+    fn child(&self, name: &str) -> Self {
+        MemoryTarget { objects: Arc::clone(&self.objects), prefix: format!("{}{name}/", self.prefix) }
     }
 
     async fn list_unsorted(&self) -> Result<Vec<ObjectInfo>> {
         Ok(self
             .lock()
             .iter()
-            .map(|(key, bytes)| ObjectInfo { key: key.clone(), etag: md5_hex(bytes), size: bytes.len() as u64 })
+            .filter_map(|(key, bytes)| Some((key.strip_prefix(self.prefix.as_str())?, bytes)))
+            .map(|(key, bytes)| ObjectInfo { key: key.to_owned(), etag: md5_hex(bytes), size: bytes.len() as u64 })
             .collect())
     }
 
+    async fn get_at_root(&self, key: &str) -> Result<Option<Fetched>> {
+        Ok(self.lock().get(key).map(|bytes| Fetched { etag: md5_hex(bytes), bytes: bytes.clone() }))
+    }
+
     async fn get(&self, key: &str) -> Result<Option<Fetched>> {
+        let key = &format!("{}{key}", self.prefix);
         Ok(self.lock().get(key).map(|bytes| Fetched { etag: md5_hex(bytes), bytes: bytes.clone() }))
     }
 
     async fn put(&self, key: &str, bytes: &[u8], condition: &Condition) -> Result<()> {
+        let key = &format!("{}{key}", self.prefix);
         let mut objects = self.lock();
         match condition {
             Condition::None => {}
@@ -90,7 +103,7 @@ impl Target for MemoryTarget {
     }
 
     async fn delete(&self, key: &str) -> Result<()> {
-        self.lock().remove(key);
+        self.lock().remove(&format!("{}{key}", self.prefix));
         Ok(())
     }
 }

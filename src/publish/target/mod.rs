@@ -114,6 +114,12 @@ pub trait Target: Clone + Send + Sync + 'static {
     /// The prefix Flux sees in front of our keys (the bucket prefix).
     fn key_prefix(&self) -> &str;
 
+    /// The target at `<root><name>/`: a layer's own pointer, generations,
+    /// lease and objects, beside the root's. `name` is one path segment.
+    /// Its Flux key prefix and bucket root follow (`get_at_root` still
+    /// reads the bucket's root).
+    fn child(&self, name: &str) -> Self;
+
     /// Every object under the root, in any order.
     fn list_unsorted(&self) -> impl Future<Output = Result<Vec<ObjectInfo>>> + Send;
 

@@ -355,6 +355,10 @@ impl Target for S3Target {
         &self.prefix
     }
 
+    fn child(&self, name: &str) -> Self {
+        S3Target { prefix: format!("{}{name}/", self.prefix), ..self.clone() }
+    }
+
     async fn list_unsorted(&self) -> Result<Vec<ObjectInfo>> {
         self.list_pages().await
     }
