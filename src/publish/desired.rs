@@ -53,9 +53,12 @@ impl Desired {
     pub fn load(self, live: &[IndexFile]) -> Result<Loaded, PublishError> {
         match self {
             Desired::Lazy { dir, digest, mut source } => {
-                let trusted = Trusted::new(live).leaving_unread();
+                // Every file is read and hashed against its name, live ones
+                // too: a damaged bundle is refused whatever the target holds
+                // (`Trusted::leaving_unread` would skip them; not used here).
+                let trusted = Trusted::new(live);
                 let bundle = Bundle::read_trusting(&dir, &trusted)?;
-                let unread = bundle.index.files.iter().map(|f| trusted.knows(f)).collect();
+                let unread = vec![false; bundle.index.files.len()];
                 if bundle.index.digest != digest {
                     return Err(ReadError::Damaged {
                         bundle: dir,
