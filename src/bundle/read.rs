@@ -98,8 +98,7 @@ impl Bundle {
 
     /// Reads and verifies the bundle at `dir`, except that a file `trusted`
     /// knows already, with the same objects, is not parsed again (its
-    /// content is still checked against its name), or, when `trusted` says
-    /// `leave_unread`, not read at all: its content is left empty.
+    /// content is still checked against its name).
     pub fn read_trusting(dir: &Path, trusted: &Trusted) -> Result<Bundle, ReadError> {
         let io = |path: PathBuf| move |source| ReadError::Io { path, source };
         let index_path = dir.join(INDEX_FILE);
@@ -114,10 +113,6 @@ impl Bundle {
                 return Err(damaged(format!("`{}` is not a content-addressed object file name", f.path)));
             }
             let path = dir.join(f.path.as_str());
-            if trusted.leave_unread && trusted.knows(f) {
-                objects.push(BundleFile { path: f.path.to_string(), content: Vec::new() });
-                continue;
-            }
             let content = match fs::read(&path) {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     return Err(damaged(format!("`{}` is missing", f.path)));
@@ -191,19 +186,11 @@ pub fn listed_resources(content: &[u8]) -> Option<Vec<String>> {
 #[derive(Debug, Default)]
 pub struct Trusted<'a> {
     files: std::collections::HashMap<&'a ObjectFile, &'a [IndexObject]>,
-    leave_unread: bool,
 }
 
 impl<'a> Trusted<'a> {
     pub fn new(files: &'a [IndexFile]) -> Trusted<'a> {
-        Trusted { files: files.iter().map(|f| (&f.path, f.objects.as_slice())).collect(), leave_unread: false }
-    }
-
-    /// Known files are not read at all (a publish needs the content only
-    /// of files the target lacks, and the live generation's are there).
-    pub fn leaving_unread(mut self) -> Trusted<'a> {
-        self.leave_unread = true;
-        self
+        Trusted { files: files.iter().map(|f| (&f.path, f.objects.as_slice())).collect() }
     }
 
     /// Whether `file` is known, with the same objects.

@@ -134,7 +134,10 @@ impl FluxRun {
                 publish::flux_revision(target, &listing, &ignore)
             }
         };
-        let client = self.session.client().expect("--wait is refused without API access");
+        // `start` refuses `--wait` without API access, so this is `Some`.
+        let Some(client) = self.session.api().await? else {
+            return Err(FluxError::NoAccess { message: "`--wait` needs API access".into() }.into());
+        };
         let token = out.requested.as_ref().and_then(|r| r.token.clone()).unwrap_or_default();
         text(global, &format!("  waiting up to {} for Flux to apply {}", human(timeout), short(&revision)));
         let line = ProgressLine::new(global);

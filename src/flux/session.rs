@@ -130,12 +130,8 @@ impl<T: Target> Session<T> {
     }
 
     /// The API client, once set up (the request at the switch sets it up at the latest).
-    pub fn client(&self) -> Option<&kube::Client> {
-        self.client.get()
-    }
-
     /// The API client, set up now if the background has not yet; `None` without API access.
-    async fn api(&self) -> Result<Option<&kube::Client>, FluxError> {
+    pub async fn api(&self) -> Result<Option<&kube::Client>, FluxError> {
         match &self.flux.kube {
             Some(a) => Ok(Some(self.client.get_or_try_init(|| access::client(a)).await?)),
             None => Ok(None),

@@ -22,12 +22,10 @@ pub enum Desired {
 /// A desired bundle with everything the protocol needs read and verified.
 pub struct Loaded {
     pub index: BundleIndex,
-    /// Object files to make sure the target has. The live generation's are
-    /// left unread (empty) until one turns out to be missing: see `file`.
+    /// Object files to make sure the target has, every one read and
+    /// checked against its name (live ones too: a damaged bundle is refused
+    /// whatever the target holds).
     pub files: Vec<BundleFile>,
-    /// Which of `files` were left unread, and the directory to read them from.
-    unread: Vec<bool>,
-    dir: Option<PathBuf>,
     pub source: Source,
     /// A retained generation: every file it lists must already be there.
     pub retained: bool,
@@ -53,12 +51,7 @@ impl Desired {
     pub fn load(self, live: &[IndexFile]) -> Result<Loaded, PublishError> {
         match self {
             Desired::Lazy { dir, digest, mut source } => {
-                // Every file is read and hashed against its name, live ones
-                // too: a damaged bundle is refused whatever the target holds
-                // (`Trusted::leaving_unread` would skip them; not used here).
-                let trusted = Trusted::new(live);
-                let bundle = Bundle::read_trusting(&dir, &trusted)?;
-                let unread = vec![false; bundle.index.files.len()];
+                let bundle = Bundle::read_trusting(&dir, &Trusted::new(live))?;
                 if bundle.index.digest != digest {
                     return Err(ReadError::Damaged {
                         bundle: dir,
@@ -71,31 +64,14 @@ impl Desired {
                 if let Some(store_path) = &source.store_path {
                     source.nar_hash = Some(crate::nix::nar::hash_path(&store_path.to_path_buf())?.to_nix_string());
                 }
-                Ok(Loaded {
-                    index: bundle.index,
-                    files: bundle.objects,
-                    unread,
-                    dir: Some(dir),
-                    source,
-                    retained: false,
-                })
+                Ok(Loaded { index: bundle.index, files: bundle.objects, source, retained: false })
             }
-            Desired::Bundle { bundle, source } => Ok(Loaded {
-                index: bundle.index,
-                files: bundle.objects,
-                unread: Vec::new(),
-                dir: None,
-                source,
-                retained: false,
-            }),
-            Desired::Retained { record, source } => Ok(Loaded {
-                index: record.bundle,
-                files: Vec::new(),
-                unread: Vec::new(),
-                dir: None,
-                source,
-                retained: true,
-            }),
+            Desired::Bundle { bundle, source } => {
+                Ok(Loaded { index: bundle.index, files: bundle.objects, source, retained: false })
+            }
+            Desired::Retained { record, source } => {
+                Ok(Loaded { index: record.bundle, files: Vec::new(), source, retained: true })
+            }
         }
     }
 }
@@ -103,35 +79,5 @@ impl Desired {
 impl Loaded {
     pub fn object_count(&self) -> usize {
         crate::bundle::index::object_count(&self.index.files)
-    }
-
-    /// Whether file `i` is one of the live generation's, left unread.
-    pub fn is_unread(&self, i: usize) -> bool {
-        self.unread.get(i).copied().unwrap_or(false)
-    }
-
-    /// The size of file `i` (from the file system when it was left unread).
-    pub fn size(&self, i: usize) -> u64 {
-        match (&self.dir, self.is_unread(i)) {
-            (Some(dir), true) => std::fs::metadata(dir.join(&self.files[i].path)).map_or(0, |m| m.len()),
-            _ => self.files[i].content.len() as u64,
-        }
-    }
-
-    /// File `i` with its content, read and checked against its name now
-    /// if it was left unread (a live file the target turned out to lack).
-    pub fn file(&self, i: usize) -> Result<BundleFile, PublishError> {
-        let file = &self.files[i];
-        let (Some(dir), true) = (&self.dir, self.is_unread(i)) else { return Ok(file.clone()) };
-        let path = dir.join(&file.path);
-        let content = std::fs::read(&path).map_err(|source| ReadError::Io { path: path.clone(), source })?;
-        if crate::bundle::sha256_hex(&content) != self.index.files[i].sha256 {
-            return Err(ReadError::Damaged {
-                bundle: dir.clone(),
-                why: format!("`{}` does not hash to its name", file.path),
-            }
-            .into());
-        }
-        Ok(BundleFile { path: file.path.clone(), content })
     }
 }

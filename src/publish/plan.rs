@@ -48,7 +48,7 @@ impl Plan {
     /// The plan with the files of `desired` that `listing` lacks to upload.
     pub fn with_uploads(mut self, listing: &[ObjectInfo], desired: &Loaded) -> Plan {
         self.uploads = missing_files(listing, desired);
-        self.upload_bytes = self.uploads.iter().map(|i| desired.size(*i)).sum();
+        self.upload_bytes = self.uploads.iter().map(|i| desired.files[*i].content.len() as u64).sum();
         self
     }
 }
@@ -71,22 +71,11 @@ pub fn guard(target: &str, live: usize, objects: usize, removed: usize, opts: &O
     Ok(())
 }
 
-/// Indexes of the files the target lacks, or holds only partly. The live
-/// generation's files (left unread) were whole when the pointer switched to
-/// them and are never written again: listed is whole.
+/// Indexes of the files the target lacks, or holds only partly.
 fn missing_files(listing: &[ObjectInfo], desired: &Loaded) -> Vec<usize> {
     let listed: BTreeMap<&str, &ObjectInfo> = listing.iter().map(|o| (o.key.as_str(), o)).collect();
     let files = &desired.files;
-    (0..files.len())
-        .filter(|i| {
-            let copy = listed.get(files[*i].path.as_str()).copied();
-            if desired.is_unread(*i) {
-                copy.is_none()
-            } else {
-                !has_whole_copy(copy, &files[*i])
-            }
-        })
-        .collect()
+    (0..files.len()).filter(|i| !has_whole_copy(listed.get(files[*i].path.as_str()).copied(), &files[*i])).collect()
 }
 
 /// Whether the target's copy of `file` is whole: its ETag is the MD5 of the

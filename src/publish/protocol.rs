@@ -223,7 +223,7 @@ async fn publish_under_lease<T: Target>(
     let plan = plan.with_uploads(&state.listing, desired);
     let generation = plan.generation;
 
-    let uploads: Vec<BundleFile> = plan.uploads.iter().map(|i| desired.file(*i)).collect::<Result<_, _>>()?;
+    let uploads: Vec<BundleFile> = plan.uploads.iter().map(|i| desired.files[*i].clone()).collect();
     // What the target holds, for garbage collection and Flux's revision, without listing it again.
     let mut tracked = Tracked::from_listing(&state.listing);
     for (key, etag, size) in upload_all(target, uploads, opts, progress).await? {
