@@ -13,32 +13,13 @@ use serde_json::{json, Value};
 use super::common::fake_kube::*;
 use super::common::s3::Server;
 use super::common::{layered_spec, nixflux, run_ok, yaml_documents};
+use super::publish_loop::{flux_revision, report, stderr};
 
 const NS: &str = "flux-system";
 const NAME: &str = "home";
 const PREFIX: &str = "home/";
 const LAYERS: [&str; 3] = ["crds", "infra", "apps"];
 const CRD_ID: &str = "_widgets.example.com_apiextensions.k8s.io_CustomResourceDefinition";
-
-fn ignored(key: &str) -> bool {
-    key.split('/').any(|e| e == "generations") || key.ends_with("nixflux.lock") || key.contains(".nixflux-tmp-")
-}
-
-/// source-controller's revision of the whole prefix, from the bucket's own listing.
-fn flux_revision(server: &Server) -> String {
-    let lines: String =
-        server.listing(PREFIX).iter().filter(|(k, _)| !ignored(k)).map(|(k, e)| format!("{k} {e}\n")).collect();
-    format!("sha256:{}", nixflux::bundle::sha256_hex(lines.as_bytes()))
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn report(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}\n{}", String::from_utf8_lossy(&out.stdout), stderr(out)))
-}
 
 #[test]
 fn bootstrap_renders_one_kustomization_per_layer_chained_by_depends_on() {

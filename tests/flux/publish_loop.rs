@@ -21,12 +21,13 @@ const PREFIX: &str = "home/";
 const WAIT: Duration = Duration::from_secs(10);
 
 /// What the Bucket's default `ignore` leaves out of the revision.
-fn ignored(key: &str) -> bool {
+pub fn ignored(key: &str) -> bool {
     key.split('/').any(|e| e == "generations") || key.ends_with("nixflux.lock") || key.contains(".nixflux-tmp-")
 }
 
-/// The revision source-controller computes from the bucket as it is now.
-fn flux_revision(server: &Server) -> String {
+/// The revision source-controller computes from the bucket as it is now
+/// (the prefix `home/`, the default `ignore`).
+pub fn flux_revision(server: &Server) -> String {
     let lines: String =
         server.listing(PREFIX).iter().filter(|(k, _)| !ignored(k)).map(|(k, e)| format!("{k} {e}\n")).collect();
     format!("sha256:{}", nixflux::bundle::sha256_hex(lines.as_bytes()))
@@ -74,13 +75,13 @@ impl Setup {
     }
 }
 
-fn report(out: &Output) -> Value {
+pub fn report(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!("{e}: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
     })
 }
 
-fn stderr(out: &Output) -> String {
+pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
