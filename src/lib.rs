@@ -29,6 +29,7 @@ pub mod flux;
 pub mod image;
 pub mod logging;
 pub mod nix;
+pub mod notify;
 pub mod object;
 pub mod parallel;
 pub mod publish;
