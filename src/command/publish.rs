@@ -69,6 +69,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
+    tracing::debug!("publish starts");
     let source = source_of(&args.bundle)?;
     let mut opts = args.guard.options();
     opts.flux_ignore = args.bucket.spec_ignore();
@@ -92,6 +93,7 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     }
     let (report, flux) = block_on(async {
         let target = args.target.open().await?;
+        tracing::debug!("target opened");
         let desired = Desired::from_dir(&args.bundle, source).map_err(publish::PublishError::Bundle)?;
         flux_run::publish_followed(&target, desired, opts, &args.flux, global, progress.as_ref()).await
     })??;

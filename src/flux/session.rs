@@ -187,6 +187,7 @@ impl<T: Target> Session<T> {
     /// publish, one per layer for a layered one) and that makes `desired` live.
     pub async fn check_across(&self, live: &[(&T, &[IndexFile])], desired: Gate<'_>) -> Result<(), PublishError> {
         let Some(facts) = self.facts().await? else { return Ok(()) };
+        tracing::debug!("cluster facts at hand");
         binding::check(&self.target.name(), facts.binding.as_ref(), &facts.uid)?;
         let gone = desired.gone(facts);
         let protected: Vec<ObjectId> = gone.iter().filter(|id| prune::is_protected(id)).cloned().collect();

@@ -14,6 +14,9 @@ use super::lease::Lease;
 use super::state::load_pointer;
 use super::target::{ObjectInfo, Target, TargetError};
 
+/// How many retained records garbage collection reads at once.
+const RECORD_BATCH: usize = 3;
+
 /// The listing and live pointer, when the caller has them (right after a publish).
 pub struct Known {
     pub listing: Vec<ObjectInfo>,
@@ -54,26 +57,39 @@ pub async fn collect_garbage<T: Target>(
         .filter(|k| k.starts_with(OBJECTS_PREFIX) && !retained.contains(*k))
         .collect();
     if !candidates.is_empty() {
-        // Only the retained records' file lists matter: fetch those together.
-        let mut tasks = tokio::task::JoinSet::new();
-        for n in records.iter().copied().filter(|n| (oldest_kept..live).contains(n)) {
-            let target = target.clone();
-            tasks.spawn(async move { (n, load_resources(&target, n).await) });
-        }
-        while let Some(done) = tasks.join_next().await {
-            let (n, resources) = match done {
-                Ok(v) => v,
-                Err(e) => std::panic::resume_unwind(e.into_panic()),
-            };
-            match resources? {
-                Some(r) => retained.extend(r),
-                None => {
-                    tracing::warn!(generation = n, "a retained generation record is unreadable; keeping every object");
-                    return Ok(Collected::default());
+        // Only the retained records' file lists matter. A candidate is most
+        // often held by a recent generation (the one just replaced), so the
+        // records are read newest first, a few at a time, until every
+        // candidate is found held or every record was read.
+        let mut window: Vec<u64> = records.iter().copied().filter(|n| (oldest_kept..live).contains(n)).collect();
+        window.sort_unstable_by(|a, b| b.cmp(a));
+        for batch in window.chunks(RECORD_BATCH) {
+            let mut tasks = tokio::task::JoinSet::new();
+            for n in batch.iter().copied() {
+                let target = target.clone();
+                tasks.spawn(async move { (n, load_resources(&target, n).await) });
+            }
+            while let Some(done) = tasks.join_next().await {
+                let (n, resources) = match done {
+                    Ok(v) => v,
+                    Err(e) => std::panic::resume_unwind(e.into_panic()),
+                };
+                match resources? {
+                    Some(r) => retained.extend(r),
+                    None => {
+                        tracing::warn!(
+                            generation = n,
+                            "a retained generation record is unreadable; keeping every object"
+                        );
+                        return Ok(Collected::default());
+                    }
                 }
             }
+            candidates.retain(|k| !retained.contains(*k));
+            if candidates.is_empty() {
+                break;
+            }
         }
-        candidates.retain(|k| !retained.contains(*k));
     }
     if candidates.is_empty() && stale_records.is_empty() {
         return Ok(Collected::default());

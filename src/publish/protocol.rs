@@ -120,6 +120,7 @@ pub async fn publish<T: Target>(
     // revision stay as they are. One read of the pointer says so; the
     // listing (which only the printed revision would need) is skipped.
     let pointer = read_pointer(target).await?;
+    tracing::debug!("pointer read");
     if let Some(live) = pointer.as_ref().filter(|p| &p.pointer.bundle_digest == desired.digest()) {
         // A run after a crash past the switch ends here: clear the dead run's lease.
         if !opts.dry_run {
@@ -152,13 +153,17 @@ pub async fn publish<T: Target>(
     };
     let (planned, ignore) = tokio::join!(load, bucket_ignore(target, &opts.flux_ignore));
     let planned = planned?;
+    tracing::debug!("live state read");
     let desired = desired.load(&planned.live_files)?;
+    tracing::debug!("bundle read and verified");
     let before = planned.generation();
     let digest = desired.index.digest.clone();
     // Checked before the lease is taken; a dry run also reports the uploads.
     let plan = Plan::new(&name, &planned, &desired, opts)?;
+    tracing::debug!("planned");
     if let Some(hooks) = &opts.hooks {
         hooks.check(&planned.live_files, &desired.index).await?;
+        tracing::debug!("hooks checked the plan");
     }
     if opts.dry_run {
         let revision = flux_revision(target, &planned.listing, &ignore);
@@ -210,6 +215,7 @@ async fn publish_under_lease<T: Target>(
     // listing taken now is exact: nobody else writes while the lease is held.
     let (now, listing) = tokio::join!(read_pointer(target), target.list());
     let (now, listing) = (now?, listing?);
+    tracing::debug!(keys = listing.len(), "listed under the lease");
     let (state, plan) = if now.as_ref().map(|p| p.etag.as_str()) == planned.pointer_etag() {
         (State { listing, ..planned }, plan)
     } else {
@@ -226,24 +232,6 @@ async fn publish_under_lease<T: Target>(
     let uploads: Vec<BundleFile> = plan.uploads.iter().map(|i| desired.files[*i].clone()).collect();
     // What the target holds, for garbage collection and Flux's revision, without listing it again.
     let mut tracked = Tracked::from_listing(&state.listing);
-    for (key, etag, size) in upload_all(target, uploads, opts, progress).await? {
-        tracked.put(&key, etag, size);
-    }
-    if desired.retained {
-        // Every resource the new pointer lists must be in the target.
-        let after = target.list().await?;
-        let have: BTreeSet<&str> = after.iter().map(|o| o.key.as_str()).collect();
-        if let Some(lost) = desired.index.files.iter().find(|f| !have.contains(f.path.as_str())) {
-            return Err(PublishError::Unrestorable {
-                target: target.name(),
-                generation: desired.source.rollback_of.unwrap_or(0),
-                why: format!("its object file `{}` is gone", lost.path),
-            });
-        }
-    }
-    target.sync().await?;
-
-    lease.check(target).await?;
     let record = Record {
         format_version: RECORD_FORMAT,
         generation,
@@ -256,9 +244,38 @@ async fn publish_under_lease<T: Target>(
         bundle: desired.index.clone(),
     };
     let record_bytes = serde_json::to_vec(&record).map_err(PublishError::Encode)?;
-    let etag = target.put_tagged(&record_key(generation), &record_bytes, &Condition::None).await?;
-    tracked.put(&record_key(generation), etag, record_bytes.len() as u64);
+    // The record names a generation no pointer names yet, so it goes out
+    // with the object files (garbage collection removes it if the switch
+    // never happens). A rollback writes it only once its files are known
+    // to be there.
+    let write_record = async {
+        lease.check(target).await?;
+        Ok::<_, PublishError>(target.put_tagged(&record_key(generation), &record_bytes, &Condition::None).await?)
+    };
+    let (written, record_etag) = if desired.retained {
+        let written = upload_all(target, uploads, opts, progress).await?;
+        // Every resource the new pointer lists must be in the target.
+        let after = target.list().await?;
+        let have: BTreeSet<&str> = after.iter().map(|o| o.key.as_str()).collect();
+        if let Some(lost) = desired.index.files.iter().find(|f| !have.contains(f.path.as_str())) {
+            return Err(PublishError::Unrestorable {
+                target: target.name(),
+                generation: desired.source.rollback_of.unwrap_or(0),
+                why: format!("its object file `{}` is gone", lost.path),
+            });
+        }
+        (written, write_record.await?)
+    } else {
+        let (written, etag) = tokio::join!(upload_all(target, uploads, opts, progress), write_record);
+        (written?, etag?)
+    };
+    for (key, etag, size) in written {
+        tracked.put(&key, etag, size);
+    }
+    tracked.put(&record_key(generation), record_etag, record_bytes.len() as u64);
+    target.sync().await?;
     failpoint::hit("record");
+    tracing::debug!(bytes = record_bytes.len(), "objects and record written");
 
     // The switch: only if the lease is still ours and the pointer still the
     // one this plan started from (both read at once).

@@ -87,6 +87,10 @@ OBJECTS = {BUCKET: ("bucket", bucket), KUSTOMIZATION: ("kustomization", kustomiz
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # TCP_NODELAY, as the API server (Go) sets on every connection: headers
+    # and body go out as two writes, and with Nagle's algorithm the body
+    # would wait for the client's delayed ACK (40 ms on Linux).
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):
         pass
