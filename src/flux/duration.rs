@@ -10,7 +10,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let bad = || format!("`{s}` is not a duration (write e.g. `90s`, `5m` or `1h30m`)");
     let total = parse_seconds(s).ok_or_else(bad)?;
     if total <= 0.0 {
-        return Err(bad());
+        return Err(format!("`{s}` is no time at all (write a positive duration, e.g. `90s` or `5m`)"));
     }
     Ok(Duration::from_secs_f64(total))
 }

@@ -40,9 +40,9 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
-    #[serde(default = "default_listen")]
+    #[serde(default = "default_listen", deserialize_with = "socket")]
     pub listen: SocketAddr,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "socket_opt")]
     pub receiver_listen: Option<SocketAddr>,
     #[serde(default = "default_receiver_path")]
     pub receiver_path: String,
@@ -102,6 +102,15 @@ fn default_max_body() -> usize {
 }
 fn default_queue() -> usize {
     1024
+}
+
+fn socket<'de, D: Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
+    let s = String::deserialize(d)?;
+    s.parse().map_err(|_| serde::de::Error::custom(format!("`{s}` is not an address and port (write e.g. `127.0.0.1:9292` or `[::1]:9292`)")))
+}
+
+fn socket_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
+    socket(d).map(Some)
 }
 
 pub(super) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {

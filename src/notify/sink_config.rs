@@ -190,7 +190,7 @@ impl SinkConfig {
         if let Some((field, _)) = set.iter().find(|(f, is_set)| *is_set && !uses.contains(f)) {
             return Err((
                 field.to_string(),
-                format!("is not a field of a `{kind}` sink (it uses: {})", uses.join(", ")),
+                format!("is not a field of `{kind}` sinks (they use: {})", uses.join(", ")),
             ));
         }
         let required = match self.kind {
@@ -199,7 +199,7 @@ impl SinkConfig {
             _ => "url",
         };
         if !set.iter().any(|(f, is_set)| *f == required && *is_set) {
-            return Err((required.into(), format!("is required for a `{kind}` sink")));
+            return Err((required.into(), format!("is required for `{kind}` sinks")));
         }
         if let Some(url) = &self.url {
             if !(url.starts_with("http://") || url.starts_with("https://")) || url.parse::<hyper::Uri>().is_err() {

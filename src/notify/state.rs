@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use super::notification::{Notification, Severity};
-use super::observation::{Observation, Readiness, Subject};
+use super::observation::{Observation, Readiness, Source, Subject};
 
 /// The timings of the configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,8 +101,14 @@ impl Tracker {
                     entry.revision = obs.revision.clone();
                 }
                 if entry.phase == Phase::Ready {
-                    // A source may report a failure that began before it looked.
-                    entry.phase = Phase::Pending { since: obs.at.min(now) };
+                    // A watched status may report a failure that began before
+                    // the watcher looked (`lastTransitionTime`); an event is
+                    // news, and its timestamp is another machine's clock.
+                    let since = match obs.source {
+                        Source::Watch => obs.at.min(now),
+                        Source::Event => now,
+                    };
+                    entry.phase = Phase::Pending { since };
                     entry.changed = now;
                 }
                 None

@@ -98,10 +98,13 @@ fn a_new_failure_right_after_a_recovery_waits_for_the_cooldown() {
 fn a_failure_seen_late_counts_from_when_it_began() {
     let mut t = Tracker::new(policy());
     // The watcher starts and finds an object failing for an hour already.
-    t.observe(&obs("a", Failing, 0), at(3600));
+    t.observe(&Observation { source: Source::Watch, ..obs("a", Failing, 0) }, at(3600));
     let told = t.tick(at(3600));
     assert_eq!(told.len(), 1);
     assert_eq!(told[0].since, at(0));
+    // An event's timestamp is another clock: the failure counts from now.
+    t.observe(&obs("b", Failing, 0), at(3600));
+    assert!(t.tick(at(3600)).iter().all(|n| n.subject.name != "b"));
 }
 
 #[test]

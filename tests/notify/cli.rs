@@ -1,0 +1,44 @@
+//! `nixflux notify --config FILE --check`: every bad configuration under
+//! `tests/notify/cli/` gives exactly the `.stderr` beside it and exit 2;
+//! the good one exits 0. `NIXFLUX_BLESS=1` rewrites the files.
+
+use super::common::{compare, nixflux, root};
+
+#[test]
+fn bad_configurations_have_exact_errors_and_exit_2() {
+    let dir = root().join("tests/notify/cli");
+    let mut cases: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml") && !p.ends_with("good.toml"))
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 8, "expected at least 8 bad configurations, found {}", cases.len());
+    let mut failures = Vec::new();
+    for case in &cases {
+        let file = case.file_name().unwrap().to_str().unwrap();
+        let out = nixflux().current_dir(&dir).env_remove("STATE_DIRECTORY").args(["notify", "--config", file, "--check"]).output().unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        if out.status.code() != Some(2) {
+            failures.push(format!("{file}: exit {:?}, want 2\n{stderr}", out.status.code()));
+        }
+        failures.extend(compare(&case.with_extension("stderr"), &stderr));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_good_configuration_checks_clean() {
+    let dir = root().join("tests/notify/cli");
+    let out = nixflux().current_dir(&dir).args(["notify", "--config", "good.toml", "--check"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_missing_configuration_file_is_named() {
+    let out = nixflux().args(["notify", "--config", "/nonexistent/notify.toml", "--check"]).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("reading `/nonexistent/notify.toml`"), "{stderr}");
+}
