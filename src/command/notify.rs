@@ -36,9 +36,10 @@ pub fn run(args: Args, _global: Global) -> anyhow::Result<ExitCode> {
     }
     block_on(async move {
         let daemon = Daemon::start(&config, StartOptions::default()).await.map_err(|e| match e {
-            e @ (StartError::Sink(_) | StartError::HmacKey { .. }) => {
-                anyhow::Error::new(BadInput { message: e.to_string(), hint: Some("check the file the configuration names".into()) })
-            }
+            e @ (StartError::Sink(_) | StartError::HmacKey { .. }) => anyhow::Error::new(BadInput {
+                message: e.to_string(),
+                hint: Some("check the file the configuration names".into()),
+            }),
             e => anyhow::Error::new(e).context("starting the notifier"),
         })?;
         shutdown_signal().await.context("waiting for a signal")?;

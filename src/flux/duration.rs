@@ -21,8 +21,8 @@ pub fn parse_duration_or_zero(s: &str) -> Result<Duration, String> {
     if s.trim() == "0" {
         return Ok(Duration::ZERO);
     }
-    let total = parse_seconds(s)
-        .ok_or_else(|| format!("`{s}` is not a duration (write e.g. `0s`, `90s`, `5m` or `1h30m`)"))?;
+    let total =
+        parse_seconds(s).ok_or_else(|| format!("`{s}` is not a duration (write e.g. `0s`, `90s`, `5m` or `1h30m`)"))?;
     Ok(Duration::from_secs_f64(total))
 }
 

@@ -106,18 +106,22 @@ fn default_queue() -> usize {
 
 fn socket<'de, D: Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
     let s = String::deserialize(d)?;
-    s.parse().map_err(|_| serde::de::Error::custom(format!("`{s}` is not an address and port (write e.g. `127.0.0.1:9292` or `[::1]:9292`)")))
+    s.parse().map_err(|_| {
+        serde::de::Error::custom(format!(
+            "`{s}` is not an address and port (write e.g. `127.0.0.1:9292` or `[::1]:9292`)"
+        ))
+    })
 }
 
 fn socket_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
     socket(d).map(Some)
 }
 
-pub(super) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     parse_duration(&String::deserialize(d)?).map_err(serde::de::Error::custom)
 }
 
-pub(super) fn duration_or_zero<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+fn duration_or_zero<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     parse_duration_or_zero(&String::deserialize(d)?).map_err(serde::de::Error::custom)
 }
 
@@ -187,7 +191,10 @@ impl Config {
                 return Err(invalid("http.receiver_path".into(), "must start with `/` (e.g. `/flux`)".into()));
             }
             if matches!(http.receiver_path.as_str(), "/metrics" | "/healthz" | "/readyz") {
-                return Err(invalid("http.receiver_path".into(), "must not be one of `/metrics`, `/healthz`, `/readyz`".into()));
+                return Err(invalid(
+                    "http.receiver_path".into(),
+                    "must not be one of `/metrics`, `/healthz`, `/readyz`".into(),
+                ));
             }
             if http.max_body == 0 || http.queue == 0 {
                 let key = if http.max_body == 0 { "http.max_body" } else { "http.queue" };
@@ -266,7 +273,10 @@ mod tests {
     #[test]
     fn defaults_fill_what_is_left_out() {
         let c = parse("state_file = \"/s.json\"\n[http]\n").unwrap();
-        assert_eq!((c.grace, c.reminder, c.cooldown), (Duration::from_secs(600), Duration::from_secs(3600), Duration::from_secs(300)));
+        assert_eq!(
+            (c.grace, c.reminder, c.cooldown),
+            (Duration::from_secs(600), Duration::from_secs(3600), Duration::from_secs(300))
+        );
         let http = c.http.unwrap();
         assert_eq!(http.listen.to_string(), "127.0.0.1:9292");
         assert_eq!((http.receiver_path.as_str(), http.max_body, http.queue), ("/flux", 65536, 1024));

@@ -98,9 +98,10 @@ impl Daemon {
             let handle = sink::handle(c);
             if let Sink::Device(d) = &mut sink {
                 // The device shows the state the notifier comes back with.
-                let failing = tracker.entries().iter().filter(|(s, e)| {
-                    matches!(e.phase, Phase::Alerted { .. }) && handle.filter.matches_subject(s)
-                });
+                let failing = tracker
+                    .entries()
+                    .iter()
+                    .filter(|(s, e)| matches!(e.phase, Phase::Alerted { .. }) && handle.filter.matches_subject(s));
                 d.set_failing(failing.map(|(s, _)| s.clone()));
                 if let Err(e) = d.write_line().await {
                     tracing::warn!(sink = %c.name, error = %e.message, "the device is not there yet");
@@ -127,18 +128,21 @@ impl Daemon {
                 ),
                 None => None,
             };
-            let receiver = Arc::new(Receiver { key, max_body: http.max_body, queue: tx.clone(), metrics: metrics.clone() });
+            let receiver =
+                Arc::new(Receiver { key, max_body: http.max_body, queue: tx.clone(), metrics: metrics.clone() });
             let route = (http.receiver_path.clone(), receiver);
-            let listener = server::bind(http.listen)
-                .await
-                .map_err(|source| StartError::Bind { addr: http.listen, field: "http.listen", source })?;
+            let listener = server::bind(http.listen).await.map_err(|source| StartError::Bind {
+                addr: http.listen,
+                field: "http.listen",
+                source,
+            })?;
             http_addr = listener.local_addr().ok();
             let own_socket = match http.receiver_listen {
-                Some(addr) => Some(
-                    server::bind(addr)
-                        .await
-                        .map_err(|source| StartError::Bind { addr, field: "http.receiver_listen", source })?,
-                ),
+                Some(addr) => Some(server::bind(addr).await.map_err(|source| StartError::Bind {
+                    addr,
+                    field: "http.receiver_listen",
+                    source,
+                })?),
                 None => None,
             };
             let main_routes = Routes {

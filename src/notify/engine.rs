@@ -48,7 +48,8 @@ impl Engine {
         let mut batch = Vec::with_capacity(BATCH);
         loop {
             let now = self.clock.now();
-            let sleep = self.tracker.next_due().map_or(IDLE, |due| due.duration_since(now).unwrap_or_default().min(IDLE));
+            let sleep =
+                self.tracker.next_due().map_or(IDLE, |due| due.duration_since(now).unwrap_or_default().min(IDLE));
             tokio::select! {
                 n = queue.recv_many(&mut batch, BATCH) => {
                     if n == 0 {

@@ -106,20 +106,34 @@ impl Metrics {
                 let _ = writeln!(out, "nixflux_notify_ready{{{}}} {v}", subject_labels(s));
             }
         }
-        help(&mut out, "nixflux_notify_last_transition_timestamp_seconds", "gauge", "when the subject's state last changed");
+        help(
+            &mut out,
+            "nixflux_notify_last_transition_timestamp_seconds",
+            "gauge",
+            "when the subject's state last changed",
+        );
         for (s, g) in &subjects {
             let t = g.changed.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs_f64();
             let _ = writeln!(out, "nixflux_notify_last_transition_timestamp_seconds{{{}}} {t:.3}", subject_labels(s));
         }
         let count = |f: fn(&Phase) -> bool| subjects.values().filter(|g| f(&g.phase)).count();
         help(&mut out, "nixflux_notify_failing", "gauge", "subjects failing, by whether they were told yet");
-        let _ = writeln!(out, "nixflux_notify_failing{{state=\"alerted\"}} {}", count(|p| matches!(p, Phase::Alerted { .. })));
-        let _ = writeln!(out, "nixflux_notify_failing{{state=\"pending\"}} {}", count(|p| matches!(p, Phase::Pending { .. })));
+        let _ = writeln!(
+            out,
+            "nixflux_notify_failing{{state=\"alerted\"}} {}",
+            count(|p| matches!(p, Phase::Alerted { .. }))
+        );
+        let _ = writeln!(
+            out,
+            "nixflux_notify_failing{{state=\"pending\"}} {}",
+            count(|p| matches!(p, Phase::Pending { .. }))
+        );
         help(&mut out, "nixflux_notify_events_received_total", "counter", "Flux events accepted by the receiver");
         let _ = writeln!(out, "nixflux_notify_events_received_total {}", self.events_accepted.load(Ordering::Relaxed));
         help(&mut out, "nixflux_notify_events_rejected_total", "counter", "requests the receiver refused, by reason");
         for r in Rejection::ALL {
-            let _ = writeln!(out, "nixflux_notify_events_rejected_total{{reason=\"{}\"}} {}", r.as_str(), self.rejected(r));
+            let _ =
+                writeln!(out, "nixflux_notify_events_rejected_total{{reason=\"{}\"}} {}", r.as_str(), self.rejected(r));
         }
         help(&mut out, "nixflux_notify_observations_total", "counter", "observations the state machine took in");
         let _ = writeln!(out, "nixflux_notify_observations_total {}", self.observations.load(Ordering::Relaxed));
@@ -128,11 +142,24 @@ impl Metrics {
         let sinks = self.sinks.lock().unwrap_or_else(|e| e.into_inner()).clone();
         type Read = fn(&SinkMetrics) -> u64;
         let series: [(&str, &str, &str, Read); 5] = [
-            ("nixflux_notify_sink_deliveries_total", "counter", "notifications the sink accepted", |s| s.delivered.load(Ordering::Relaxed)),
-            ("nixflux_notify_sink_retries_total", "counter", "delivery attempts repeated after a failure", |s| s.retries.load(Ordering::Relaxed)),
-            ("nixflux_notify_sink_failures_total", "counter", "notifications given up after the last retry", |s| s.failed.load(Ordering::Relaxed)),
-            ("nixflux_notify_sink_dropped_total", "counter", "notifications dropped from a full queue (oldest first)", |s| s.queue.dropped()),
-            ("nixflux_notify_sink_queue_depth", "gauge", "notifications waiting for the sink", |s| s.queue.len() as u64),
+            ("nixflux_notify_sink_deliveries_total", "counter", "notifications the sink accepted", |s| {
+                s.delivered.load(Ordering::Relaxed)
+            }),
+            ("nixflux_notify_sink_retries_total", "counter", "delivery attempts repeated after a failure", |s| {
+                s.retries.load(Ordering::Relaxed)
+            }),
+            ("nixflux_notify_sink_failures_total", "counter", "notifications given up after the last retry", |s| {
+                s.failed.load(Ordering::Relaxed)
+            }),
+            (
+                "nixflux_notify_sink_dropped_total",
+                "counter",
+                "notifications dropped from a full queue (oldest first)",
+                |s| s.queue.dropped(),
+            ),
+            ("nixflux_notify_sink_queue_depth", "gauge", "notifications waiting for the sink", |s| {
+                s.queue.len() as u64
+            }),
         ];
         for (name, kind, text, read) in series {
             help(&mut out, name, kind, text);
@@ -149,7 +176,8 @@ fn help(out: &mut String, name: &str, kind: &str, text: &str) {
 }
 
 fn subject_labels(s: &Subject) -> String {
-    let mut l = format!("kind=\"{}\",namespace=\"{}\",name=\"{}\"", escape(&s.kind), escape(&s.namespace), escape(&s.name));
+    let mut l =
+        format!("kind=\"{}\",namespace=\"{}\",name=\"{}\"", escape(&s.kind), escape(&s.namespace), escape(&s.name));
     if let Some(app) = &s.app {
         let _ = write!(l, ",app=\"{}\"", escape(app));
     }
@@ -168,12 +196,16 @@ mod tests {
     #[test]
     fn gauges_and_counters_render_as_prometheus_text() {
         let m = Metrics::default();
-        let s = Subject { kind: "Kustomization".into(), namespace: "flux-system".into(), name: "a\"b".into(), app: None };
+        let s =
+            Subject { kind: "Kustomization".into(), namespace: "flux-system".into(), name: "a\"b".into(), app: None };
         let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_500);
         m.set_subject(&s, Phase::Pending { since: t }, t);
         m.reject(Rejection::Signature);
         let text = m.render();
-        assert!(text.contains("nixflux_notify_ready{kind=\"Kustomization\",namespace=\"flux-system\",name=\"a\\\"b\"} 0\n"), "{text}");
+        assert!(
+            text.contains("nixflux_notify_ready{kind=\"Kustomization\",namespace=\"flux-system\",name=\"a\\\"b\"} 0\n"),
+            "{text}"
+        );
         assert!(text.contains("nixflux_notify_failing{state=\"pending\"} 1\n"));
         assert!(text.contains("nixflux_notify_events_rejected_total{reason=\"signature\"} 1\n"));
         assert!(text.contains("} 1.500\n"));

@@ -129,10 +129,9 @@ impl Notification {
                 self.down_for.map(format_duration).unwrap_or_default(),
                 self.reason
             ),
-            Severity::Recovery => format!(
-                "recovered after {}: {what}",
-                self.down_for.map(format_duration).unwrap_or_default()
-            ),
+            Severity::Recovery => {
+                format!("recovered after {}: {what}", self.down_for.map(format_duration).unwrap_or_default())
+            }
         }
     }
 
@@ -161,7 +160,12 @@ mod tests {
     fn sample(severity: Severity) -> Notification {
         Notification {
             severity,
-            subject: Subject { kind: "Kustomization".into(), namespace: "flux-system".into(), name: "apps".into(), app: None },
+            subject: Subject {
+                kind: "Kustomization".into(),
+                namespace: "flux-system".into(),
+                name: "apps".into(),
+                app: None,
+            },
             reason: "HealthCheckFailed".into(),
             message: "timeout waiting for: [Deployment/web/web status: 'InProgress']".into(),
             revision: Some("sha256:abc".into()),

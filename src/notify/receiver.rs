@@ -75,7 +75,12 @@ impl Receiver {
             r.headers_mut().insert("allow", hyper::header::HeaderValue::from_static("POST"));
             return Err((Rejection::Method, r));
         }
-        let too_large = || (Rejection::TooLarge, answer(StatusCode::PAYLOAD_TOO_LARGE, &format!("the body is larger than {} bytes", self.max_body)));
+        let too_large = || {
+            (
+                Rejection::TooLarge,
+                answer(StatusCode::PAYLOAD_TOO_LARGE, &format!("the body is larger than {} bytes", self.max_body)),
+            )
+        };
         let declared = request
             .headers()
             .get(hyper::header::CONTENT_LENGTH)
@@ -88,7 +93,9 @@ impl Receiver {
         let body = match Limited::new(request.into_body(), self.max_body).collect().await {
             Ok(b) => b.to_bytes(),
             Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return Err(too_large()),
-            Err(e) => return Err((Rejection::Malformed, answer(StatusCode::BAD_REQUEST, &format!("reading the body: {e}")))),
+            Err(e) => {
+                return Err((Rejection::Malformed, answer(StatusCode::BAD_REQUEST, &format!("reading the body: {e}"))))
+            }
         };
         if let Some(key) = &self.key {
             let ok = signature.as_deref().is_some_and(|s| signature_ok(key, &body, s));
@@ -102,13 +109,18 @@ impl Receiver {
         let event = match parsed {
             Ok(e) => match de.end() {
                 Ok(()) => e,
-                Err(e) => return Err((Rejection::Malformed, answer(StatusCode::BAD_REQUEST, &format!("not JSON: {e}")))),
+                Err(e) => {
+                    return Err((Rejection::Malformed, answer(StatusCode::BAD_REQUEST, &format!("not JSON: {e}"))))
+                }
             },
             Err(e) => {
                 let path = e.path().to_string();
                 let inner = e.into_inner();
                 return Err(if inner.is_data() {
-                    (Rejection::NotAnEvent, answer(StatusCode::BAD_REQUEST, &format!("not a Flux event: `{path}`: {inner}")))
+                    (
+                        Rejection::NotAnEvent,
+                        answer(StatusCode::BAD_REQUEST, &format!("not a Flux event: `{path}`: {inner}")),
+                    )
                 } else {
                     (Rejection::Malformed, answer(StatusCode::BAD_REQUEST, &format!("not JSON: {inner}")))
                 });

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::config::duration;
 use super::notification::{Notification, Severity};
 use super::observation::Subject;
+use crate::flux::duration::parse_duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -134,6 +134,10 @@ pub struct SinkConfig {
     pub healthy_line: Option<String>,
 }
 
+fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    parse_duration(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+}
+
 fn default_retries() -> u32 {
     5
 }
@@ -171,10 +175,12 @@ impl SinkConfig {
     /// `Err((field, message))` for the first thing wrong.
     pub fn validate(&self) -> Result<(), (String, String)> {
         let kind = self.kind.as_str();
-        if self.name.is_empty()
-            || !self.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        if self.name.is_empty() || !self.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         {
-            return Err(("name".into(), format!("`{}` is not a sink name (use a-z, 0-9 and `-`, e.g. `phone`)", self.name)));
+            return Err((
+                "name".into(),
+                format!("`{}` is not a sink name (use a-z, 0-9 and `-`, e.g. `phone`)", self.name),
+            ));
         }
         let set: [(&str, bool); 8] = [
             ("url", self.url.is_some()),
@@ -255,7 +261,10 @@ mod tests {
         assert_eq!(sink("kind = \"webhook\"").unwrap_err().0, "url");
         assert_eq!(sink("kind = \"exec\"\nargv = [\"/bin/true\"]\nurl = \"http://x/\"").unwrap_err().0, "url");
         assert_eq!(sink("kind = \"device\"\nfailing_line = \"r\"").unwrap_err().0, "path");
-        assert_eq!(sink("kind = \"gotify\"\nurl = \"http://g/\"\npriority = { failure = \"high\" }").unwrap_err().0, "priority.failure");
+        assert_eq!(
+            sink("kind = \"gotify\"\nurl = \"http://g/\"\npriority = { failure = \"high\" }").unwrap_err().0,
+            "priority.failure"
+        );
         assert_eq!(sink("kind = \"ntfy\"\nurl = \"ftp://x\"").unwrap_err().0, "url");
         assert_eq!(sink("kind = \"exec\"\nargv = []").unwrap_err().0, "argv");
     }

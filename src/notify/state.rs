@@ -235,21 +235,28 @@ pub(super) mod unix_ms {
 }
 
 pub(super) mod unix_ms_opt {
-    use std::time::SystemTime;
+    use std::time::{Duration, SystemTime};
 
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(t: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {
         match t {
-            Some(t) => super::unix_ms::serialize(t, s),
+            Some(t) => {
+                let ms = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_millis();
+                s.serialize_u64(u64::try_from(ms).unwrap_or(u64::MAX))
+            }
             None => s.serialize_none(),
         }
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SystemTime>, D::Error> {
-        #[derive(Deserialize)]
-        struct W(#[serde(with = "super::unix_ms")] SystemTime);
-        Ok(Option::<W>::deserialize(d)?.map(|W(t)| t))
+        match Option::<u64>::deserialize(d)? {
+            None => Ok(None),
+            Some(ms) => SystemTime::UNIX_EPOCH
+                .checked_add(Duration::from_millis(ms))
+                .map(Some)
+                .ok_or_else(|| serde::de::Error::custom("time out of range")),
+        }
     }
 }
 

@@ -45,9 +45,7 @@ fn run(policy: Policy, steps: &[(u64, &str, Option<Readiness>)]) -> Vec<(u64, Se
         }
         told.extend(t.tick(at(s)));
     }
-    told.into_iter()
-        .map(|n| (n.at.duration_since(at(0)).unwrap().as_secs(), n.severity, n.subject.name))
-        .collect()
+    told.into_iter().map(|n| (n.at.duration_since(at(0)).unwrap().as_secs(), n.severity, n.subject.name)).collect()
 }
 
 use Readiness::{Failing, Ready};
@@ -55,7 +53,8 @@ use Severity::{Failure, Recovery, Reminder};
 
 #[test]
 fn a_failure_inside_the_grace_period_is_never_told() {
-    let told = run(policy(), &[(0, "a", Some(Ready)), (10, "a", Some(Failing)), (500, "a", Some(Ready)), (2000, "a", None)]);
+    let told =
+        run(policy(), &[(0, "a", Some(Ready)), (10, "a", Some(Failing)), (500, "a", Some(Ready)), (2000, "a", None)]);
     assert_eq!(told, vec![]);
 }
 
@@ -89,7 +88,15 @@ fn a_new_failure_right_after_a_recovery_waits_for_the_cooldown() {
     let short = Policy { grace: Duration::from_secs(60), ..policy() };
     let told = run(
         short,
-        &[(0, "a", Some(Failing)), (60, "a", None), (100, "a", Some(Ready)), (110, "a", Some(Failing)), (170, "a", None), (399, "a", None), (400, "a", None)],
+        &[
+            (0, "a", Some(Failing)),
+            (60, "a", None),
+            (100, "a", Some(Ready)),
+            (110, "a", Some(Failing)),
+            (170, "a", None),
+            (399, "a", None),
+            (400, "a", None),
+        ],
     );
     assert_eq!(told, vec![(60, Failure, "a".into()), (100, Recovery, "a".into()), (400, Failure, "a".into())]);
 }
@@ -111,7 +118,14 @@ fn a_failure_seen_late_counts_from_when_it_began() {
 fn progressing_changes_nothing_and_subjects_are_independent() {
     let told = run(
         policy(),
-        &[(0, "a", Some(Failing)), (1, "b", Some(Failing)), (300, "a", Some(Readiness::Progressing)), (400, "b", Some(Ready)), (600, "a", None), (700, "b", None)],
+        &[
+            (0, "a", Some(Failing)),
+            (1, "b", Some(Failing)),
+            (300, "a", Some(Readiness::Progressing)),
+            (400, "b", Some(Ready)),
+            (600, "a", None),
+            (700, "b", None),
+        ],
     );
     assert_eq!(told, vec![(600, Failure, "a".into())]);
 }

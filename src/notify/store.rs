@@ -104,7 +104,8 @@ impl Store {
                 entry: e.clone(),
             })
             .collect();
-        subjects.sort_by(|a, b| (&a.kind, &a.namespace, &a.name, &a.app).cmp(&(&b.kind, &b.namespace, &b.name, &b.app)));
+        subjects
+            .sort_by(|a, b| (&a.kind, &a.namespace, &a.name, &a.app).cmp(&(&b.kind, &b.namespace, &b.name, &b.app)));
         let bytes = serde_json::to_vec(&File { version: VERSION, subjects }).map_err(|e| fail(e.into()))?;
         let dir = match self.path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
@@ -140,7 +141,8 @@ mod tests {
             changed: t,
             quiet_until: None,
         };
-        let subject = Subject { kind: "Kustomization".into(), namespace: "n".into(), name: "a".into(), app: Some("web".into()) };
+        let subject =
+            Subject { kind: "Kustomization".into(), namespace: "n".into(), name: "a".into(), app: Some("web".into()) };
         store.save(&HashMap::from([(subject.clone(), entry.clone())])).unwrap();
         assert_eq!(store.load().unwrap(), HashMap::from([(subject, entry)]));
         std::fs::write(store.path(), "{").unwrap();

@@ -17,7 +17,12 @@ fn bad_configurations_have_exact_errors_and_exit_2() {
     let mut failures = Vec::new();
     for case in &cases {
         let file = case.file_name().unwrap().to_str().unwrap();
-        let out = nixflux().current_dir(&dir).env_remove("STATE_DIRECTORY").args(["notify", "--config", file, "--check"]).output().unwrap();
+        let out = nixflux()
+            .current_dir(&dir)
+            .env_remove("STATE_DIRECTORY")
+            .args(["notify", "--config", file, "--check"])
+            .output()
+            .unwrap();
         let stderr = String::from_utf8(out.stderr).unwrap();
         if out.status.code() != Some(2) {
             failures.push(format!("{file}: exit {:?}, want 2\n{stderr}", out.status.code()));

@@ -50,7 +50,10 @@ async fn a_failure_then_a_recovery_reach_webhook_ntfy_and_gotify() {
     let failure = got[0].json();
     assert_eq!(failure["type"], "failure");
     assert_eq!((failure["kind"].as_str(), failure["name"].as_str()), (Some("Kustomization"), Some("apps")));
-    assert_eq!((failure["reason"].as_str(), failure["revision"].as_str()), (Some("HealthCheckFailed"), Some("sha256:aaaa")));
+    assert_eq!(
+        (failure["reason"].as_str(), failure["revision"].as_str()),
+        (Some("HealthCheckFailed"), Some("sha256:aaaa"))
+    );
     assert_eq!(failure["downFor"], serde_json::Value::Null);
     assert_eq!(got[0].header("content-type"), Some("application/json"));
 
@@ -164,8 +167,14 @@ url = "{}"
     assert_eq!(failing_server.len(), 15);
     let metrics = n.daemon.metrics.render();
     assert!(metrics.contains("nixflux_notify_sink_deliveries_total{sink=\"fast\",kind=\"webhook\"} 5\n"), "{metrics}");
-    assert!(metrics.contains("nixflux_notify_sink_retries_total{sink=\"unavailable\",kind=\"webhook\"} 10\n"), "{metrics}");
-    assert!(metrics.contains("nixflux_notify_sink_failures_total{sink=\"unavailable\",kind=\"webhook\"} 5\n"), "{metrics}");
+    assert!(
+        metrics.contains("nixflux_notify_sink_retries_total{sink=\"unavailable\",kind=\"webhook\"} 10\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("nixflux_notify_sink_failures_total{sink=\"unavailable\",kind=\"webhook\"} 5\n"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -191,7 +200,8 @@ async fn a_2xx_is_never_delivered_again_and_a_4xx_is_not_retried() {
 async fn a_restart_keeps_what_was_told_and_what_is_still_to_tell() {
     let dir = tempfile::tempdir().unwrap();
     let hook = Recorder::start().await;
-    let sinks = format!("grace = \"100ms\"\n[[sink]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\n", hook.url("/"));
+    let sinks =
+        format!("grace = \"100ms\"\n[[sink]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\n", hook.url("/"));
     let c = client();
     let first = start(dir.path(), "", &sinks).await;
     post(&c, first.addr(), "/flux", &failing("apps"), None).await;
@@ -207,7 +217,11 @@ async fn a_restart_keeps_what_was_told_and_what_is_still_to_tell() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let names: Vec<String> = hook.taken().iter().map(|r| r.json()["name"].as_str().unwrap().to_owned()).collect();
     assert_eq!(names.iter().filter(|n| *n == "apps").count(), 1, "{names:?}");
-    assert_eq!(names.iter().filter(|n| *n == "late").count(), 1, "{names:?} (seen before the stop: {second_failure_seen})");
+    assert_eq!(
+        names.iter().filter(|n| *n == "late").count(),
+        1,
+        "{names:?} (seen before the stop: {second_failure_seen})"
+    );
     post(&c, second.addr(), "/flux", &ready("apps"), None).await;
     let got = hook.wait_for(3, WAIT).await;
     assert_eq!((got[2].json()["type"].as_str(), got[2].json()["name"].as_str()), (Some("recovery"), Some("apps")));

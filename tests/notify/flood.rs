@@ -97,7 +97,8 @@ async fn a_flood_of_events_loses_nothing_and_repeats_nothing() {
         }
         let metrics = n.daemon.metrics.clone();
         let want = posted + round as u64;
-        until(Duration::from_secs(30), "the round taken in", || metrics.observations.load(Ordering::Relaxed) == want).await;
+        until(Duration::from_secs(30), "the round taken in", || metrics.observations.load(Ordering::Relaxed) == want)
+            .await;
         // Past the grace period: every pending failure alerts.
         clock.advance(Duration::from_secs(660));
         for (i, state) in model.iter_mut().enumerate() {
@@ -107,7 +108,12 @@ async fn a_flood_of_events_loses_nothing_and_repeats_nothing() {
             }
         }
         let nudge = Observation {
-            subject: Subject { kind: "Kustomization".into(), namespace: "test".into(), name: "clock".into(), app: None },
+            subject: Subject {
+                kind: "Kustomization".into(),
+                namespace: "test".into(),
+                name: "clock".into(),
+                app: None,
+            },
             readiness: Readiness::Progressing,
             reason: "Progressing".into(),
             message: String::new(),

@@ -106,7 +106,13 @@ pub fn client() -> Client {
 }
 
 /// POSTs `body` (signed with `key` when given); the status and the answer.
-pub async fn post(client: &Client, addr: SocketAddr, path: &str, body: &str, signature: Option<String>) -> (u16, hyper::HeaderMap, String) {
+pub async fn post(
+    client: &Client,
+    addr: SocketAddr,
+    path: &str,
+    body: &str,
+    signature: Option<String>,
+) -> (u16, hyper::HeaderMap, String) {
     let mut request = hyper::Request::post(format!("http://{addr}{path}"))
         .header("content-type", "application/json")
         .header("gotk-component", "kustomize-controller");

@@ -38,7 +38,8 @@ async fn the_exec_sink_runs_a_program_with_the_event_in_its_environment_and_stdi
     assert_eq!(lines[0], "--flag; rm -rf / failure Kustomization flux-system/apps HealthCheckFailed sha256:aaaa []");
     let json: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
     assert_eq!((json["type"].as_str(), json["name"].as_str()), (Some("failure"), Some("apps")));
-    assert!(lines[2].starts_with("--flag; rm -rf / recovery Kustomization flux-system/apps ReconciliationSucceeded sha256:bbbb ["));
+    assert!(lines[2]
+        .starts_with("--flag; rm -rf / recovery Kustomization flux-system/apps ReconciliationSucceeded sha256:bbbb ["));
     assert_eq!(serde_json::from_str::<serde_json::Value>(lines[3]).unwrap()["type"], "recovery");
 }
 
@@ -49,7 +50,10 @@ async fn an_exec_sink_that_hangs_is_killed_at_its_timeout() {
     let n = start(dir.path(), "", sinks).await;
     post(&client(), n.addr(), "/flux", &failing("apps"), None).await;
     let metrics = n.daemon.metrics.clone();
-    until(WAIT, "given up after the timeouts", || metrics.render().contains("nixflux_notify_sink_failures_total{sink=\"stuck\",kind=\"exec\"} 1\n")).await;
+    until(WAIT, "given up after the timeouts", || {
+        metrics.render().contains("nixflux_notify_sink_failures_total{sink=\"stuck\",kind=\"exec\"} 1\n")
+    })
+    .await;
     assert!(metrics.render().contains("nixflux_notify_sink_retries_total{sink=\"stuck\",kind=\"exec\"} 1\n"));
 }
 

@@ -64,7 +64,10 @@ async fn bodies_that_are_too_large_malformed_or_not_events_are_refused() {
     assert_eq!(get(&c, n.addr(), "/nothing").await.0, 404);
     let (_, metrics) = get(&c, n.addr(), "/metrics").await;
     for (reason, count) in [("too_large", 1), ("malformed", 2), ("not_an_event", 2), ("method", 1), ("not_found", 1)] {
-        assert!(metrics.contains(&format!("nixflux_notify_events_rejected_total{{reason=\"{reason}\"}} {count}\n")), "{reason}: {metrics}");
+        assert!(
+            metrics.contains(&format!("nixflux_notify_events_rejected_total{{reason=\"{reason}\"}} {count}\n")),
+            "{reason}: {metrics}"
+        );
     }
 }
 
@@ -77,7 +80,11 @@ async fn a_chunked_body_is_cut_off_at_the_limit() {
     let status = tokio::task::spawn_blocking(move || {
         let mut s = std::net::TcpStream::connect(addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        write!(s, "POST /flux HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\ncontent-type: application/json\r\n\r\n").unwrap();
+        write!(
+            s,
+            "POST /flux HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\ncontent-type: application/json\r\n\r\n"
+        )
+        .unwrap();
         // Keeps sending; the server answers before the end.
         for _ in 0..4 {
             let chunk = "y".repeat(1000);

@@ -71,7 +71,9 @@ impl Recorder {
                             Ok::<_, std::convert::Infallible>(r)
                         }
                     });
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
                 });
             }
         });
@@ -94,7 +96,12 @@ impl Recorder {
     pub async fn wait_for(&self, n: usize, within: Duration) -> Vec<Request> {
         let deadline = tokio::time::Instant::now() + within;
         while self.len() < n {
-            assert!(tokio::time::Instant::now() < deadline, "{} requests within {within:?}, want {n}: {:?}", self.len(), self.taken());
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} requests within {within:?}, want {n}: {:?}",
+                self.len(),
+                self.taken()
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         self.taken()

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use tokio::io::AsyncWriteExt;
 
-use super::DeliveryError;
+use super::error::DeliveryError;
 use crate::notify::notification::{Notification, Severity};
 use crate::notify::observation::Subject;
 

@@ -8,7 +8,7 @@ use std::process::Stdio;
 
 use tokio::io::AsyncWriteExt;
 
-use super::DeliveryError;
+use super::error::DeliveryError;
 use crate::notify::notification::Notification;
 
 pub struct Exec {
@@ -62,7 +62,9 @@ impl Exec {
             .map_err(|e| {
                 let message = format!("running `{program}`: {e}");
                 match e.kind() {
-                    std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => DeliveryError::fatal(message),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
+                        DeliveryError::fatal(message)
+                    }
                     _ => DeliveryError::retry(message),
                 }
             })?;
@@ -71,7 +73,10 @@ impl Exec {
             let _ = stdin.write_all(&json).await;
             let _ = stdin.write_all(b"\n").await;
         }
-        let output = child.wait_with_output().await.map_err(|e| DeliveryError::retry(format!("waiting for `{program}`: {e}")))?;
+        let output = child
+            .wait_with_output()
+            .await
+            .map_err(|e| DeliveryError::retry(format!("waiting for `{program}`: {e}")))?;
         for (stream, bytes) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
             for line in String::from_utf8_lossy(bytes).lines().filter(|l| !l.trim().is_empty()) {
                 tracing::info!(sink = %self.name, stream, "{line}");

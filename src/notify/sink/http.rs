@@ -6,7 +6,7 @@
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 
-use super::DeliveryError;
+use super::error::DeliveryError;
 use crate::flux::trigger::HttpClient;
 
 pub async fn post(
@@ -16,7 +16,8 @@ pub async fn post(
     content_type: &str,
     body: Vec<u8>,
 ) -> Result<(), DeliveryError> {
-    let mut request = hyper::Request::post(url).header("content-type", content_type).header("user-agent", "nixflux-notify");
+    let mut request =
+        hyper::Request::post(url).header("content-type", content_type).header("user-agent", "nixflux-notify");
     for (name, value) in headers {
         request = request.header(*name, value);
     }
@@ -31,7 +32,8 @@ pub async fn post(
         return Ok(());
     }
     let text = String::from_utf8_lossy(&body[..body.len().min(200)]).trim().to_owned();
-    let message = format!("POST {url} answered {status}{}", if text.is_empty() { String::new() } else { format!(": {text}") });
+    let message =
+        format!("POST {url} answered {status}{}", if text.is_empty() { String::new() } else { format!(": {text}") });
     if status.is_server_error() || status == hyper::StatusCode::TOO_MANY_REQUESTS {
         Err(DeliveryError::retry(message))
     } else {

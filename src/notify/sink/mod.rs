@@ -6,6 +6,7 @@
 //! before acceptance are retried (see `http.rs`, `exec.rs`).
 
 pub mod device;
+pub mod error;
 pub mod exec;
 pub mod gotify;
 pub mod http;
@@ -14,7 +15,6 @@ pub mod queue;
 pub mod slack;
 pub mod webhook;
 
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,54 +23,9 @@ use super::metrics::SinkMetrics;
 use super::notification::Notification;
 use super::sink_config::{Filter, SinkConfig, SinkKind};
 use crate::flux::trigger::HttpClient;
+use error::DeliveryError;
+pub use error::{read_secret, SinkError};
 use queue::SinkQueue;
-
-/// Why one delivery attempt failed, and whether another may succeed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeliveryError {
-    pub message: String,
-    pub retryable: bool,
-}
-
-impl DeliveryError {
-    pub fn retry(message: impl Into<String>) -> DeliveryError {
-        DeliveryError { message: message.into(), retryable: true }
-    }
-
-    pub fn fatal(message: impl Into<String>) -> DeliveryError {
-        DeliveryError { message: message.into(), retryable: false }
-    }
-}
-
-/// A sink that cannot be set up.
-#[derive(Debug, thiserror::Error)]
-pub enum SinkError {
-    #[error("sink `{sink}`: reading `{field}` `{path}`: {source}")]
-    Secret {
-        sink: String,
-        field: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("sink `{sink}`: `{field}` `{path}` is empty")]
-    EmptySecret { sink: String, field: &'static str, path: PathBuf },
-}
-
-/// Reads a secret file (trailing newline removed).
-pub fn read_secret(sink: &str, field: &'static str, path: &Path) -> Result<String, SinkError> {
-    let raw = std::fs::read_to_string(path).map_err(|source| SinkError::Secret {
-        sink: sink.to_owned(),
-        field,
-        path: path.to_owned(),
-        source,
-    })?;
-    let secret = raw.trim_end_matches(['\n', '\r']).to_owned();
-    if secret.is_empty() {
-        return Err(SinkError::EmptySecret { sink: sink.to_owned(), field, path: path.to_owned() });
-    }
-    Ok(secret)
-}
 
 /// One sink's way of delivering.
 pub enum Sink {
@@ -151,7 +106,12 @@ pub struct Delivery {
 
 impl Delivery {
     pub fn from_config(c: &SinkConfig) -> Delivery {
-        Delivery { retries: c.retries, timeout: c.timeout, backoff: Duration::from_secs(1), max_backoff: Duration::from_secs(60) }
+        Delivery {
+            retries: c.retries,
+            timeout: c.timeout,
+            backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(60),
+        }
     }
 }
 

@@ -4,7 +4,8 @@
 //! Defaults: failure `high` with tag `rotating_light`, recovery `default`
 //! with `white_check_mark`, reminder `default` with `hourglass`.
 
-use super::{http, DeliveryError};
+use super::error::DeliveryError;
+use super::http;
 use crate::flux::trigger::HttpClient;
 use crate::notify::notification::{Notification, Severity};
 use crate::notify::sink_config::{BySeverity, Priority};
@@ -35,7 +36,8 @@ impl Ntfy {
         };
         // Header values must be visible ASCII: titles name Kubernetes objects,
         // which are; anything else is replaced.
-        let title: String = n.title().chars().map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { '?' }).collect();
+        let title: String =
+            n.title().chars().map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { '?' }).collect();
         let mut headers = vec![("title", title), ("priority", priority)];
         if !tags.is_empty() {
             headers.push(("tags", tags));

@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use super::{http, DeliveryError};
+use super::error::DeliveryError;
+use super::http;
 use crate::flux::trigger::HttpClient;
 use crate::notify::notification::Notification;
 

@@ -2,7 +2,8 @@
 //!
 //! [`Event`]: crate::notify::notification::Event
 
-use super::{http, DeliveryError};
+use super::error::DeliveryError;
+use super::http;
 use crate::flux::trigger::HttpClient;
 use crate::notify::notification::Notification;
 
