@@ -47,3 +47,29 @@ fn a_missing_configuration_file_is_named() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("reading `/nonexistent/notify.toml`"), "{stderr}");
 }
+
+/// Every field the configuration accepts, at every level, is in
+/// `docs/notify-config.md` (read from the parser's own "expected one of").
+#[test]
+fn every_config_field_is_documented() {
+    let doc = std::fs::read_to_string(root().join("docs/notify-config.md")).unwrap();
+    let probes = [
+        "state_file = \"/s\"\nqqq = 1\n",
+        "state_file = \"/s\"\n[http]\nqqq = 1\n",
+        "state_file = \"/s\"\n[watch]\nqqq = 1\n",
+        "state_file = \"/s\"\n[targets.t]\nqqq = 1\n",
+        "state_file = \"/s\"\n[[sink]]\nqqq = 1\n",
+        "state_file = \"/s\"\n[[sink]]\nname = \"a\"\nkind = \"ntfy\"\npriority = { qqq = 1 }\n",
+    ];
+    let mut missing = Vec::new();
+    for probe in probes {
+        let e = nixflux::notify::Config::parse(probe, "probe.toml").unwrap_err().to_string();
+        let fields = e.split("expected one of").nth(1).unwrap_or_else(|| panic!("{e}"));
+        for field in fields.split(',').map(|f| f.trim().trim_matches('`')) {
+            if !doc.contains(&format!("`{field}`")) {
+                missing.push(field.to_owned());
+            }
+        }
+    }
+    assert!(missing.is_empty(), "fields missing from docs/notify-config.md: {missing:?}");
+}
