@@ -25,5 +25,8 @@ mod local;
 #[path = "notify/flood.rs"]
 mod flood;
 
+#[path = "notify/generation.rs"]
+mod generation;
+
 #[path = "notify/cli.rs"]
 mod cli;
