@@ -47,7 +47,7 @@ pub fn signature_ok(key: &[u8], body: &[u8], header: &[u8]) -> bool {
 }
 
 fn decode_hex(hex: &[u8]) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     let digit = |c: u8| (c as char).to_digit(16);

@@ -52,7 +52,7 @@ async fn a_flood_of_events_loses_nothing_and_repeats_nothing() {
     let addr = n.addr();
     let c = client();
     let mut rng = Lcg(7);
-    let mut model = vec![Model::Ready; OBJECTS];
+    let mut model = [Model::Ready; OBJECTS];
     let mut expected: BTreeMap<String, Vec<&'static str>> = BTreeMap::new();
     let mut posted = 0u64;
     let wake = n.daemon.observations();
@@ -61,7 +61,7 @@ async fn a_flood_of_events_loses_nothing_and_repeats_nothing() {
         let mut plan: Vec<Vec<bool>> = Vec::new();
         for (i, state) in model.iter_mut().enumerate() {
             let count = 1 + rng.next() % 3;
-            let events: Vec<bool> = (0..count).map(|_| rng.next() % 2 == 0).collect();
+            let events: Vec<bool> = (0..count).map(|_| rng.next().is_multiple_of(2)).collect();
             for &fails in &events {
                 *state = match (*state, fails) {
                     (Model::Ready, true) => Model::Pending,
