@@ -42,6 +42,11 @@ pub fn run(args: Args, _global: Global) -> anyhow::Result<ExitCode> {
             }),
             e => anyhow::Error::new(e).context("starting the notifier"),
         })?;
+        if config.watch.is_some() {
+            // The Kubernetes watcher (`src/notify/watch.rs`, its own issue
+            // part) feeds `daemon.observations()`; until it is wired here, say so.
+            tracing::warn!("`[watch]` is configured, but this build has no Kubernetes watcher: only the receiver feeds the notifier");
+        }
         shutdown_signal().await.context("waiting for a signal")?;
         tracing::info!("stopping");
         daemon.stop(DRAIN).await;
