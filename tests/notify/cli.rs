@@ -73,3 +73,44 @@ fn every_config_field_is_documented() {
     }
     assert!(missing.is_empty(), "fields missing from docs/notify-config.md: {missing:?}");
 }
+
+/// The real daemon: starts, answers, takes an event, and on SIGTERM writes
+/// its state and exits 0.
+#[test]
+fn the_daemon_runs_until_sigterm_and_keeps_its_state() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = dir.path().join("notify.toml");
+    let state = dir.path().join("state.json");
+    std::fs::write(&config, format!("state_file = \"{}\"\n[http]\nlisten = \"127.0.0.1:{port}\"\n", state.display()))
+        .unwrap();
+    let mut child = nixflux().args(["notify", "--config"]).arg(&config).spawn().unwrap();
+    let ask = |request: &str| -> Option<String> {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        s.write_all(request.as_bytes()).ok()?;
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).ok()?;
+        Some(answer)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while ask("GET /readyz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .is_none_or(|a| !a.starts_with("HTTP/1.1 200"))
+    {
+        assert!(std::time::Instant::now() < deadline, "the daemon did not get ready");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let body = super::harness::failing("apps");
+    let answer = ask(&format!(
+        "POST /flux HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    ))
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
+    // SAFETY: signalling the child we started.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let saved = std::fs::read_to_string(&state).unwrap();
+    assert!(saved.contains("\"name\":\"apps\"") && saved.contains("\"phase\":\"pending\""), "{saved}");
+}
