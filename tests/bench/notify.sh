@@ -8,7 +8,7 @@
 #   run N     accepted events per second, client-side latency p50/p99/max
 #             (an upper bound on the server's handling: it includes python),
 #             RSS at the start, the maximum and the end of the run
-# Runs a 10,000-event warm-up and then EVENTS (default 100,000) over
+# Runs a 10,000-event warm-up and then twice EVENTS (default 100,000) over
 # OBJECTS (default 1,000) Kustomizations that fail and recover in turn.
 # Not a test: run it by hand. NIXFLUX_BIN=path measures that binary.
 set -euo pipefail
@@ -30,10 +30,12 @@ queue = 65536
 TOML
 "$bin" notify --config "$work/notify.toml" 2> "$work/notify.log" &
 pid=$!
-trap 'kill $pid 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$port/readyz" > /dev/null 2>&1 && break; sleep 0.05; done
 sleep 1
 echo "idle RSS: $(awk '/VmRSS/ {print $2, $3}' /proc/$pid/status)"
 echo "warm-up 10000: $(python3 tests/bench/notify_load.py "$port" "$pid" 10000 "$objects" "$procs" "$conns")"
-echo "run $events: $(python3 tests/bench/notify_load.py "$port" "$pid" "$events" "$objects" "$procs" "$conns")"
+# Twice: memory after the second run must be what it was after the first.
+echo "run 1, $events: $(python3 tests/bench/notify_load.py "$port" "$pid" "$events" "$objects" "$procs" "$conns")"
+echo "run 2, $events: $(python3 tests/bench/notify_load.py "$port" "$pid" "$events" "$objects" "$procs" "$conns")"
 curl -fsS "http://127.0.0.1:$port/metrics" | grep -E '^nixflux_notify_(events_received_total|observations_total|failing|event_queue_depth)' || true
