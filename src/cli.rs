@@ -51,6 +51,8 @@ pub enum Command {
     Flux(command::flux::Args),
     /// Print the NAR hash of a path, as Nix computes it
     NarHash(command::nar_hash::Args),
+    /// Run the notifier: tell people when Flux fails, recovers or stays failing
+    Notify(command::notify::Args),
 }
 
 impl Cli {
@@ -73,6 +75,7 @@ impl Cli {
             Command::Gc(args) => command::gc::run(args, global),
             Command::Flux(args) => command::flux::run(args, global),
             Command::NarHash(args) => command::nar_hash::run(args, global),
+            Command::Notify(args) => command::notify::run(args, global),
         }
     }
 }

@@ -95,49 +95,11 @@ pub struct LoopArgs {
     pub allow_prune_kinds: Vec<String>,
 }
 
-/// Parses `90s`, `5m`, `1h30m`, `2m30.5s` (Go's duration units h, m, s, ms).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let bad = || format!("`{s}` is not a duration (write e.g. `90s`, `5m` or `1h30m`)");
-    let mut total = 0f64;
-    let mut rest = s.trim();
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
-        let (number, tail) = rest.split_at(digits);
-        let value: f64 = number.parse().map_err(|_| bad())?;
-        let unit_len = tail.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(tail.len());
-        let (unit, tail) = tail.split_at(unit_len);
-        let scale = match unit {
-            "h" => 3600.0,
-            "m" => 60.0,
-            "s" => 1.0,
-            "ms" => 0.001,
-            _ => return Err(bad()),
-        };
-        total += value * scale;
-        rest = tail;
-    }
-    if !(total.is_finite() && total > 0.0 && total < 1e9) {
-        return Err(bad());
-    }
-    Ok(Duration::from_secs_f64(total))
-}
+pub use crate::flux::duration::parse_duration;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_parse_like_go() {
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        for bad in ["", "5", "m", "5x", "-1s", "0s", "1e3s", "1..2s", "9999999999h"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn the_loop_needs_a_flag_and_defaults_the_names() {

@@ -17,6 +17,7 @@ pub mod gc;
 pub mod history;
 pub mod input;
 pub mod nar_hash;
+pub mod notify;
 pub mod output;
 pub mod progress;
 pub mod publish;

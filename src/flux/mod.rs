@@ -11,6 +11,7 @@ pub mod apps;
 pub mod binding;
 pub mod bootstrap;
 pub mod condition;
+pub mod duration;
 pub mod endpoint;
 pub mod error;
 pub mod files;

@@ -1,0 +1,65 @@
+//! A sink's bounded queue: the state machine pushes without ever waiting;
+//! when the sink falls behind and the queue is full, the oldest waiting
+//! notification is dropped (and counted), so the newest state wins.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use tokio::sync::Notify;
+
+use crate::notify::notification::Notification;
+
+#[derive(Debug)]
+pub struct SinkQueue {
+    items: Mutex<VecDeque<Notification>>,
+    capacity: usize,
+    dropped: AtomicU64,
+    ready: Notify,
+}
+
+impl SinkQueue {
+    pub fn new(capacity: usize) -> SinkQueue {
+        SinkQueue {
+            items: Mutex::new(VecDeque::new()),
+            capacity: capacity.max(1),
+            dropped: AtomicU64::new(0),
+            ready: Notify::new(),
+        }
+    }
+
+    /// Appends `n`; never waits.
+    pub fn push(&self, n: Notification) {
+        {
+            let mut items = self.items.lock().unwrap_or_else(|e| e.into_inner());
+            if items.len() >= self.capacity {
+                items.pop_front();
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            items.push_back(n);
+        }
+        self.ready.notify_one();
+    }
+
+    /// The oldest waiting notification, waiting for one if there is none.
+    pub async fn pop(&self) -> Notification {
+        loop {
+            if let Some(n) = self.items.lock().unwrap_or_else(|e| e.into_inner()).pop_front() {
+                return n;
+            }
+            self.ready.notified().await;
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
