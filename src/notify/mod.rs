@@ -5,5 +5,6 @@
 //! worth telling; sinks deliver it.
 
 pub mod observation;
+pub mod watch;
 
 pub use observation::{Observation, Readiness, Source, Subject};
