@@ -59,6 +59,8 @@ pub struct BootstrapOptions {
     /// at `./<prefix><layer>`, each depending on the one before. Empty: one
     /// Kustomization `<name>` at `./<prefix>`.
     pub layers: Vec<String>,
+    /// A `generic-hmac` Provider and an Alert for `nixflux notify`.
+    pub notifier: Option<super::notification::NotifierOptions>,
 }
 
 /// Where Flux reads the bucket.
@@ -268,6 +270,10 @@ impl BootstrapOptions {
         }
         if let Some(r) = &self.receiver {
             name("the Receiver token Secret", &r.token_secret, NameRule::Dns1123Subdomain)?;
+        }
+        if let Some(n) = &self.notifier {
+            name("the notifier's HMAC Secret", &n.secret, NameRule::Dns1123Subdomain)?;
+            super::notification::check(n)?;
         }
         if let Some(sa) = self.rbac.as_ref().and_then(|r| r.service_account.as_ref()) {
             name("the publisher service account", sa, NameRule::Dns1123Subdomain)?;
