@@ -239,7 +239,7 @@ pub fn options(args: &BootstrapArgs) -> anyhow::Result<BootstrapOptions> {
         receiver: args.receiver.then(|| o::ReceiverOptions {
             token_secret: args.receiver_secret.clone().unwrap_or_else(|| format!("{name}-receiver-token")),
         }),
-        notifier: args.notifier_url.as_ref().map(|url| crate::flux::notification::NotifierOptions {
+        notifier: args.notifier_url.as_ref().map(|url| o::NotifierOptions {
             url: url.clone(),
             secret: args.notifier_secret.clone().unwrap_or_else(|| crate::flux::notification::default_secret(&name)),
         }),

@@ -200,7 +200,14 @@ pub fn secrets(opts: &BootstrapOptions) -> Vec<SecretShape> {
         });
     }
     if let Some(n) = &opts.notifier {
-        out.push(super::notification::secret(opts, n));
+        out.push(SecretShape {
+            name: n.secret.clone(),
+            namespace: opts.namespace.clone(),
+            keys: vec![super::notification::PROVIDER_SECRET_KEY.to_owned()],
+            purpose: "the notifier's HMAC key: notification-controller signs each event with it; \
+                      the notifier's `hmac_key_file` holds the same bytes"
+                .into(),
+        });
     }
     out
 }

@@ -11,9 +11,8 @@ use crate::crd::flux::{
     Alert, AlertSpec, CrossNamespaceObjectReference, EventSeverity, LocalObjectReference, Provider, ProviderSpec,
 };
 
-use super::bootstrap::SecretShape;
 use super::object::meta;
-use super::options::{BootstrapError, BootstrapOptions};
+use super::options::{BootstrapOptions, NotifierOptions};
 
 /// The Secret key notification-controller reads a `generic-hmac`
 /// Provider's HMAC key from.
@@ -23,15 +22,6 @@ pub const PROVIDER_SECRET_KEY: &str = "token";
 pub const ALERT_KINDS: [&str; 6] =
     ["Bucket", "Kustomization", "HelmRelease", "HelmRepository", "OCIRepository", "GitRepository"];
 
-/// A Provider and Alert for `nixflux notify`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NotifierOptions {
-    /// The notifier's receiver: `http(s)://host[:port]/path` (its `receiver_path`).
-    pub url: String,
-    /// The Secret with the HMAC key (key `token`).
-    pub secret: String,
-}
-
 /// The Provider's and Alert's name.
 pub fn name(opts: &BootstrapOptions) -> String {
     format!("{}-notifier", opts.name)
@@ -40,27 +30,6 @@ pub fn name(opts: &BootstrapOptions) -> String {
 /// The default name of the HMAC key's Secret.
 pub fn default_secret(name: &str) -> String {
     format!("{name}-notifier-hmac")
-}
-
-/// The receiver URL is an absolute `http://` or `https://` URL without
-/// white space, user or fragment (notification-controller POSTs to it as is).
-pub fn check(n: &NotifierOptions) -> Result<(), BootstrapError> {
-    let err = |why| BootstrapError::Endpoint { url: n.url.clone(), why };
-    let rest = n
-        .url
-        .strip_prefix("https://")
-        .or_else(|| n.url.strip_prefix("http://"))
-        .ok_or_else(|| err("needs `http://` or `https://`: it is the notifier's receiver URL"))?;
-    let host = rest.split('/').next().unwrap_or_default();
-    if host.is_empty() {
-        return Err(err("has no host"));
-    }
-    if n.url.len() > 2048 || n.url.contains(['@', '#']) || n.url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(err(
-            "must be `scheme://host[:port]/path`, with no user, fragment or white space, at most 2048 characters",
-        ));
-    }
-    Ok(())
 }
 
 pub fn provider(opts: &BootstrapOptions, n: &NotifierOptions) -> Provider {
@@ -89,16 +58,5 @@ pub fn alert(opts: &BootstrapOptions) -> Alert {
             event_severity: Some(EventSeverity::Info),
             ..Default::default()
         },
-    }
-}
-
-pub fn secret(opts: &BootstrapOptions, n: &NotifierOptions) -> SecretShape {
-    SecretShape {
-        name: n.secret.clone(),
-        namespace: opts.namespace.clone(),
-        keys: vec![PROVIDER_SECRET_KEY.to_owned()],
-        purpose: "the notifier's HMAC key: notification-controller signs each event with it; \
-                  the notifier's `hmac_key_file` holds the same bytes"
-            .into(),
     }
 }

@@ -14,8 +14,8 @@ use kube::api::{Api, ListParams, WatchEvent, WatchParams};
 use kube::core::DynamicObject;
 
 use super::kinds::FluxKind;
+use super::options::WatchOptions;
 use super::tracker::{Closed, Tracker};
-use super::WatchOptions;
 
 /// Why a scope's watch ended.
 #[derive(Debug, PartialEq, Eq)]

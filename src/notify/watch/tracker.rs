@@ -11,7 +11,8 @@ use kube::core::DynamicObject;
 use tokio::sync::mpsc;
 
 use super::kinds::FluxKind;
-use super::{apps, status, SourceLink};
+use super::options::SourceLink;
+use super::{apps, status};
 use crate::notify::{Observation, Readiness, Subject};
 use crate::object::ObjectId;
 
