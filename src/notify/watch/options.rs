@@ -19,9 +19,10 @@ pub struct WatchOptions {
     pub backoff_initial: Duration,
     pub backoff_max: Duration,
     /// How often the Deployments of every Kustomization's inventory are read
-    /// again (`None`: only when the Kustomization changes).
+    /// again (`None` or zero: only when the Kustomization changes).
     pub app_resync: Option<Duration>,
-    /// The server-side timeout of each watch request, in seconds.
+    /// The server-side timeout of each watch request, in seconds (below
+    /// 295: the kube client refuses longer ones).
     pub watch_timeout: u32,
     /// Where each Kustomization's `spec.sourceRef` goes, when wanted
     /// (sent once, and again when it changes).

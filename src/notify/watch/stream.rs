@@ -78,7 +78,8 @@ pub async fn follow(
     let mut versions = kind.versions().iter();
     let Some(mut version) = versions.next() else { return Ended::NotServed };
     let mut backoff = Backoff::new(opts);
-    let mut resync = opts.app_resync.filter(|_| kind == FluxKind::Kustomization).map(|period| {
+    // (`interval` refuses a zero period.)
+    let mut resync = opts.app_resync.filter(|p| kind == FluxKind::Kustomization && !p.is_zero()).map(|period| {
         let mut tick = tokio::time::interval(period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick
