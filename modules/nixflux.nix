@@ -267,6 +267,8 @@ let
               default = false;
               description = "Add a `generic-hmac` Receiver for this target.";
             };
+            notifierUrl = opt types.str "Add a `generic-hmac` Provider posting to `nixflux notify`'s receiver at this URL, and an Alert sending it every event (severity info) of the namespace's Buckets, Kustomizations, HelmReleases, HelmRepositories, OCIRepositories and GitRepositories; see docs/notify.md." "http://notify.lan:9293/flux";
+            notifierSecret = opt types.str "The Provider's HMAC key Secret, key `token` (nixflux's default: `<name>-notifier-hmac`); needs `notifierUrl`." "flux-notifier-hmac";
             sopsSecret = opt types.str "Decrypt SOPS-encrypted objects with the keys in this Secret." "sops-age";
             serviceAccount = opt types.str "The ServiceAccount the Kustomization applies as." "flux-applier";
             rbacServiceAccount = opt types.str "Create this ServiceAccount for the publisher and bind the publisher role to it." "nixflux-publisher";
@@ -366,6 +368,8 @@ let
     ++ flag "--node" b.node
     ++ flag "--storage" b.storage
     ++ lib.optional b.receiver "--receiver"
+    ++ flag "--notifier-url" b.notifierUrl
+    ++ flag "--notifier-secret" b.notifierSecret
     ++ flag "--sops-secret" b.sopsSecret
     ++ flag "--service-account" b.serviceAccount
     ++ flag "--rbac-service-account" b.rbacServiceAccount
@@ -506,6 +510,9 @@ let
     path == null || lib.any (d: under d path) ([ "/var/lib/nixflux/${name}" ] ++ t.readWritePaths);
 in
 {
+  # `services.nixflux.notifier`: the `nixflux notify` daemon.
+  imports = [ ./notifier.nix ];
+
   options.services.nixflux = {
     enable = lib.mkEnableOption "nixflux: render the apps into a bundle and publish it to the targets";
     package = mkOption {

@@ -414,6 +414,68 @@ fn flux_bootstrap_renders_each_mode_with_checked_fields() {
     }
 }
 
+/// `--notifier-url`: a `generic-hmac` Provider posting to the notifier and
+/// an Alert with every event (info, so recoveries too) of the six kinds in
+/// the namespace, their Secret named with the command that creates it
+/// from a file, checked against the CRDs and built by kustomize.
+#[test]
+fn flux_bootstrap_renders_the_notifiers_provider_and_alert() {
+    let args = [
+        "--to",
+        "s3://flux/home",
+        "--endpoint",
+        "http://s3.lan:9000",
+        "--notifier-url",
+        "https://notify.lan:9293/flux",
+    ];
+    let docs = bootstrap(&args);
+    let provider = of_kind(&docs, "Provider");
+    assert_eq!(provider.len(), 1);
+    assert_eq!(provider[0]["apiVersion"], "notification.toolkit.fluxcd.io/v1beta3");
+    assert_eq!(provider[0]["metadata"]["name"], "nixflux-home-notifier");
+    assert_eq!(
+        provider[0]["spec"],
+        serde_json::json!({ "type": "generic-hmac", "address": "https://notify.lan:9293/flux",
+                            "secretRef": { "name": "nixflux-home-notifier-hmac" } })
+    );
+    let alert = of_kind(&docs, "Alert");
+    assert_eq!(alert.len(), 1);
+    let spec = &alert[0]["spec"];
+    assert_eq!(
+        (&spec["providerRef"]["name"], &spec["eventSeverity"]),
+        (&"nixflux-home-notifier".into(), &"info".into())
+    );
+    let sources: Vec<(&str, &str)> = spec["eventSources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["kind"].as_str().unwrap(), s["name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            ("Bucket", "*"),
+            ("Kustomization", "*"),
+            ("HelmRelease", "*"),
+            ("HelmRepository", "*"),
+            ("OCIRepository", "*"),
+            ("GitRepository", "*")
+        ]
+    );
+    assert!(spec["eventSources"].as_array().unwrap().iter().all(|s| s.get("namespace").is_none()));
+    assert!(docs.iter().all(|d| d.get("data").is_none() && d.get("stringData").is_none()));
+    let out = common::run_ok(
+        nixflux().args(["--output", "json", "flux", "bootstrap"]).args(args).args(["--notifier-secret", "hmac"]),
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let secret =
+        json["secrets"].as_array().unwrap().iter().find(|s| s["name"] == "hmac").expect("the HMAC Secret's shape");
+    assert_eq!(secret["keys"], serde_json::json!(["token"]));
+    assert_eq!(secret["command"], "kubectl -n flux-system create secret generic hmac --from-file=token=./token");
+    check_against_crds(&docs);
+    kustomize_builds_the_same(&args, &docs);
+}
+
 #[test]
 fn flux_bootstrap_refuses_bad_options_with_exit_2() {
     let cases: &[(&[&str], &str)] = &[
@@ -461,6 +523,25 @@ fn flux_bootstrap_refuses_bad_options_with_exit_2() {
         (
             &["--to", "s3://flux/h", "--rclone-image", RCLONE_NIX, "--host-path", "/srv"],
             "applies only to `--mode hostpath`",
+        ),
+        (
+            &["--to", "s3://flux/h", "--endpoint", "http://s3:9000", "--notifier-url", "notify:9293"],
+            "needs `http://` or `https://`: it is the notifier's receiver URL",
+        ),
+        (&["--to", "s3://flux/h", "--endpoint", "http://s3:9000", "--notifier-url", "http://u@n/flux"], "no user"),
+        (&["--to", "s3://flux/h", "--endpoint", "http://s3:9000", "--notifier-secret", "x"], "--notifier-url"),
+        (
+            &[
+                "--to",
+                "s3://flux/h",
+                "--endpoint",
+                "http://s3:9000",
+                "--notifier-url",
+                "http://n/f",
+                "--notifier-secret",
+                "A_b",
+            ],
+            "the notifier's HMAC Secret `A_b`",
         ),
     ];
     for (args, needle) in cases {

@@ -20,3 +20,6 @@ mod status;
 
 #[path = "flux/layers.rs"]
 mod layers;
+
+#[path = "flux/notify_watch.rs"]
+mod notify_watch;

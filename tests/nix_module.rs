@@ -10,6 +10,9 @@ mod common;
 #[path = "nix_module/flux.rs"]
 mod flux;
 
+#[path = "nix_module/notifier.rs"]
+mod notifier;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -400,6 +403,8 @@ fn module_renders_the_flux_bootstrap_at_build_time() {
                 "--rclone-image",
                 rclone,
                 "--receiver",
+                "--notifier-url",
+                "http://notify.lan:9293/flux",
                 "--rbac-service-account",
                 "publisher",
             ],

@@ -112,6 +112,13 @@ pub struct BootstrapArgs {
     /// The Receiver's token Secret, key `token` (default: `<name>-receiver-token`)
     #[arg(long, value_name = "NAME", requires = "receiver")]
     pub receiver_secret: Option<String>,
+    /// Add a `generic-hmac` Provider posting to `nixflux notify`'s receiver
+    /// at URL, and an Alert sending it every event of the namespace's Flux objects
+    #[arg(long, value_name = "URL")]
+    pub notifier_url: Option<String>,
+    /// The Provider's HMAC key Secret, key `token` (default: `<name>-notifier-hmac`)
+    #[arg(long, value_name = "NAME", requires = "notifier_url")]
+    pub notifier_secret: Option<String>,
     /// Create this ServiceAccount for the publisher and bind the publisher role to it
     #[arg(long, value_name = "NAME")]
     pub rbac_service_account: Option<String>,
@@ -231,6 +238,10 @@ pub fn options(args: &BootstrapArgs) -> anyhow::Result<BootstrapOptions> {
         s3_secret: args.s3_secret.clone().unwrap_or_else(|| format!("{name}-s3-credentials")),
         receiver: args.receiver.then(|| o::ReceiverOptions {
             token_secret: args.receiver_secret.clone().unwrap_or_else(|| format!("{name}-receiver-token")),
+        }),
+        notifier: args.notifier_url.as_ref().map(|url| o::NotifierOptions {
+            url: url.clone(),
+            secret: args.notifier_secret.clone().unwrap_or_else(|| crate::flux::notification::default_secret(&name)),
         }),
         name,
         namespace: args.namespace.clone(),

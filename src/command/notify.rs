@@ -10,11 +10,13 @@ use anyhow::Context;
 use super::exit::BadInput;
 use super::output::Global;
 use super::target::block_on;
+use crate::flux::access::KubeAccess;
+use crate::notify::watch::{FluxKind, WatchOptions};
 use crate::notify::{Config, Daemon, StartError, StartOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The TOML configuration (see docs/notify-config.md)
+    /// The configuration: TOML, or JSON with the same fields when the name ends in `.json` (see docs/notify-config.md)
     #[arg(long, value_name = "FILE")]
     pub config: PathBuf,
     /// Only validate the configuration: exit 0 when it is right, 2 when not
@@ -30,6 +32,25 @@ pub fn run(args: Args, _global: Global) -> anyhow::Result<ExitCode> {
         message: format!("the notifier configuration is not valid: {e}"),
         hint: Some("see docs/notify-config.md for every field".into()),
     })?;
+    // The watched kinds are checked with the rest, before anything starts.
+    let watch = match &config.watch {
+        Some(w) => {
+            let kinds = w
+                .kinds
+                .iter()
+                .enumerate()
+                .map(|(i, k)| {
+                    k.parse::<FluxKind>().map_err(|e| BadInput {
+                        message: format!("the notifier configuration is not valid: `watch.kinds[{i}]`: {e}"),
+                        hint: Some("see docs/notify-config.md for every field".into()),
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let access = w.kubeconfig.clone().map_or(KubeAccess::Infer, KubeAccess::File);
+            Some((access, WatchOptions { namespaces: w.namespaces.clone(), kinds, ..WatchOptions::default() }))
+        }
+        None => None,
+    };
     if args.check {
         tracing::info!("`{}` is a valid configuration", args.config.display());
         return Ok(ExitCode::SUCCESS);
@@ -42,10 +63,16 @@ pub fn run(args: Args, _global: Global) -> anyhow::Result<ExitCode> {
             }),
             e => anyhow::Error::new(e).context("starting the notifier"),
         })?;
-        if config.watch.is_some() {
-            // The Kubernetes watcher (`src/notify/watch.rs`, its own issue
-            // part) feeds `daemon.observations()`; until it is wired here, say so.
-            tracing::warn!("`[watch]` is configured, but this build has no Kubernetes watcher: only the receiver feeds the notifier");
+        if let Some((access, opts)) = watch {
+            let client = crate::flux::access::client(&access)
+                .await
+                .context("connecting to the Kubernetes API for `[watch]`")?;
+            let tx = daemon.observations();
+            tokio::spawn(async move {
+                if let Err(e) = crate::notify::watch::run(client, opts, tx).await {
+                    tracing::error!(error = %e, "the Kubernetes watcher stopped; only the receiver feeds the notifier now");
+                }
+            });
         }
         shutdown_signal().await.context("waiting for a signal")?;
         tracing::info!("stopping");

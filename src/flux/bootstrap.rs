@@ -1,5 +1,6 @@
 //! Flux's side of a target: the Bucket source, the Kustomization that
-//! applies the live generation, the optional `generic-hmac` Receiver, and the
+//! applies the live generation, the optional `generic-hmac` Receiver, the
+//! optional Provider and Alert for `nixflux notify` (`notification.rs`), and the
 //! shapes (names and keys, never values) of the Secrets they read. Pure
 //! functions from checked `BootstrapOptions` to typed objects; `render`
 //! puts them together with the in-cluster endpoint (`endpoint.rs`) and the
@@ -198,6 +199,16 @@ pub fn secrets(opts: &BootstrapOptions) -> Vec<SecretShape> {
             purpose: "the Receiver's HMAC token (the publisher signs with the same token)".into(),
         });
     }
+    if let Some(n) = &opts.notifier {
+        out.push(SecretShape {
+            name: n.secret.clone(),
+            namespace: opts.namespace.clone(),
+            keys: vec![super::notification::PROVIDER_SECRET_KEY.to_owned()],
+            purpose: "the notifier's HMAC key: notification-controller signs each event with it; \
+                      the notifier's `hmac_key_file` holds the same bytes"
+                .into(),
+        });
+    }
     out
 }
 
@@ -219,6 +230,10 @@ pub fn render(opts: &BootstrapOptions) -> Result<Bootstrap, BootstrapError> {
     objects.extend(kustomizations(opts).iter().map(object));
     if let Some(r) = &opts.receiver {
         objects.push(object(&receiver(opts, &r.token_secret)));
+    }
+    if let Some(n) = &opts.notifier {
+        objects.push(object(&super::notification::provider(opts, n)));
+        objects.push(object(&super::notification::alert(opts)));
     }
     Ok(Bootstrap { objects, secrets: secrets(opts), publish_to })
 }
@@ -248,6 +263,7 @@ mod tests {
             receiver: None,
             rbac: None,
             layers: Vec::new(),
+            notifier: None,
         }
     }
 

@@ -1,5 +1,6 @@
 //! The Flux side of a target: the objects that make Flux read it
-//! (`bootstrap`: Bucket, Kustomization, Receiver; `endpoint`: the in-cluster
+//! (`bootstrap`: Bucket, Kustomization, Receiver; `notification`: the
+//! Provider and Alert for `nixflux notify`; `endpoint`: the in-cluster
 //! `rclone serve s3`; `rbac`: the publisher's role; `options`, `object`,
 //! `files`), what its controllers compute from what nixflux publishes (the
 //! Bucket revision and its ignore rules), reaching Flux for a target,
@@ -20,6 +21,7 @@ pub mod glob;
 pub mod ignore;
 pub mod judge;
 pub mod layer_hooks;
+pub mod notification;
 pub mod object;
 pub mod options;
 pub mod prune;

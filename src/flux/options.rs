@@ -59,6 +59,8 @@ pub struct BootstrapOptions {
     /// at `./<prefix><layer>`, each depending on the one before. Empty: one
     /// Kustomization `<name>` at `./<prefix>`.
     pub layers: Vec<String>,
+    /// A `generic-hmac` Provider and an Alert for `nixflux notify`.
+    pub notifier: Option<NotifierOptions>,
 }
 
 /// Where Flux reads the bucket.
@@ -91,6 +93,38 @@ pub enum ServerMode {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReceiverOptions {
     pub token_secret: String,
+}
+
+/// A `generic-hmac` Provider and an Alert for `nixflux notify` (`notification.rs`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotifierOptions {
+    /// The notifier's receiver: `http(s)://host[:port]/path` (its `receiver_path`).
+    pub url: String,
+    /// The Secret with the HMAC key (key `token`).
+    pub secret: String,
+}
+
+impl NotifierOptions {
+    /// An absolute `http://` or `https://` URL with a host, without white
+    /// space, user or fragment: notification-controller POSTs to it as is.
+    fn check(&self) -> Result<(), BootstrapError> {
+        let err = |why| BootstrapError::Endpoint { url: self.url.clone(), why };
+        let rest = self
+            .url
+            .strip_prefix("https://")
+            .or_else(|| self.url.strip_prefix("http://"))
+            .ok_or_else(|| err("needs `http://` or `https://`: it is the notifier's receiver URL"))?;
+        if rest.split('/').next().unwrap_or_default().is_empty() {
+            return Err(err("has no host"));
+        }
+        let odd = self.url.contains(['@', '#']) || self.url.chars().any(|c| c.is_whitespace() || c.is_control());
+        if self.url.len() > 2048 || odd {
+            return Err(err(
+                "must be `scheme://host[:port]/path` with no user, fragment or white space, at most 2048 characters",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The publisher's API access.
@@ -268,6 +302,10 @@ impl BootstrapOptions {
         }
         if let Some(r) = &self.receiver {
             name("the Receiver token Secret", &r.token_secret, NameRule::Dns1123Subdomain)?;
+        }
+        if let Some(n) = &self.notifier {
+            name("the notifier's HMAC Secret", &n.secret, NameRule::Dns1123Subdomain)?;
+            n.check()?;
         }
         if let Some(sa) = self.rbac.as_ref().and_then(|r| r.service_account.as_ref()) {
             name("the publisher service account", sa, NameRule::Dns1123Subdomain)?;

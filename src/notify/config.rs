@@ -148,6 +148,9 @@ impl Config {
 
     /// Parses and validates `text`; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+        if file.ends_with(".json") {
+            return Config::parse_json(text, file);
+        }
         let at = |span: Option<std::ops::Range<usize>>| match span {
             Some(span) => {
                 let (line, col) = line_col(text, span.start);
@@ -166,6 +169,28 @@ impl Config {
             ConfigError::Invalid { origin: at(inner.span()), key, message: inner.message().trim().to_owned() }
         })?;
         config.validate(text, file)?;
+        Ok(config)
+    }
+
+    /// The same configuration written as JSON (what the NixOS service
+    /// writes: `builtins.toJSON` of its `settings`), field names as in TOML.
+    fn parse_json(text: &str, file: &str) -> Result<Config, ConfigError> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let mut config: Config = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let key = key_path(e.path());
+            let inner = e.into_inner();
+            ConfigError::Invalid {
+                origin: format!("{file}:{}:{}", inner.line(), inner.column()),
+                key,
+                message: inner.to_string(),
+            }
+        })?;
+        de.end().map_err(|e| ConfigError::Invalid {
+            origin: format!("{file}:{}:{}", e.line(), e.column()),
+            key: String::new(),
+            message: e.to_string(),
+        })?;
+        config.validate("", file)?;
         Ok(config)
     }
 

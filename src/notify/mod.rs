@@ -20,6 +20,7 @@ pub mod sink;
 pub mod sink_config;
 pub mod state;
 pub mod store;
+pub mod watch;
 
 pub use config::Config;
 pub use daemon::{Daemon, StartError, StartOptions};

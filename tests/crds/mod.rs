@@ -387,14 +387,24 @@ fn render_with_crds_refuses_a_bad_object_and_writes_nothing() {
 }
 
 /// `nixflux flux bootstrap` renders Flux objects too: each mode's output
-/// (Bucket, Kustomization, Receiver) passes the upstream schemas, checked
+/// (Bucket, Kustomization, Receiver, the notifier's Provider and Alert) passes the upstream schemas, checked
 /// by nixflux's own validator as well as by the CLI test's reader.
 #[test]
 fn every_flux_object_bootstrap_renders_passes_the_upstream_schemas() {
     const RCLONE: &str =
         "docker.io/rclone/rclone@sha256:0000000000000000000000000000000000000000000000000000000000000000";
     let cases: [&[&str]; 3] = [
-        &["--to", "s3://flux/home", "--rclone-image", RCLONE, "--receiver", "--sops-secret", "sops-age"],
+        &[
+            "--to",
+            "s3://flux/home",
+            "--rclone-image",
+            RCLONE,
+            "--receiver",
+            "--sops-secret",
+            "sops-age",
+            "--notifier-url",
+            "http://notify.lan:9293/flux",
+        ],
         &[
             "--to",
             "s3://flux/a/b",

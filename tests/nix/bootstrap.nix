@@ -27,6 +27,7 @@ let
           inBundle = true;
           rcloneImage = rclone;
           receiver = true;
+          notifierUrl = "http://notify.lan:9293/flux";
           rbacServiceAccount = "publisher";
         };
       };

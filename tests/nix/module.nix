@@ -1,6 +1,7 @@
 # Evaluates modules/nixflux.nix with nixpkgs' lib alone (no nixpkgs, no
 # NixOS): the few NixOS options the module sets are declared here as stubs.
-# Returns the spec, the failed assertions' messages and the publish units.
+# Returns the spec, the failed assertions' messages, the publish units and
+# the notifier's unit.
 {
   lib,
   services,
@@ -63,6 +64,16 @@ in
     TimeoutStartSec = u.serviceConfig.TimeoutStartSec or null;
   }) config.systemd.services;
   extraDependencies = config.system.extraDependencies;
+  # The notifier's unit as systemd gets it, and its configuration file.
+  notifier =
+    let
+      n = config.services.nixflux.notifier;
+    in
+    {
+      unit = config.systemd.services.nixflux-notify or null;
+      configFile = toString n.configFile;
+      config = builtins.fromJSON (builtins.readFile n.configFile);
+    };
   bootstrap = lib.mapAttrs (_: t: t.flux.bootstrap.package) config.services.nixflux.targets;
   bootstrapArgs = lib.mapAttrs (
     _: t: if t.flux.bootstrap.package == null then null else t.flux.bootstrap.package.drvAttrs.args

@@ -212,6 +212,13 @@ async fn answer(shared: &Arc<Shared>, req: Request) -> Response {
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    if shared.settings().down {
+        return error_response(&ApiError::new(
+            503,
+            "ServiceUnavailable",
+            "the server is currently unable to handle the request",
+        ));
+    }
     let token = req.headers.get("authorization").and_then(|a| a.strip_prefix("Bearer ")).map(str::to_owned);
     let user = token.and_then(|t| shared.settings().tokens.get(&t).cloned());
     let Some(user) = user else {
@@ -223,9 +230,14 @@ async fn answer(shared: &Arc<Shared>, req: Request) -> Response {
             &json!({ "major": "1", "minor": "33", "gitVersion": "v1.33.0-fake", "platform": "linux/amd64" }),
         );
     }
+    let not_found =
+        || error_response(&ApiError::new(404, "NotFound", "the server could not find the requested resource"));
     let Some(call) = route(&req.path) else {
-        return error_response(&ApiError::new(404, "NotFound", "the server could not find the requested resource"));
+        return not_found();
     };
+    if shared.settings().unserved.contains(&call.kind) {
+        return not_found();
+    }
     let verb = match (req.method.as_str(), call.name.is_empty()) {
         ("GET", false) => "get",
         ("GET", true) if req.is_watch() => "watch",

@@ -57,8 +57,29 @@ pub const RECEIVER: Kind = kind("notification.toolkit.fluxcd.io", "v1", "Receive
 pub const PROVIDER: Kind = kind("notification.toolkit.fluxcd.io", "v1beta3", "Provider", "providers", true);
 pub const ALERT: Kind = kind("notification.toolkit.fluxcd.io", "v1beta3", "Alert", "alerts", true);
 
-pub static KINDS: [&Kind; 8] =
-    [&NAMESPACE, &SECRET, &DEPLOYMENT, &BUCKET, &KUSTOMIZATION, &RECEIVER, &PROVIDER, &ALERT];
+pub const HELM_RELEASE: Kind = kind("helm.toolkit.fluxcd.io", "v2", "HelmRelease", "helmreleases", true);
+pub const GIT_REPOSITORY: Kind = kind("source.toolkit.fluxcd.io", "v1", "GitRepository", "gitrepositories", true);
+pub const OCI_REPOSITORY: Kind = kind("source.toolkit.fluxcd.io", "v1", "OCIRepository", "ocirepositories", true);
+/// OCIRepository as Flux before 2.6 served it.
+pub const OCI_REPOSITORY_V1BETA2: Kind =
+    kind("source.toolkit.fluxcd.io", "v1beta2", "OCIRepository", "ocirepositories", true);
+pub const HELM_REPOSITORY: Kind = kind("source.toolkit.fluxcd.io", "v1", "HelmRepository", "helmrepositories", true);
+
+pub static KINDS: [&Kind; 13] = [
+    &NAMESPACE,
+    &SECRET,
+    &DEPLOYMENT,
+    &BUCKET,
+    &KUSTOMIZATION,
+    &RECEIVER,
+    &PROVIDER,
+    &ALERT,
+    &HELM_RELEASE,
+    &GIT_REPOSITORY,
+    &OCI_REPOSITORY,
+    &OCI_REPOSITORY_V1BETA2,
+    &HELM_REPOSITORY,
+];
 
 pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static Kind> {
     KINDS.iter().copied().find(|k| k.group == group && k.version == version && k.plural == plural)

@@ -6,7 +6,8 @@
 //! and a deny list for RBAC. It runs plain HTTP on a free 127.0.0.1 port on
 //! its own thread and runtime (so sync and async tests can use it), writes
 //! a kubeconfig for the nixflux binary and the kube client, records every
-//! request, and stops when dropped. Scripted Flux controllers
+//! request, and stops when dropped; it can be taken down and brought back
+//! (`set_down`) and can leave kinds unserved (`unserve`). Scripted Flux controllers
 //! (`controller.rs`) and a Receiver webhook (`receiver.rs`) run beside it.
 
 mod client;
@@ -30,7 +31,10 @@ pub use client::{api, client_from, http_request};
 #[allow(unused_imports)]
 pub use controller::{BucketOutcome, BucketScript, KustomizationScript, Outcome};
 #[allow(unused_imports)]
-pub use kinds::{Kind, ALERT, BUCKET, DEPLOYMENT, KUSTOMIZATION, NAMESPACE, PROVIDER, RECEIVER, SECRET};
+pub use kinds::{
+    Kind, ALERT, BUCKET, DEPLOYMENT, GIT_REPOSITORY, HELM_RELEASE, HELM_REPOSITORY, KUSTOMIZATION, NAMESPACE,
+    OCI_REPOSITORY, OCI_REPOSITORY_V1BETA2, PROVIDER, RECEIVER, SECRET,
+};
 #[allow(unused_imports)]
 pub use receiver::{FakeReceiver, Hook};
 use store::{Part, Store};
@@ -113,6 +117,10 @@ pub(crate) struct Settings {
     pub expired_as_http: bool,
     /// Time the server waits before answering each request.
     pub latency: Duration,
+    /// Kinds answered with 404, as if their CRD were not installed.
+    pub unserved: Vec<&'static Kind>,
+    /// The server is away: every request gets 503 and open watches end.
+    pub down: bool,
 }
 
 impl Settings {
@@ -176,6 +184,8 @@ impl FakeKube {
             bookmark_interval: Duration::from_secs(1),
             expired_as_http: false,
             latency: Duration::ZERO,
+            unserved: Vec::new(),
+            down: false,
         };
         let shared = Arc::new(Shared {
             store: Mutex::new(Store::default()),
@@ -272,6 +282,20 @@ impl FakeKube {
     /// Answers every request this much later (a slow or distant API server).
     pub fn set_latency(&self, latency: Duration) {
         self.shared.settings().latency = latency;
+    }
+
+    /// Answers every request for `kind` with 404, as a cluster without its
+    /// CRD does.
+    pub fn unserve(&self, kind: &'static Kind) {
+        self.shared.settings().unserved.push(kind);
+    }
+
+    /// Takes the server away (every request answered 503, open watches
+    /// ended) or brings it back, its objects and history kept: an API
+    /// server restart as clients see it.
+    pub fn set_down(&self, down: bool) {
+        self.shared.settings().down = down;
+        self.shared.changes.send_modify(|_| {});
     }
 
     pub fn set_expired_as_http(&self, http: bool) {

@@ -4,8 +4,8 @@
 //! current object; with one it replays the history after it, or sends one
 //! `ERROR` event with a 410 `Expired` Status when that version was
 //! compacted away. Bookmarks come every bookmark interval when asked for;
-//! the stream ends after `timeoutSeconds`, or with 410 when the test
-//! expires watches.
+//! the stream ends after `timeoutSeconds`, with 410 when the test
+//! expires watches, and without a word when the server goes down.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -129,6 +129,9 @@ impl Stream {
         }
         let mut next_bookmark = bookmarks.map(|b| tokio::time::Instant::now() + b);
         loop {
+            if self.shared.settings().down {
+                return;
+            }
             let (events, rv, expired) = {
                 let store = self.shared.store();
                 let events: Vec<_> =
