@@ -13,6 +13,7 @@ pub mod manifest;
 pub mod network_policy;
 pub mod retention;
 pub mod rules;
+pub mod traffic;
 pub mod validation;
 pub mod workload;
 
@@ -71,6 +72,7 @@ pub fn render_with(spec: &Spec, crds: Option<&Crds>) -> Result<Rendered, Vec<Pro
     let mut problems = Vec::new();
     layers::check(spec, &mut problems);
     let profiles = network_policy::Profiles::new(spec, &mut problems);
+    let traffic = traffic::Traffic::new(spec, &mut problems);
     let image_map = images::ImageMap::new(spec, &mut problems);
 
     let apps: Vec<context::AppContext> =
@@ -92,7 +94,7 @@ pub fn render_with(spec: &Spec, crds: Option<&Crds>) -> Result<Rendered, Vec<Pro
         let own =
             cx.wants_namespace() && namespace_users.get(cx.namespace.as_str()).is_some_and(|users| users.len() == 1);
         let (mut problems, mut uses) = (Vec::new(), Vec::new());
-        let mut manifests = app::render(cx, &profiles, own, &mut problems);
+        let mut manifests = app::render(cx, &profiles, &traffic, own, &mut problems);
         let pinning = Instant::now();
         images::pin(spec, &image_map, &mut manifests, &mut uses, &mut problems);
         images_ns.fetch_add(nanos(pinning.elapsed()), Ordering::Relaxed);
