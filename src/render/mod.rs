@@ -11,6 +11,7 @@ pub mod images;
 pub mod layers;
 pub mod manifest;
 pub mod network_policy;
+pub mod reach;
 pub mod retention;
 pub mod rules;
 pub mod traffic;
@@ -34,6 +35,8 @@ pub struct Rendered {
     pub images: Vec<ImageUse>,
     /// The spec's layers in order; empty for an unlayered render.
     pub layers: Vec<LayerName>,
+    /// What the render found doubtful but not wrong (`check` shows them).
+    pub warnings: Vec<Problem>,
 }
 
 impl Rendered {
@@ -52,7 +55,7 @@ impl Rendered {
                 let groups: Vec<Group> = self.groups.iter().filter(|g| g.layer == i).cloned().collect();
                 let ids: BTreeSet<_> = groups.iter().flat_map(|g| g.manifests.iter().map(|m| m.id())).collect();
                 let images = self.images.iter().filter(|u| ids.contains(&u.object)).cloned().collect();
-                (name.clone(), Rendered { groups, images, layers: Vec::new() })
+                (name.clone(), Rendered { groups, images, layers: Vec::new(), warnings: Vec::new() })
             })
             .collect()
     }
@@ -157,7 +160,8 @@ pub fn render_with(spec: &Spec, crds: Option<&Crds>) -> Result<Rendered, Vec<Pro
     if problems.is_empty() {
         uses.sort();
         let layers = spec.layers.iter().map(|l| l.name.clone()).collect();
-        Ok(Rendered { groups, images: uses, layers })
+        let warnings = reach::warnings(spec, &groups);
+        Ok(Rendered { groups, images: uses, layers, warnings })
     } else {
         let mut seen = std::collections::HashSet::new();
         problems.retain(|p| seen.insert((p.path.clone(), p.message.clone())));

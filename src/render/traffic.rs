@@ -276,7 +276,7 @@ fn listening(server: &AppName, app: &App, ports: Option<&[TrafficPort]>, at: &Js
                 if hits.is_empty() {
                     let service = opened.iter().find(|o| o.service == port.0 && o.protocol == *protocol);
                     let hint = match service {
-                        Some(o) => format!("{} is the Service port of `{}`; a NetworkPolicy sees the container port, {} (or write the name `{}`)", port.0, o.name, o.container, o.name),
+                        Some(o) => format!("{} is the Service port in front of `{}`; a NetworkPolicy sees the container port, {} (or write the port's name, `{}`)", port.0, o.name, o.container, o.name),
                         None => format!("its ports are {}", names()),
                     };
                     return Err(Problem::new(
