@@ -12,6 +12,8 @@ pub mod layers;
 pub mod manifest;
 pub mod network_policy;
 pub mod reach;
+#[cfg(test)]
+mod reach_tests;
 pub mod retention;
 pub mod rules;
 pub mod traffic;

@@ -7,8 +7,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::networking::v1::{
-    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
-    NetworkPolicySpec,
+    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicySpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -18,7 +17,7 @@ use crate::spec::names::ProfileName;
 use crate::spec::{JsonPath, Problem, Spec};
 
 use super::context::{AppContext, HTTP_PORT};
-use super::traffic::Traffic;
+use super::traffic::{namespace_peer, port, Traffic};
 use crate::object::round_trip;
 use crate::spec::problem::nearest;
 
@@ -71,20 +70,6 @@ pub struct Profiles {
     custom: BTreeMap<ProfileName, Recipe>,
     /// Custom profiles with a problem (already reported): apps using them render no policy.
     broken: Vec<ProfileName>,
-}
-
-pub fn namespace_peer(namespace: &str) -> NetworkPolicyPeer {
-    NetworkPolicyPeer {
-        namespace_selector: Some(LabelSelector {
-            match_labels: Some(BTreeMap::from([("kubernetes.io/metadata.name".into(), namespace.into())])),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-pub fn port(p: IntOrString, protocol: &str) -> NetworkPolicyPort {
-    NetworkPolicyPort { port: Some(p), protocol: Some(protocol.into()), end_port: None }
 }
 
 fn dns_egress() -> NetworkPolicyEgressRule {

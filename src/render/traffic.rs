@@ -19,7 +19,21 @@ use crate::spec::problem::nearest;
 use crate::spec::{App, JsonPath, Problem, Protocol, Spec, TrafficPeer, TrafficPort};
 
 use super::context::{to_strings, HTTP_PORT, NAME_LABEL};
-use super::network_policy::namespace_peer;
+
+/// The peer that selects every pod of `namespace`.
+pub fn namespace_peer(namespace: &str) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        namespace_selector: Some(LabelSelector {
+            match_labels: Some(BTreeMap::from([("kubernetes.io/metadata.name".into(), namespace.into())])),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+pub fn port(p: IntOrString, protocol: &str) -> NetworkPolicyPort {
+    NetworkPolicyPort { port: Some(p), protocol: Some(protocol.into()), end_port: None }
+}
 
 /// One port an app's container opens, and the Service port in front of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
