@@ -150,3 +150,37 @@ fn the_outside_world_reaches_only_what_is_opened_to_it() {
     }
     assert!(!c.allows(ip(INTERNET), p("home/mosquitto"), 1883, "TCP"));
 }
+
+/// `tests/specs/traffic.json`: `allowFrom` alone opens both ends, peers by
+/// namespace and labels and by CIDR (with `except` and a port range), a
+/// profile extending a profile that extends a built-in.
+#[test]
+fn traffic_spec_opens_both_ends_and_nothing_more() {
+    let out = run_ok(nixflux().arg("render").arg(crate::common::root().join("tests/specs/traffic.json")));
+    let objects = yaml_documents(&String::from_utf8(out.stdout).unwrap());
+    let mut c = Cluster::from_objects(&objects, NODE.parse().unwrap());
+    c.add_pod(pod("kube-system/coredns", &[("k8s-app", "kube-dns")], &[("dns", 53, "UDP")]));
+    let p = |id| Endpoint::Pod(c.pod(id));
+    let ip = |s: &str| Endpoint::External(s.parse::<IpAddr>().unwrap());
+    // Declared by `api` only, open on `front`'s egress too; on `http` only.
+    assert!(c.allows(p("shop/front"), p("shop/api"), 8080, "TCP"));
+    assert!(!c.allows(p("shop/front"), p("shop/api"), 9100, "TCP"));
+    assert!(!c.allows(p("shop/api"), p("shop/front"), 3000, "TCP"));
+    // Each end of the scrape is declared on its own side.
+    assert!(c.allows(p("monitoring/prometheus"), p("shop/api"), 9100, "TCP"));
+    assert!(!c.allows(p("monitoring/prometheus"), p("shop/api"), 8080, "TCP"));
+    assert!(!c.allows(p("monitoring/prometheus"), p("shop/front"), 3000, "TCP"), "front admits the ingress controller only");
+    // scraper -> lan-admin -> web-app-internal: the LAN rule and DNS inherited.
+    assert!(c.allows(ip(LAN_DEVICE), p("monitoring/prometheus"), 9090, "TCP"));
+    assert!(!c.allows(ip(LAN_DEVICE), p("shop/front"), 3000, "TCP"));
+    assert!(c.allows(p("monitoring/prometheus"), p("kube-system/coredns"), 53, "UDP"));
+    // A CIDR peer with `except` and `endPort`.
+    assert!(c.allows(p("backup/nas-sync"), ip(LAN_DEVICE), 22005, "TCP"));
+    assert!(!c.allows(p("backup/nas-sync"), ip("192.168.1.1"), 22005, "TCP"));
+    assert!(!c.allows(p("backup/nas-sync"), ip(LAN_DEVICE), 22011, "TCP"));
+    assert!(!c.allows(p("backup/nas-sync"), ip(LAN_DEVICE), 22005, "UDP"));
+    assert!(!c.allows(p("backup/nas-sync"), ip(INTERNET), 443, "TCP"));
+    // `tools` has no policy (profile none), but its allowTo still opens `api`.
+    assert!(c.allows(p("shop/tools"), p("shop/api"), 9100, "TCP"));
+    assert!(!objects.iter().any(|o| o["metadata"]["name"] == "tools" && o["kind"] == "NetworkPolicy"));
+}
