@@ -8,7 +8,7 @@
 //! apps' own pods only: selectors, namespaces, policy types, ports by
 //! number or name. Address blocks never match a pod here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -39,6 +39,9 @@ struct Reference<'a> {
     port: Option<AppPort>,
 }
 
+/// The apps' Services by (name, namespace).
+type ServiceIndex<'a, 'p> = HashMap<(&'a str, &'p str), (&'a AppName, &'p Pods<'a>)>;
+
 pub fn warnings(spec: &Spec, groups: &[Group]) -> Vec<Problem> {
     let apps: BTreeMap<&AppName, (&App, Pods)> = spec
         .apps
@@ -60,10 +63,12 @@ pub fn warnings(spec: &Spec, groups: &[Group]) -> Vec<Problem> {
         }
     }
     let net = Net { policies, namespace_labels };
+    let by_service: ServiceIndex =
+        apps.iter().map(|(n, (_, p))| ((n.as_str(), p.namespace.as_str()), (*n, p))).collect();
     let mut out = Vec::new();
     for (client, pods) in apps.values() {
         for (var, value) in &client.env {
-            for r in references(value, &pods.namespace, &apps) {
+            for r in references(value, &pods.namespace, &by_service) {
                 let Some((_, server)) = apps.get(r.app).filter(|_| r.app != pods.name) else { continue };
                 let ports: Vec<&AppPort> = match &r.port {
                     Some(p) => vec![p],
@@ -100,10 +105,8 @@ pub fn warnings(spec: &Spec, groups: &[Group]) -> Vec<Problem> {
 }
 
 /// The other apps' Services that `value` names, seen from `namespace`.
-fn references<'a>(value: &str, namespace: &str, apps: &BTreeMap<&'a AppName, (&App, Pods)>) -> Vec<Reference<'a>> {
-    let find = |name: &str, ns: &str| {
-        apps.iter().find(|(n, (_, p))| n.as_str() == name && p.namespace == ns).map(|(n, (_, p))| (*n, p))
-    };
+fn references<'a>(value: &str, namespace: &str, by_service: &ServiceIndex<'a, '_>) -> Vec<Reference<'a>> {
+    let find = |name: &str, ns: &str| by_service.get(&(name, ns)).copied();
     let mut out = Vec::new();
     let tokens = value.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':')));
     for token in tokens.filter(|t| !t.is_empty()) {

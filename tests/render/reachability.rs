@@ -169,7 +169,10 @@ fn traffic_spec_opens_both_ends_and_nothing_more() {
     // Each end of the scrape is declared on its own side.
     assert!(c.allows(p("monitoring/prometheus"), p("shop/api"), 9100, "TCP"));
     assert!(!c.allows(p("monitoring/prometheus"), p("shop/api"), 8080, "TCP"));
-    assert!(!c.allows(p("monitoring/prometheus"), p("shop/front"), 3000, "TCP"), "front admits the ingress controller only");
+    assert!(
+        !c.allows(p("monitoring/prometheus"), p("shop/front"), 3000, "TCP"),
+        "front admits the ingress controller only"
+    );
     // scraper -> lan-admin -> web-app-internal: the LAN rule and DNS inherited.
     assert!(c.allows(ip(LAN_DEVICE), p("monitoring/prometheus"), 9090, "TCP"));
     assert!(!c.allows(ip(LAN_DEVICE), p("shop/front"), 3000, "TCP"));
