@@ -142,6 +142,9 @@ fn references<'a>(value: &str, namespace: &str, by_service: &ServiceIndex<'a, '_
     out
 }
 
+/// A rule's peers and ports, whichever its direction.
+type Rule<'r> = (Option<&'r Vec<NetworkPolicyPeer>>, Option<&'r Vec<NetworkPolicyPort>>);
+
 struct Net<'a> {
     policies: Vec<&'a NetworkPolicy>,
     namespace_labels: BTreeMap<&'a str, Labels>,
@@ -173,7 +176,7 @@ impl Net<'_> {
             }
             isolated = true;
             let ns = pod.namespace.as_str();
-            let rules: Vec<(Option<&Vec<NetworkPolicyPeer>>, Option<&Vec<NetworkPolicyPort>>)> = if ingress {
+            let rules: Vec<Rule> = if ingress {
                 spec.ingress.iter().flatten().map(|r| (r.from.as_ref(), r.ports.as_ref())).collect()
             } else {
                 spec.egress.iter().flatten().map(|r| (r.to.as_ref(), r.ports.as_ref())).collect()
