@@ -46,6 +46,36 @@ let
     };
   };
 
+  protocolType = types.enum [
+    "TCP"
+    "UDP"
+    "SCTP"
+  ];
+
+  # One end of an allowed connection (networkPolicy.allowFrom / allowTo).
+  trafficPeer = types.submodule {
+    options = {
+      app = opt types.str "Another app, by name." "mosquitto";
+      namespace = opt types.str "Pods of this namespace (default with `podLabels`: the app's own)." "monitoring";
+      podLabels = opt stringMap "Pods with these labels." { "cnpg.io/cluster" = "ledger-db"; };
+      cidr = opt types.str "An address range." "192.168.1.0/24";
+      except = opt (types.listOf types.str) "Ranges inside `cidr` left out." [ "192.168.1.1/32" ];
+      ports = opt (types.listOf (
+        types.oneOf [
+          types.port
+          types.str
+          (types.submodule {
+            options = {
+              port = req types.port "Port number." 6881;
+              protocol = opt protocolType "Protocol (nixflux's default: TCP)." "UDP";
+              endPort = opt types.port "Last port of a range." 6889;
+            };
+          })
+        ]
+      )) "Ports of the listening side: names of an app's ports, numbers, or { port; protocol; endPort; } (default: all)." [ "http" 5432 ];
+    };
+  };
+
   appModule =
     { name, ... }:
     {
@@ -100,7 +130,16 @@ let
           };
         }) "An Ingress for `port`." { host = "photos.example.org"; };
         networkPolicy = opt (types.submodule {
-          options.profile = opt types.str "Network policy profile (default: defaults.networkPolicyProfile)." "web-app-internal";
+          options = {
+            profile = opt types.str "Network policy profile (default: defaults.networkPolicyProfile)." "web-app-internal";
+            allowFrom = opt (types.listOf trafficPeer) "Who may connect to this app: apps (their egress is opened too), pods of a namespace, address ranges." [
+              { app = "immich"; }
+            ];
+            allowTo = opt (types.listOf trafficPeer) "Where this app may connect: apps (their ingress is opened too), pods of a namespace, address ranges." [
+              { app = "immich-ml"; ports = [ "http" ]; }
+              { podLabels."cnpg.io/cluster" = "ledger-db"; ports = [ 5432 ]; }
+            ];
+          };
         }) "Network policy." { profile = "none"; };
         serviceAccount = opt (types.submodule {
           options = {
@@ -532,7 +571,7 @@ in
       { name = "apps"; }
     ];
     images = opt (types.attrsOf imageType) "Symbolic image names, applied to every container." { busybox = "nix:0/nix/store/...-nix-image-busybox.tar"; };
-    networkPolicyProfiles = opt (types.attrsOf types.attrs) "Custom network policy profiles (`ingress`/`egress` rules)." { };
+    networkPolicyProfiles = opt (types.attrsOf types.attrs) "Custom network policy profiles: `extends` (a profile whose rules this one adds to), `ingress`/`egress` rules (see docs/spec.md)." { media-lan = { extends = "web-app"; ingress = [ ]; }; };
     defaults = opt (types.submodule {
       options = {
         ingressClassName = opt types.str "Ingress class of apps that set none." "traefik";

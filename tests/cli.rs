@@ -36,6 +36,34 @@ fn bad_inputs_have_exact_errors_and_exit_2() {
     assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
 }
 
+/// `tests/cli/warn/`: specs that pass `check` with warnings: exact stderr
+/// (the warnings, then the summary), exit 0, nothing on stdout.
+#[test]
+fn warnings_have_exact_wording_and_exit_0() {
+    let dir = root().join("tests/cli/warn");
+    let mut cases: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    cases.sort();
+    assert!(!cases.is_empty());
+    let mut failures = Vec::new();
+    for case in &cases {
+        let file = case.file_name().unwrap().to_str().unwrap();
+        let out = nixflux().current_dir(&dir).args(["check", file]).output().unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        if out.status.code() != Some(0) || !out.stdout.is_empty() {
+            failures.push(format!("{file}: exit {:?}, want 0, stdout {:?}\n{stderr}", out.status.code(), out.stdout));
+        }
+        if !stderr.contains("warning: ") {
+            failures.push(format!("{file}: no warning\n{stderr}"));
+        }
+        failures.extend(compare(&case.with_extension("stderr"), &stderr));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 /// `tests/cli/crds/`: objects checked with `--crds ../shared/crds` (the
 /// upstream CRDs of Flux, Traefik, cert-manager, CloudNativePG and External
 /// Secrets): exact stderr, exit 2. Skipped when `../shared` is absent.

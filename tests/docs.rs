@@ -23,6 +23,8 @@ fn probes() -> Vec<(&'static str, String)> {
         ("ingress", app(&format!(r#"{{"ingress":{{{u}}}}}"#))),
         ("ingress tls", app(&format!(r#"{{"ingress":{{"tls":{{{u}}}}}}}"#))),
         ("network policy", app(&format!(r#"{{"networkPolicy":{{{u}}}}}"#))),
+        ("traffic peer", app(&format!(r#"{{"networkPolicy":{{"allowTo":[{{{u}}}]}}}}"#))),
+        ("traffic port", app(&format!(r#"{{"networkPolicy":{{"allowFrom":[{{"ports":[{{{u}}}]}}]}}}}"#))),
         ("service account", app(&format!(r#"{{"serviceAccount":{{{u}}}}}"#))),
         ("security", app(&format!(r#"{{"security":{{{u}}}}}"#))),
         ("volume", app(&format!(r#"{{"volumes":{{"v":{{{u}}}}}}}"#))),

@@ -131,8 +131,12 @@ fn nixpkgs_lib() -> Option<String> {
 
 /// Evaluates the example's module settings merged with `extra` (JSON).
 fn eval_module(lib: &str, extra: &Value, attr: &str) -> Value {
+    eval_module_of(lib, &root().join("docs/examples/homelab.json"), extra, attr)
+}
+
+/// Evaluates the module settings of the spec file `example` merged with `extra`.
+fn eval_module_of(lib: &str, example: &std::path::Path, extra: &Value, attr: &str) -> Value {
     let expr = root().join("tests/nix/example.nix");
-    let example = root().join("docs/examples/homelab.json");
     let extra = extra.to_string();
     let out = nix(
         "nix-instantiate",
@@ -166,6 +170,18 @@ fn module_spec_equals_the_json_example() {
     assert_eq!(spec, example);
     let failed = eval_module(&lib, &serde_json::json!({}), "failedAssertions");
     assert_eq!(failed, serde_json::json!([]));
+}
+
+/// Every form of a traffic peer and port (names, numbers, `{ port; protocol;
+/// endPort; }`, CIDRs with `except`) and a profile's `extends` pass through
+/// the module's options unchanged.
+#[test]
+fn module_spec_equals_the_traffic_spec() {
+    let Some(lib) = nixpkgs_lib() else { return };
+    let path = root().join("tests/specs/traffic.json");
+    let spec = eval_module_of(&lib, &path, &serde_json::json!({}), "spec");
+    let expected: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(spec, expected);
 }
 
 #[test]

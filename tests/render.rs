@@ -7,6 +7,10 @@ mod common;
 mod crds;
 #[path = "render/layers.rs"]
 mod layers;
+#[path = "render/netpol.rs"]
+mod netpol;
+#[path = "render/reachability.rs"]
+mod reachability;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 use super::output::{Global, Output};
 
-use super::input::{CrdInput, SpecInput};
+use super::exit::{format_warnings, warnings_json};
+use super::input::{CrdInput, SpecBuild, SpecInput};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -16,16 +17,25 @@ pub struct Args {
 
 pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     let crds = args.crds.load()?;
-    let (bundle, apps) = super::input::build_bundle_with(&args.input, crds.as_ref(), Vec::new())?;
+    let SpecBuild { bundle, apps, warnings } = super::input::build_bundle_with(&args.input, crds.as_ref(), Vec::new())?;
     match global.output {
         Output::Json => println!(
             "{}",
-            serde_json::json!({ "ok": true, "apps": apps, "objects": bundle.object_count(), "digest": bundle.digest() })
+            serde_json::json!({
+                "ok": true,
+                "apps": apps,
+                "objects": bundle.object_count(),
+                "digest": bundle.digest(),
+                "warnings": warnings_json(&warnings),
+            })
         ),
-        Output::Text if !global.quiet => {
-            eprintln!("ok: {apps} apps, {} objects, digest {}", bundle.object_count(), bundle.digest())
+        Output::Text => {
+            // Warnings show even with `--quiet`: they are what check is for.
+            eprint!("{}", format_warnings(&warnings));
+            if !global.quiet {
+                eprintln!("ok: {apps} apps, {} objects, digest {}", bundle.object_count(), bundle.digest())
+            }
         }
-        Output::Text => {}
     }
     Ok(ExitCode::SUCCESS)
 }

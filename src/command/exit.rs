@@ -371,6 +371,27 @@ pub fn format_problems(problems: &Problems) -> String {
     out
 }
 
+/// The text form of a render's warnings (stderr): one `warning:` line
+/// each, control characters escaped, then its hint.
+pub fn format_warnings(warnings: &Problems) -> String {
+    let mut out = String::new();
+    for p in &warnings.problems {
+        out.push_str(&format!("warning: {}\n", escape_controls(&p.to_string())));
+        if let Some(hint) = &p.hint {
+            out.push_str(&format!("hint: {}\n", escape_controls(hint)));
+        }
+    }
+    out
+}
+
+/// The JSON form of a render's warnings, for `--output json`.
+pub fn warnings_json(warnings: &Problems) -> serde_json::Value {
+    match problems_json(warnings) {
+        serde_json::Value::Object(mut o) => o.remove("problems").unwrap_or_default(),
+        other => other,
+    }
+}
+
 #[cfg(test)]
 #[path = "exit_tests.rs"]
 mod tests;

@@ -109,8 +109,17 @@ impl CrdInput {
     }
 }
 
+/// A spec read, rendered and bundled in memory.
+pub struct SpecBuild {
+    pub bundle: Built,
+    /// How many apps are enabled.
+    pub apps: usize,
+    /// What the render found doubtful but not wrong.
+    pub warnings: Problems,
+}
+
 /// Reads, parses, renders and bundles a spec: everything but writing.
-pub fn build_bundle(input: &SpecInput) -> anyhow::Result<(Built, usize)> {
+pub fn build_bundle(input: &SpecInput) -> anyhow::Result<SpecBuild> {
     build_bundle_with(input, None, Vec::new())
 }
 
@@ -122,7 +131,7 @@ pub fn build_bundle_with(
     input: &SpecInput,
     crds: Option<&Crds>,
     extra: Vec<serde_json::Value>,
-) -> anyhow::Result<(Built, usize)> {
+) -> anyhow::Result<SpecBuild> {
     let (mut text, name) = input.read()?;
     if !extra.is_empty() {
         text = with_objects(&text, &name, extra)?;
@@ -145,7 +154,8 @@ pub fn build_bundle_with(
     let bundle = Built::build(&rendered, digest);
     tracing::debug!(files = bundle.file_count(), elapsed = ?started.elapsed(), "bundle built");
     let apps = spec.apps.values().filter(|a| a.enable).count();
-    Ok((bundle, apps))
+    let warnings = Problems { source_name: name, problems: rendered.warnings };
+    Ok(SpecBuild { bundle, apps, warnings })
 }
 
 /// The spec text with `extra` appended to its top-level `objects`.

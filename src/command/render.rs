@@ -7,13 +7,13 @@ use std::process::ExitCode;
 use anyhow::Context;
 use serde::Serialize;
 
-use super::exit::BadInput;
+use super::exit::{format_warnings, BadInput};
 use super::output::{Global, Output};
 use crate::bundle::layered::Built;
 use crate::bundle::write::WriteError;
 use crate::bundle::{Bundle, Sha256Digest};
 
-use super::input::{CrdInput, SpecInput};
+use super::input::{CrdInput, SpecBuild, SpecInput};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -46,7 +46,8 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
         return from_env(args, global);
     }
     let crds = args.crds.load()?;
-    let (bundle, apps) = super::input::build_bundle_with(&args.input, crds.as_ref(), Vec::new())?;
+    let SpecBuild { bundle, apps, warnings } = super::input::build_bundle_with(&args.input, crds.as_ref(), Vec::new())?;
+    eprint!("{}", format_warnings(&warnings));
     if args.check_store {
         for (_, b) in bundle.bundles() {
             check_store(b)?;
@@ -151,7 +152,8 @@ fn from_env(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     })?;
     let crds = args.crds.load()?;
     let extra = super::flux::objects_from_env()?;
-    let (bundle, apps) = super::input::build_bundle_with(&args.input, crds.as_ref(), extra)?;
+    let SpecBuild { bundle, apps, warnings } = super::input::build_bundle_with(&args.input, crds.as_ref(), extra)?;
+    eprint!("{}", format_warnings(&warnings));
     bundle.write_into(&out).context("writing the bundle to `$out`")?;
     if !global.quiet {
         eprintln!("rendered {} objects of {apps} apps into {}", bundle.object_count(), out.display());

@@ -23,6 +23,7 @@ use crate::spec::{JsonPath, Problem, Protocol, Spec};
 use super::context::{to_strings, AppContext, HTTP_PORT, MANAGED_BY_LABEL, MANAGER, NAME_LABEL, PRUNE_ANNOTATION};
 use super::manifest::Manifest;
 use super::network_policy::Profiles;
+use super::traffic::Traffic;
 use super::workload;
 
 /// The Namespace object for `namespace`, owned by one app or shared by several.
@@ -45,7 +46,13 @@ pub fn namespace_object(spec: &Spec, namespace: &str, owner: Option<&AppName>, r
 
 /// Renders an enabled app. `own_namespace` says whether its Namespace goes
 /// into its own file (false when shared or not rendered).
-pub fn render(cx: &AppContext, profiles: &Profiles, own_namespace: bool, problems: &mut Vec<Problem>) -> Vec<Manifest> {
+pub fn render(
+    cx: &AppContext,
+    profiles: &Profiles,
+    traffic: &Traffic,
+    own_namespace: bool,
+    problems: &mut Vec<Problem>,
+) -> Vec<Manifest> {
     let app = cx.app;
     let at = &cx.at;
     validate(cx, problems);
@@ -105,7 +112,7 @@ pub fn render(cx: &AppContext, profiles: &Profiles, own_namespace: bool, problem
             JsonPath::root().key("defaults").key("networkPolicyProfile")
         };
         let profile = app.network_policy.profile.as_ref().unwrap_or(&cx.spec.defaults.network_policy_profile);
-        match profiles.network_policy(cx, profile) {
+        match profiles.network_policy(cx, profile, traffic) {
             Ok(Some(policy)) => out.push(Manifest::new(policy, profile_at)),
             Ok(None) => {}
             Err(p) => problems.push(Problem { path: profile_at, ..p }),

@@ -11,8 +11,12 @@ pub mod images;
 pub mod layers;
 pub mod manifest;
 pub mod network_policy;
+pub mod reach;
+#[cfg(test)]
+mod reach_tests;
 pub mod retention;
 pub mod rules;
+pub mod traffic;
 pub mod validation;
 pub mod workload;
 
@@ -33,6 +37,8 @@ pub struct Rendered {
     pub images: Vec<ImageUse>,
     /// The spec's layers in order; empty for an unlayered render.
     pub layers: Vec<LayerName>,
+    /// What the render found doubtful but not wrong (`check` shows them).
+    pub warnings: Vec<Problem>,
 }
 
 impl Rendered {
@@ -51,7 +57,7 @@ impl Rendered {
                 let groups: Vec<Group> = self.groups.iter().filter(|g| g.layer == i).cloned().collect();
                 let ids: BTreeSet<_> = groups.iter().flat_map(|g| g.manifests.iter().map(|m| m.id())).collect();
                 let images = self.images.iter().filter(|u| ids.contains(&u.object)).cloned().collect();
-                (name.clone(), Rendered { groups, images, layers: Vec::new() })
+                (name.clone(), Rendered { groups, images, layers: Vec::new(), warnings: Vec::new() })
             })
             .collect()
     }
@@ -71,6 +77,7 @@ pub fn render_with(spec: &Spec, crds: Option<&Crds>) -> Result<Rendered, Vec<Pro
     let mut problems = Vec::new();
     layers::check(spec, &mut problems);
     let profiles = network_policy::Profiles::new(spec, &mut problems);
+    let traffic = traffic::Traffic::new(spec, &mut problems);
     let image_map = images::ImageMap::new(spec, &mut problems);
 
     let apps: Vec<context::AppContext> =
@@ -92,7 +99,7 @@ pub fn render_with(spec: &Spec, crds: Option<&Crds>) -> Result<Rendered, Vec<Pro
         let own =
             cx.wants_namespace() && namespace_users.get(cx.namespace.as_str()).is_some_and(|users| users.len() == 1);
         let (mut problems, mut uses) = (Vec::new(), Vec::new());
-        let mut manifests = app::render(cx, &profiles, own, &mut problems);
+        let mut manifests = app::render(cx, &profiles, &traffic, own, &mut problems);
         let pinning = Instant::now();
         images::pin(spec, &image_map, &mut manifests, &mut uses, &mut problems);
         images_ns.fetch_add(nanos(pinning.elapsed()), Ordering::Relaxed);
@@ -155,7 +162,8 @@ pub fn render_with(spec: &Spec, crds: Option<&Crds>) -> Result<Rendered, Vec<Pro
     if problems.is_empty() {
         uses.sort();
         let layers = spec.layers.iter().map(|l| l.name.clone()).collect();
-        Ok(Rendered { groups, images: uses, layers })
+        let warnings = reach::warnings(spec, &groups);
+        Ok(Rendered { groups, images: uses, layers, warnings })
     } else {
         let mut seen = std::collections::HashSet::new();
         problems.retain(|p| seen.insert((p.path.clone(), p.message.clone())));

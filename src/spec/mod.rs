@@ -5,12 +5,14 @@
 //! fields, the nearest known one. A key written twice in any object is an
 //! error too (`duplicates`), where serde_json would keep the last.
 
+pub mod cidr;
 pub mod duplicates;
 pub mod model;
 pub mod names;
 pub mod problem;
 pub mod quantity;
 
+pub use cidr::Cidr;
 pub use model::*;
 pub use names::LayerName;
 pub use problem::{JsonPath, Problem, Problems};

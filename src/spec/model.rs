@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
+use super::cidr::Cidr;
 use super::names::{
     AppName, EnvName, LabelKey, LabelValue, LayerName, NamespaceName, PortName, ProfileName, VolumeName,
 };
@@ -284,6 +285,12 @@ pub struct AppNetworkPolicy {
     /// Profile name (default: `defaults.networkPolicyProfile`).
     #[serde(default)]
     pub profile: Option<ProfileName>,
+    /// Who may connect to this app (see `TrafficPeer`).
+    #[serde(default)]
+    pub allow_from: Vec<TrafficPeer>,
+    /// Where this app may connect to.
+    #[serde(default)]
+    pub allow_to: Vec<TrafficPeer>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -421,10 +428,85 @@ pub struct EmptyDir {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CustomProfile {
+    /// A profile whose rules this one adds to (built-in or custom).
+    #[serde(default)]
+    pub extends: Option<ProfileName>,
     #[serde(default)]
     pub ingress: Option<Vec<Value>>,
     #[serde(default)]
     pub egress: Option<Vec<Value>>,
+}
+
+// ---- Traffic: `networkPolicy.allowFrom` / `allowTo` ------------------------
+
+/// The other end of an allowed connection: another app by name, pods of a
+/// namespace (optionally by label), or an address range. Exactly one of
+/// `app`, `cidr`, or `namespace`/`podLabels` (checked at render, where the
+/// problem can name the field).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TrafficPeer {
+    #[serde(default)]
+    pub app: Option<AppName>,
+    /// Pods of this namespace (default with `podLabels`: the app's own).
+    #[serde(default)]
+    pub namespace: Option<NamespaceName>,
+    #[serde(default)]
+    pub pod_labels: Option<Labels>,
+    #[serde(default)]
+    pub cidr: Option<Cidr>,
+    /// Ranges inside `cidr` that are left out.
+    #[serde(default)]
+    pub except: Vec<Cidr>,
+    /// Ports of the listening side; none: every port (of an app: every port it opens).
+    #[serde(default)]
+    pub ports: Option<Vec<TrafficPort>>,
+}
+
+/// A port of an allowed connection, on the side that listens: a port name
+/// of an app (`"http"`, an `extraPorts` name), a number (TCP), or
+/// `{ "port": 6881, "protocol": "UDP", "endPort": 6889 }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrafficPort {
+    Named(PortName),
+    Number { port: Port, protocol: Protocol, end_port: Option<Port> },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct NumberedPort {
+    port: Port,
+    #[serde(default = "tcp")]
+    protocol: Protocol,
+    #[serde(default)]
+    end_port: Option<Port>,
+}
+
+impl<'de> Deserialize<'de> for TrafficPort {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = TrafficPort;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a port name, a port number, or an object with `port`, `protocol` and `endPort`")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<TrafficPort, E> {
+                s.parse().map(TrafficPort::Named).map_err(E::custom)
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<TrafficPort, E> {
+                self.visit_i64(i64::try_from(n).unwrap_or(i64::MAX))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<TrafficPort, E> {
+                let port = Port::deserialize(serde::de::value::I64Deserializer::<E>::new(n))?;
+                Ok(TrafficPort::Number { port, protocol: Protocol::Tcp, end_port: None })
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<TrafficPort, A::Error> {
+                let p = NumberedPort::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(TrafficPort::Number { port: p.port, protocol: p.protocol, end_port: p.end_port })
+            }
+        }
+        d.deserialize_any(Visit)
+    }
 }
 
 /// A raw Kubernetes object: a JSON object with string `apiVersion`, `kind`

@@ -1,0 +1,189 @@
+//! Which apps of the example can talk to which, computed from the rendered
+//! NetworkPolicies alone (`netpol.rs` evaluates them): the connections the
+//! example declares work, and nothing else between its apps does.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use super::netpol::{Cluster, Endpoint, Labels, Pod};
+use crate::common::{nixflux, run_ok, yaml_documents};
+
+const NODE: &str = "192.168.1.10";
+const LAN_DEVICE: &str = "192.168.1.50";
+const INTERNET: &str = "203.0.113.7";
+
+fn pod(id: &str, labels: &[(&str, &str)], ports: &[(&str, u16, &str)]) -> Pod {
+    let (namespace, _) = id.split_once('/').unwrap();
+    Pod {
+        id: id.into(),
+        namespace: namespace.into(),
+        labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Labels>(),
+        ports: ports.iter().map(|(n, p, proto)| (Some(n.to_string()), *p, proto.to_string())).collect(),
+        host_network: None,
+    }
+}
+
+/// The example's bundle, plus the pods the cluster and the operators bring:
+/// Traefik and CoreDNS in kube-system, the CloudNativePG instance of `ledger-db`.
+fn example_cluster() -> Cluster {
+    let out = run_ok(nixflux().args(["render", "--example"]));
+    let objects = yaml_documents(&String::from_utf8(out.stdout).unwrap());
+    let mut cluster = Cluster::from_objects(&objects, NODE.parse().unwrap());
+    cluster.add_pod(pod("kube-system/traefik", &[("app.kubernetes.io/name", "traefik")], &[("web", 8000, "TCP")]));
+    cluster.add_pod(pod(
+        "kube-system/coredns",
+        &[("k8s-app", "kube-dns")],
+        &[("dns", 53, "UDP"), ("dns-tcp", 53, "TCP")],
+    ));
+    cluster.add_pod(pod("ledger/ledger-db-1", &[("cnpg.io/cluster", "ledger-db")], &[("postgresql", 5432, "TCP")]));
+    cluster
+}
+
+/// The pods of the apps nixflux renders a workload for (each has a policy).
+const APPS: &[&str] = &[
+    "vaultwarden/vaultwarden",
+    "photos/immich",
+    "photos/immich-ml",
+    "media/jellyfin",
+    "media/transmission",
+    "home/home-assistant",
+    "home/mosquitto",
+    "ledger/ledger-api",
+    "default/whoami",
+];
+
+/// Every (client, server) pair of distinct pods where the client may reach
+/// at least one of the server's ports.
+fn talking_pairs(c: &Cluster, clients: &[&str]) -> BTreeSet<(String, String)> {
+    let mut pairs = BTreeSet::new();
+    for client in clients {
+        for server in &c.pods {
+            if server.id == *client {
+                continue;
+            }
+            let from = Endpoint::Pod(c.pod(client));
+            if server.ports.iter().any(|(_, p, proto)| c.allows(from, Endpoint::Pod(server), *p, proto)) {
+                pairs.insert((client.to_string(), server.id.clone()));
+            }
+        }
+    }
+    pairs
+}
+
+#[test]
+fn example_apps_reach_exactly_what_they_declare() {
+    let c = example_cluster();
+    assert!(APPS.iter().all(|a| c.pods.iter().any(|p| p.id == *a)), "pods: {:?}", c.pods);
+    let mut expected: BTreeSet<(String, String)> =
+        APPS.iter().map(|a| (a.to_string(), "kube-system/coredns".to_owned())).collect();
+    for (client, server) in [
+        ("photos/immich", "photos/immich-ml"),
+        ("home/home-assistant", "home/mosquitto"),
+        ("ledger/ledger-api", "ledger/ledger-db-1"),
+    ] {
+        expected.insert((client.into(), server.into()));
+    }
+    let actual = talking_pairs(&c, APPS);
+    let missing: Vec<_> = expected.difference(&actual).collect();
+    let extra: Vec<_> = actual.difference(&expected).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "cannot talk but should: {missing:?}\ntalk but should not: {extra:?}"
+    );
+}
+
+#[test]
+fn declared_connections_use_the_right_ports_only() {
+    let c = example_cluster();
+    let p = |id| Endpoint::Pod(c.pod(id));
+    assert!(c.allows(p("photos/immich"), p("photos/immich-ml"), 3003, "TCP"));
+    assert!(!c.allows(p("photos/immich"), p("photos/immich-ml"), 80, "TCP"), "80 is the Service port, not the pod's");
+    assert!(c.allows(p("home/home-assistant"), p("home/mosquitto"), 1883, "TCP"));
+    assert!(!c.allows(p("home/home-assistant"), p("home/mosquitto"), 1883, "UDP"));
+    assert!(c.allows(p("ledger/ledger-api"), p("ledger/ledger-db-1"), 5432, "TCP"));
+    for app in APPS {
+        assert!(c.allows(p(app), p("kube-system/coredns"), 53, "UDP"), "{app}: DNS over UDP");
+        assert!(c.allows(p(app), p("kube-system/coredns"), 53, "TCP"), "{app}: DNS over TCP");
+    }
+}
+
+#[test]
+fn ingress_controller_reaches_the_web_apps_but_not_the_backends() {
+    let c = example_cluster();
+    let traefik = Endpoint::Pod(c.pod("kube-system/traefik"));
+    for (app, port) in [
+        ("vaultwarden/vaultwarden", 80),
+        ("photos/immich", 2283),
+        ("media/jellyfin", 8096),
+        ("media/transmission", 9091),
+        ("home/home-assistant", 8123),
+        ("ledger/ledger-api", 8080),
+        ("default/whoami", 8080),
+    ] {
+        assert!(c.allows(traefik, Endpoint::Pod(c.pod(app)), port, "TCP"), "traefik -> {app}:{port}");
+    }
+    assert!(!c.allows(traefik, Endpoint::Pod(c.pod("photos/immich-ml")), 3003, "TCP"));
+    assert!(!c.allows(traefik, Endpoint::Pod(c.pod("home/mosquitto")), 1883, "TCP"));
+}
+
+#[test]
+fn the_outside_world_reaches_only_what_is_opened_to_it() {
+    let c = example_cluster();
+    let ip = |s: &str| Endpoint::External(s.parse::<IpAddr>().unwrap());
+    let p = |id| Endpoint::Pod(c.pod(id));
+    // media-server: BitTorrent in both protocols from anywhere, and out to any public port.
+    assert!(c.allows(ip(INTERNET), p("media/transmission"), 6881, "TCP"));
+    assert!(c.allows(ip(INTERNET), p("media/transmission"), 6881, "UDP"));
+    assert!(!c.allows(ip(INTERNET), p("media/transmission"), 9091, "TCP"), "the web UI goes through the ingress");
+    assert!(c.allows(p("media/transmission"), ip(INTERNET), 51413, "TCP"));
+    assert!(!c.allows(p("media/transmission"), ip(LAN_DEVICE), 22, "TCP"), "not into the LAN");
+    // media-lan extends web-app: DLNA from the LAN, metadata from the internet.
+    assert!(c.allows(ip(LAN_DEVICE), p("media/jellyfin"), 1900, "UDP"));
+    assert!(!c.allows(ip(INTERNET), p("media/jellyfin"), 1900, "UDP"));
+    assert!(!c.allows(ip(LAN_DEVICE), p("media/jellyfin"), 8096, "TCP"));
+    assert!(c.allows(p("media/jellyfin"), ip(INTERNET), 443, "TCP"));
+    // web-app goes out on 80/443; web-app-internal and backend do not.
+    assert!(c.allows(p("vaultwarden/vaultwarden"), ip(INTERNET), 443, "TCP"));
+    assert!(!c.allows(p("vaultwarden/vaultwarden"), ip(INTERNET), 25, "TCP"));
+    for internal in ["ledger/ledger-api", "photos/immich-ml", "home/mosquitto"] {
+        assert!(!c.allows(p(internal), ip(INTERNET), 443, "TCP"), "{internal}");
+    }
+    assert!(!c.allows(ip(INTERNET), p("home/mosquitto"), 1883, "TCP"));
+}
+
+/// `tests/specs/traffic.json`: `allowFrom` alone opens both ends, peers by
+/// namespace and labels and by CIDR (with `except` and a port range), a
+/// profile extending a profile that extends a built-in.
+#[test]
+fn traffic_spec_opens_both_ends_and_nothing_more() {
+    let out = run_ok(nixflux().arg("render").arg(crate::common::root().join("tests/specs/traffic.json")));
+    let objects = yaml_documents(&String::from_utf8(out.stdout).unwrap());
+    let mut c = Cluster::from_objects(&objects, NODE.parse().unwrap());
+    c.add_pod(pod("kube-system/coredns", &[("k8s-app", "kube-dns")], &[("dns", 53, "UDP")]));
+    let p = |id| Endpoint::Pod(c.pod(id));
+    let ip = |s: &str| Endpoint::External(s.parse::<IpAddr>().unwrap());
+    // Declared by `api` only, open on `front`'s egress too; on `http` only.
+    assert!(c.allows(p("shop/front"), p("shop/api"), 8080, "TCP"));
+    assert!(!c.allows(p("shop/front"), p("shop/api"), 9100, "TCP"));
+    assert!(!c.allows(p("shop/api"), p("shop/front"), 3000, "TCP"));
+    // Each end of the scrape is declared on its own side.
+    assert!(c.allows(p("monitoring/prometheus"), p("shop/api"), 9100, "TCP"));
+    assert!(!c.allows(p("monitoring/prometheus"), p("shop/api"), 8080, "TCP"));
+    assert!(
+        !c.allows(p("monitoring/prometheus"), p("shop/front"), 3000, "TCP"),
+        "front admits the ingress controller only"
+    );
+    // scraper -> lan-admin -> web-app-internal: the LAN rule and DNS inherited.
+    assert!(c.allows(ip(LAN_DEVICE), p("monitoring/prometheus"), 9090, "TCP"));
+    assert!(!c.allows(ip(LAN_DEVICE), p("shop/front"), 3000, "TCP"));
+    assert!(c.allows(p("monitoring/prometheus"), p("kube-system/coredns"), 53, "UDP"));
+    // A CIDR peer with `except` and `endPort`.
+    assert!(c.allows(p("backup/nas-sync"), ip(LAN_DEVICE), 22005, "TCP"));
+    assert!(!c.allows(p("backup/nas-sync"), ip("192.168.1.1"), 22005, "TCP"));
+    assert!(!c.allows(p("backup/nas-sync"), ip(LAN_DEVICE), 22011, "TCP"));
+    assert!(!c.allows(p("backup/nas-sync"), ip(LAN_DEVICE), 22005, "UDP"));
+    assert!(!c.allows(p("backup/nas-sync"), ip(INTERNET), 443, "TCP"));
+    // `tools` has no policy (profile none), but its allowTo still opens `api`.
+    assert!(c.allows(p("shop/tools"), p("shop/api"), 9100, "TCP"));
+    assert!(!objects.iter().any(|o| o["metadata"]["name"] == "tools" && o["kind"] == "NetworkPolicy"));
+}
