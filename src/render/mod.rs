@@ -6,11 +6,17 @@
 
 pub mod app;
 pub mod checks;
+pub mod container;
 pub mod context;
+pub mod cronjob;
+pub mod hardening;
 pub mod images;
 pub mod layers;
 pub mod manifest;
 pub mod network_policy;
+pub mod patch;
+pub mod pod_fields;
+pub mod probes;
 pub mod retention;
 pub mod rules;
 pub mod validation;

@@ -8,8 +8,11 @@
 pub mod duplicates;
 pub mod model;
 pub mod names;
+pub mod pod;
 pub mod problem;
 pub mod quantity;
+pub mod resources;
+pub mod schedule;
 
 pub use model::*;
 pub use names::LayerName;
