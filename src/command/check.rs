@@ -16,13 +16,22 @@ pub struct Args {
 
 pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     let crds = args.crds.load()?;
-    let (bundle, apps) = super::input::build_bundle_with(&args.input, crds.as_ref(), Vec::new())?;
+    let (bundle, apps, notes) = super::input::build_bundle_noting(&args.input, crds.as_ref(), Vec::new())?;
     match global.output {
-        Output::Json => println!(
-            "{}",
-            serde_json::json!({ "ok": true, "apps": apps, "objects": bundle.object_count(), "digest": bundle.digest() })
-        ),
+        Output::Json => {
+            let notes: Vec<_> =
+                notes.iter().map(|n| serde_json::json!({ "path": n.path.to_string(), "message": n.message })).collect();
+            println!(
+                "{}",
+                serde_json::json!({
+                    "ok": true, "apps": apps, "objects": bundle.object_count(), "digest": bundle.digest(), "notes": notes
+                })
+            )
+        }
         Output::Text if !global.quiet => {
+            for n in &notes {
+                eprintln!("note: at `{}`: {}", n.path, n.message);
+            }
             eprintln!("ok: {apps} apps, {} objects, digest {}", bundle.object_count(), bundle.digest())
         }
         Output::Text => {}

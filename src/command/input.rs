@@ -11,7 +11,7 @@ use crate::bundle::layered::Built;
 use crate::bundle::{self};
 use crate::crd::Crds;
 use crate::render::render_with;
-use crate::spec::{self, Problems};
+use crate::spec::{self, Problem, Problems};
 
 use super::exit::BadInput;
 
@@ -123,6 +123,16 @@ pub fn build_bundle_with(
     crds: Option<&Crds>,
     extra: Vec<serde_json::Value>,
 ) -> anyhow::Result<(Built, usize)> {
+    build_bundle_noting(input, crds, extra).map(|(bundle, apps, _)| (bundle, apps))
+}
+
+/// `build_bundle_with`, and the render's notes (what `check` reports beside
+/// success, such as apps on the host network).
+pub fn build_bundle_noting(
+    input: &SpecInput,
+    crds: Option<&Crds>,
+    extra: Vec<serde_json::Value>,
+) -> anyhow::Result<(Built, usize, Vec<Problem>)> {
     let (mut text, name) = input.read()?;
     if !extra.is_empty() {
         text = with_objects(&text, &name, extra)?;
@@ -145,7 +155,7 @@ pub fn build_bundle_with(
     let bundle = Built::build(&rendered, digest);
     tracing::debug!(files = bundle.file_count(), elapsed = ?started.elapsed(), "bundle built");
     let apps = spec.apps.values().filter(|a| a.enable).count();
-    Ok((bundle, apps))
+    Ok((bundle, apps, rendered.notes))
 }
 
 /// The spec text with `extra` appended to its top-level `objects`.

@@ -39,6 +39,9 @@ pub struct Rendered {
     pub images: Vec<ImageUse>,
     /// The spec's layers in order; empty for an unlayered render.
     pub layers: Vec<LayerName>,
+    /// What `check` reports beside success: choices that are valid but
+    /// that the reader should know about (an app on the host network).
+    pub notes: Vec<Problem>,
 }
 
 impl Rendered {
@@ -57,7 +60,7 @@ impl Rendered {
                 let groups: Vec<Group> = self.groups.iter().filter(|g| g.layer == i).cloned().collect();
                 let ids: BTreeSet<_> = groups.iter().flat_map(|g| g.manifests.iter().map(|m| m.id())).collect();
                 let images = self.images.iter().filter(|u| ids.contains(&u.object)).cloned().collect();
-                (name.clone(), Rendered { groups, images, layers: Vec::new() })
+                (name.clone(), Rendered { groups, images, layers: Vec::new(), notes: Vec::new() })
             })
             .collect()
     }
@@ -161,7 +164,8 @@ pub fn render_with(spec: &Spec, crds: Option<&Crds>) -> Result<Rendered, Vec<Pro
     if problems.is_empty() {
         uses.sort();
         let layers = spec.layers.iter().map(|l| l.name.clone()).collect();
-        Ok(Rendered { groups, images: uses, layers })
+        let notes = apps.iter().flat_map(pod_fields::notes).collect();
+        Ok(Rendered { groups, images: uses, layers, notes })
     } else {
         let mut seen = std::collections::HashSet::new();
         problems.retain(|p| seen.insert((p.path.clone(), p.message.clone())));

@@ -25,6 +25,23 @@ const FIELD_PATHS: &[&str] = &[
     "status.podIPs",
 ];
 
+/// The notes `check` prints about an app: host networking, which no
+/// NetworkPolicy restricts.
+pub fn notes(cx: &AppContext) -> Vec<Problem> {
+    let mut notes = Vec::new();
+    if cx.app.host_network && cx.app.image.is_some() {
+        notes.push(Problem::new(
+            cx.at.key("hostNetwork"),
+            format!(
+                "app `{}` uses the host network: NetworkPolicies do not apply to its pods, which reach and are reached \
+                 like the node itself",
+                cx.name
+            ),
+        ));
+    }
+    notes
+}
+
 pub fn validate(cx: &AppContext, problems: &mut Vec<Problem>) {
     let app = cx.app;
     let at = &cx.at;
