@@ -77,7 +77,8 @@ pub fn extra(cx: &AppContext, c: &ExtraContainer, sidecar: bool) -> Container {
     }
 }
 
-fn security_context(cx: &AppContext) -> SecurityContext {
+/// The security settings of every container nixflux renders for the app.
+pub fn security_context(cx: &AppContext) -> SecurityContext {
     let sec = &cx.app.security;
     SecurityContext {
         allow_privilege_escalation: Some(sec.allow_privilege_escalation || sec.privileged),

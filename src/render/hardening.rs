@@ -191,6 +191,13 @@ fn check_container(places: &Places, c: &Container, refuse: &mut impl FnMut(JsonP
             "drop the patch's `readOnlyRootFilesystem`, or `security.readOnlyRootFilesystem`",
         );
     }
+    for e in c.env.iter().flatten().filter(|e| e.value.is_some() && e.value_from.is_some()) {
+        refuse(
+            places.or_app(places.container(name, &["env"]), "env"),
+            format!("variable `{}` of container `{name}` has both `value` and `valueFrom`", e.name),
+            "a patch that replaces a reference with a value sets `valueFrom: null` beside `value`",
+        );
+    }
     if sc.proc_mount.as_deref() == Some("Unmasked") {
         refuse(
             at(&["procMount"]),

@@ -12,10 +12,11 @@
 //!   `ports` by `containerPort`.
 //!
 //! `containerPatch` goes over the app's container, then `podPatch` over the
-//! pod (it can reach the app's container too, by its name). The result is
-//! checked afterwards like any pod: images, secure defaults, ports.
+//! pod (it can reach the app's container too, by its name). A container the
+//! pod patch adds starts with the app's container security settings. The
+//! result is checked afterwards like any pod: images, secure defaults, ports.
 
-use k8s_openapi::api::core::v1::{Container, PodSpec};
+use k8s_openapi::api::core::v1::{Container, PodSpec, SecurityContext};
 use serde_json::{Map, Value};
 
 use crate::object::round_trip;
@@ -43,7 +44,17 @@ pub fn merge(base: &mut Map<String, Value>, patch: &Map<String, Value>, at: &Jso
                 base.remove(key);
             }
             (Value::Object(p), Some(Value::Object(b))) => merge(b, p, &at.key(key), problems),
-            (Value::Array(p), Some(Value::Array(b))) if list_key(key).is_some() => {
+            (Value::Array(p), existing) if list_key(key).is_some() => {
+                let b = match existing {
+                    Some(Value::Array(b)) => b,
+                    _ => {
+                        base.insert(key.clone(), Value::Array(Vec::new()));
+                        match base.get_mut(key) {
+                            Some(Value::Array(b)) => b,
+                            _ => continue,
+                        }
+                    }
+                };
                 let id = list_key(key).unwrap_or_default();
                 for (i, item) in p.iter().enumerate() {
                     let here = at.key(key).index(i);
@@ -84,6 +95,28 @@ fn without_nulls(m: &Map<String, Value>) -> Map<String, Value> {
     m.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), strip_nulls(v))).collect()
 }
 
+/// A container the pod patch adds starts as nixflux's own do: with the
+/// app's container security settings, which the patch item is merged over.
+fn add_new_containers(pod: &mut Map<String, Value>, patch: &Map<String, Value>, defaults: &SecurityContext) {
+    let Ok(security) = serde_json::to_value(defaults) else { return };
+    for list in ["containers", "initContainers"] {
+        let Some(items) = patch.get(list).and_then(Value::as_array) else { continue };
+        for name in items.iter().filter_map(|i| i.get("name")).filter(|n| !n.is_null()) {
+            let present = pod
+                .get(list)
+                .and_then(Value::as_array)
+                .is_some_and(|cs| cs.iter().any(|c| c.get("name") == Some(name)));
+            if !present {
+                let skeleton = serde_json::json!({ "name": name, "securityContext": security });
+                match pod.entry(list).or_insert_with(|| Value::Array(Vec::new())) {
+                    Value::Array(cs) => cs.push(skeleton),
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
 /// Applies the app's patches to its rendered pod. `main` is the app's
 /// container name. On any problem the pod is left as rendered.
 pub fn apply(
@@ -91,6 +124,7 @@ pub fn apply(
     main: &str,
     container_patch: Option<(&Patch, JsonPath)>,
     pod_patch: Option<(&Patch, JsonPath)>,
+    defaults: &SecurityContext,
     problems: &mut Vec<Problem>,
 ) {
     let before = problems.len();
@@ -116,7 +150,10 @@ pub fn apply(
     if let Some((patch, at)) = &pod_patch {
         match round_trip::<PodSpec>(&patch.0, at) {
             Err(ps) => problems.extend(ps),
-            Ok(_) => merge(&mut merged, &patch.0, at, problems),
+            Ok(_) => {
+                add_new_containers(&mut merged, &patch.0, defaults);
+                merge(&mut merged, &patch.0, at, problems)
+            }
         }
     }
     if problems.len() > before {

@@ -73,7 +73,8 @@ pub fn pod_template(
     let container_patch = app.container_patch.as_ref().map(|p| (p, cx.at.key("containerPatch")));
     let pod_patch = app.pod_patch.as_ref().map(|p| (p, cx.at.key("podPatch")));
     let before = problems.len();
-    patch::apply(&mut spec, cx.name.as_str(), container_patch, pod_patch, problems);
+    let defaults = container::security_context(cx);
+    patch::apply(&mut spec, cx.name.as_str(), container_patch, pod_patch, &defaults, problems);
     if problems.len() == before {
         hardening::check(cx, &spec, problems);
     }
