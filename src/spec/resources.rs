@@ -32,7 +32,7 @@ pub struct ResourceList {
     pub extended: BTreeMap<String, u64>,
 }
 
-const FIELDS: &[&str] = &["cpu", "memory", "ephemeralStorage", "<domain>/<resource> (e.g. nvidia.com/gpu)"];
+const FIELDS: &[&str] = &["cpu", "memory", "ephemeralStorage", "<vendor-domain>/<resource>"];
 
 /// Whether `name` is an extended resource name: a qualified name with a
 /// domain prefix outside `kubernetes.io` (apimachinery
