@@ -108,9 +108,8 @@ fn add_new_containers(pod: &mut Map<String, Value>, patch: &Map<String, Value>, 
                 .is_some_and(|cs| cs.iter().any(|c| c.get("name") == Some(name)));
             if !present {
                 let skeleton = serde_json::json!({ "name": name, "securityContext": security });
-                match pod.entry(list).or_insert_with(|| Value::Array(Vec::new())) {
-                    Value::Array(cs) => cs.push(skeleton),
-                    _ => {}
+                if let Value::Array(cs) = pod.entry(list).or_insert_with(|| Value::Array(Vec::new())) {
+                    cs.push(skeleton);
                 }
             }
         }

@@ -106,8 +106,13 @@ fn image_origins(cx: &AppContext) -> BTreeMap<String, JsonPath> {
     for list in ["initContainers", "containers"] {
         let items = app.pod_patch.as_ref().and_then(|p| p.0.get(list)).and_then(|v| v.as_array());
         for (i, item) in items.into_iter().flatten().enumerate() {
-            if let (Some(name), Some(_)) = (item.get("name").and_then(|n| n.as_str()), item.get("image")) {
-                out.insert(name.to_owned(), cx.at.key("podPatch").key(list).index(i).key("image"));
+            let Some(name) = item.get("name").and_then(|n| n.as_str()) else { continue };
+            let here = cx.at.key("podPatch").key(list).index(i);
+            if item.get("image").is_some() {
+                out.insert(name.to_owned(), here.key("image"));
+            } else if !out.contains_key(name) {
+                // A container the patch adds without an image: its item says where.
+                out.insert(name.to_owned(), here);
             }
         }
     }
