@@ -39,6 +39,8 @@ let
   stringMap = types.attrsOf types.str;
 
   resourceList = types.submodule {
+    # Extended resources by name, e.g. "nvidia.com/gpu" = 1 (whole devices).
+    freeformType = types.attrsOf (types.either types.ints.unsigned types.str);
     options = {
       cpu = opt quantity "CPU, as a Kubernetes quantity." "500m";
       memory = opt quantity "Memory, as a Kubernetes quantity." "256Mi";
@@ -76,6 +78,72 @@ let
     };
   };
 
+  # An env value: a string or one reference (valueFrom).
+  keyRef = what: types.submodule {
+    options = {
+      name = req types.str "The ${what}'s name." "web-config";
+      key = req types.str "The key in the ${what}." "mode";
+      optional = opt types.bool "Start even when the ${what} or key is missing (nixflux's default: false)." true;
+    };
+  };
+  envValue = types.either types.str (types.submodule {
+    options = {
+      secretKeyRef = opt (keyRef "Secret") "A key of a Secret." { name = "backup-restic"; key = "password"; };
+      configMapKeyRef = opt (keyRef "ConfigMap") "A key of a ConfigMap." { name = "web-config"; key = "mode"; };
+      fieldRef = opt (types.submodule {
+        options.fieldPath = req types.str "A pod field (Downward API)." "spec.nodeName";
+      }) "A field of the pod." { fieldPath = "spec.nodeName"; };
+    };
+  });
+  envMap = types.attrsOf envValue;
+
+  extraContainer = types.submodule {
+    options = {
+      name = req types.str "Container name, unique in the pod." "log-shipper";
+      image = mkOption {
+        type = imageType;
+        apply = toImage;
+        description = "Image reference, a key of `images`, or a nix-snapshotter image package.";
+        example = "busybox";
+      };
+      command = opt (types.listOf types.str) "Container command." [ "/bin/migrate" ];
+      args = opt (types.listOf types.str) "Container arguments." [ "--once" ];
+      env = opt envMap "Environment variables." { TZ = "Europe/Berlin"; };
+      envFromSecrets = opt (types.listOf types.str) "Secrets whose keys become environment variables." [ "web-db" ];
+      resources = opt resources "Requests and limits." { limits.memory = "64Mi"; };
+      volumes = opt (types.listOf types.str) "The app's volumes this container mounts at their mountPath." [ "logs" ];
+    };
+  };
+
+  resources = types.submodule {
+    options = {
+      requests = opt resourceList "Resource requests." { cpu = "50m"; };
+      limits = opt resourceList "Resource limits (extended resources such as nvidia.com/gpu by name)." { memory = "256Mi"; };
+    };
+  };
+
+  probe = types.submodule {
+    options = {
+      httpGet = opt (types.submodule {
+        options = {
+          path = req types.str "HTTP path." "/healthz";
+          port = opt types.str "A port name of the app (nixflux's default: http)." "metrics";
+        };
+      }) "An HTTP GET check." { path = "/healthz"; };
+      tcpSocket = opt (types.submodule {
+        options.port = opt types.str "A port name of the app (nixflux's default: http)." "metrics";
+      }) "A TCP connect check." { };
+      exec = opt (types.submodule {
+        options.command = req (types.listOf types.str) "The command." [ "pg_isready" ];
+      }) "A command check." { command = [ "pg_isready" ]; };
+      initialDelaySeconds = opt types.ints.unsigned "Seconds before the first check." 5;
+      periodSeconds = opt types.ints.positive "Seconds between checks (nixflux's default: 10)." 5;
+      timeoutSeconds = opt types.ints.positive "Seconds a check may take." 2;
+      failureThreshold = opt types.ints.positive "Failures before the probe fails." 5;
+      successThreshold = opt types.ints.positive "Successes before it passes again (readiness only)." 1;
+    };
+  };
+
   appModule =
     { name, ... }:
     {
@@ -109,14 +177,9 @@ let
         )) "More container ports, also on the Service." { dlna = { port = 1900; protocol = "UDP"; }; };
         command = opt (types.listOf types.str) "Container command." [ "/bin/server" ];
         args = opt (types.listOf types.str) "Container arguments." [ "--listen" ":8080" ];
-        env = opt stringMap "Environment variables." { TZ = "Europe/Berlin"; };
+        env = opt envMap "Environment variables: strings, or one of `secretKeyRef`, `configMapKeyRef`, `fieldRef`." { TZ = "Europe/Berlin"; };
         envFromSecrets = opt (types.listOf types.str) "Secrets whose keys become environment variables." [ "web-db" ];
-        resources = opt (types.submodule {
-          options = {
-            requests = opt resourceList "Resource requests." { cpu = "50m"; };
-            limits = opt resourceList "Resource limits." { memory = "256Mi"; };
-          };
-        }) "Requests and limits." { limits.memory = "256Mi"; };
+        resources = opt resources "Requests and limits." { limits.memory = "256Mi"; };
         health = opt types.str "HTTP path probed on `port` for startup, readiness and liveness." "/healthz";
         ingress = opt (types.submodule {
           options = {
@@ -160,6 +223,7 @@ let
             fsGroup = opt types.int "Pod fsGroup." 1000;
             runAsNonRoot = opt types.bool "Pod runAsNonRoot." true;
             readOnlyRootFilesystem = opt types.bool "Container readOnlyRootFilesystem." true;
+            privileged = opt types.bool "Containers run privileged; the only way a patch may set privileged (nixflux's default: false)." true;
           };
         }) "Pod and container security settings." { runAsUser = 1000; };
         volumes = opt (types.attrsOf (
@@ -198,6 +262,47 @@ let
         annotations = opt stringMap "Annotations on every rendered object of the app." { };
         objects = opt (types.listOf types.attrs) "Raw Kubernetes objects that belong to the app." [ ];
         layer = opt types.str "The layer (one of `services.nixflux.layers`) the app's objects go into (nixflux's default: the last layer)." "infra";
+        # Pod settings (docs/spec.md, "Pod settings").
+        hostNetwork = opt types.bool "Run the pod on the node's network (no NetworkPolicy applies; `check` says so)." true;
+        nodeSelector = opt stringMap "Node labels the pod must run on." { "nvidia.com/gpu.present" = "true"; };
+        tolerations = opt (types.listOf (types.submodule {
+          options = {
+            key = opt types.str "Taint key (absent with Exists: every taint)." "nvidia.com/gpu";
+            operator = opt (types.enum [ "Equal" "Exists" ]) "Operator (nixflux's default: Equal)." "Exists";
+            value = opt types.str "Taint value (with Equal)." "true";
+            effect = opt (types.enum [ "NoSchedule" "PreferNoSchedule" "NoExecute" ]) "Taint effect (absent: every effect)." "NoSchedule";
+            tolerationSeconds = opt types.int "With NoExecute: seconds the pod stays." 300;
+          };
+        })) "Taints the pod tolerates." [ { key = "nvidia.com/gpu"; operator = "Exists"; effect = "NoSchedule"; } ];
+        runtimeClassName = opt types.str "RuntimeClass of the pod." "nvidia";
+        podAnnotations = opt stringMap "Annotations on the pod template only." { "prometheus.io/scrape" = "true"; };
+        imagePullSecrets = opt (types.listOf types.str) "Secrets to pull images with." [ "ghcr-login" ];
+        initContainers = opt (types.listOf extraContainer) "Containers run to completion, in order, before the app's." [ ];
+        sidecars = opt (types.listOf extraContainer) "Containers beside the app's for the pod's life (native sidecars)." [ ];
+        probes = opt (types.submodule {
+          options = {
+            startup = opt probe "Startup probe (replaces the one from `health`)." { failureThreshold = 60; };
+            readiness = opt probe "Readiness probe (replaces the one from `health`)." { tcpSocket = { }; };
+            liveness = opt probe "Liveness probe (replaces the one from `health`)." { exec.command = [ "/bin/check" ]; };
+          };
+        }) "The container's probes." { readiness.tcpSocket = { }; };
+        podPatch = opt types.attrs "A PodSpec fragment merged over the rendered pod, then checked (JSON, passed through unchanged)." { terminationGracePeriodSeconds = 60; };
+        containerPatch = opt types.attrs "A Container fragment merged over the app's container, then checked (JSON, passed through unchanged)." { lifecycle.preStop.exec.command = [ "/bin/drain" ]; };
+        # Jobs (docs/spec.md, "Jobs").
+        schedule = opt types.str "A cron schedule: the app renders a CronJob instead of a Deployment." "30 3 * * *";
+        job = opt (types.submodule {
+          options = {
+            concurrencyPolicy = opt (types.enum [ "Allow" "Forbid" "Replace" ]) "Overlapping runs (nixflux's default: Forbid)." "Replace";
+            successfulJobsHistoryLimit = opt types.ints.unsigned "Finished jobs kept (nixflux's default: 3)." 7;
+            failedJobsHistoryLimit = opt types.ints.unsigned "Failed jobs kept (nixflux's default: 1)." 3;
+            startingDeadlineSeconds = opt types.ints.unsigned "A run missed by more is skipped." 3600;
+            suspend = opt types.bool "Suspend the schedule (nixflux's default: false)." true;
+            timeZone = opt types.str "IANA time zone of the schedule." "Europe/Berlin";
+            backoffLimit = opt types.ints.unsigned "Retries of a failed run." 2;
+            activeDeadlineSeconds = opt types.ints.positive "Longest a run may take." 3600;
+            restartPolicy = opt (types.enum [ "OnFailure" "Never" ]) "The pod's restart policy (nixflux's default: OnFailure)." "Never";
+          };
+        }) "CronJob settings (only with `schedule`)." { timeZone = "Europe/Berlin"; };
       };
     };
 
@@ -348,10 +453,11 @@ let
   appSpec =
     app:
     let
-      raw = app.objects;
-      rest = clean (removeAttrs app [ "objects" "_module" ]);
+      # Raw objects and patches pass through untouched (a patch's null removes a field).
+      passed = [ "objects" "podPatch" "containerPatch" ];
+      rest = clean (removeAttrs app (passed ++ [ "_module" ]));
     in
-    rest // lib.optionalAttrs (raw != null) { objects = raw; };
+    rest // lib.filterAttrs (_: v: v != null) (lib.getAttrs passed app);
 
   spec = {
     apiVersion = "nixflux/v1alpha1";

@@ -30,6 +30,18 @@ fn probes() -> Vec<(&'static str, String)> {
         ("volume", app(&format!(r#"{{"volumes":{{"v":{{{u}}}}}}}"#))),
         ("claim", app(&format!(r#"{{"volumes":{{"v":{{"persistentVolumeClaim":{{{u}}}}}}}}}"#))),
         ("empty dir", app(&format!(r#"{{"volumes":{{"v":{{"emptyDir":{{{u}}}}}}}}}"#))),
+        ("toleration", app(&format!(r#"{{"tolerations":[{{{u}}}]}}"#))),
+        ("init container", app(&format!(r#"{{"initContainers":[{{{u}}}]}}"#))),
+        ("sidecar", app(&format!(r#"{{"sidecars":[{{{u}}}]}}"#))),
+        ("probes", app(&format!(r#"{{"probes":{{{u}}}}}"#))),
+        ("probe", app(&format!(r#"{{"probes":{{"startup":{{{u}}}}}}}"#))),
+        ("http check", app(&format!(r#"{{"probes":{{"startup":{{"httpGet":{{{u}}}}}}}}}"#))),
+        ("tcp check", app(&format!(r#"{{"probes":{{"startup":{{"tcpSocket":{{{u}}}}}}}}}"#))),
+        ("exec check", app(&format!(r#"{{"probes":{{"startup":{{"exec":{{{u}}}}}}}}}"#))),
+        ("job", app(&format!(r#"{{"job":{{{u}}}}}"#))),
+        ("secret key ref", app(&format!(r#"{{"env":{{"A":{{"secretKeyRef":{{{u}}}}}}}}}"#))),
+        ("config map key ref", app(&format!(r#"{{"env":{{"A":{{"configMapKeyRef":{{{u}}}}}}}}}"#))),
+        ("field ref", app(&format!(r#"{{"env":{{"A":{{"fieldRef":{{{u}}}}}}}}}"#))),
     ]
 }
 

@@ -184,6 +184,27 @@ fn module_spec_equals_the_traffic_spec() {
     assert_eq!(spec, expected);
 }
 
+/// Patches pass through the module untouched, their nulls (which remove a
+/// field) included; the typed pod options reach the spec as written.
+#[test]
+fn module_passes_patches_through_with_their_nulls() {
+    let Some(lib) = nixpkgs_lib() else { return };
+    let app = serde_json::json!({
+        "image": "nix:0/nix/store/00000000000000000000000000000000-x.tar",
+        "env": { "MODE": { "configMapKeyRef": { "name": "web-config", "key": "mode" } }, "TZ": "UTC" },
+        "tolerations": [ { "operator": "Exists" } ],
+        "sidecars": [ { "name": "log", "image": "busybox", "volumes": [ "logs" ] } ],
+        "resources": { "limits": { "nvidia.com/gpu": 1 } },
+        "probes": { "readiness": { "tcpSocket": {} } },
+        "schedule": "@daily",
+        "job": { "suspend": true },
+        "podPatch": { "securityContext": { "seccompProfile": null }, "terminationGracePeriodSeconds": 5 },
+        "containerPatch": { "env": [ { "name": "MODE", "value": "x", "valueFrom": null } ] }
+    });
+    let spec = eval_module(&lib, &serde_json::json!({ "apps": { "patched": app } }), "spec.apps.patched");
+    assert_eq!(spec, app);
+}
+
 #[test]
 fn module_assertions_fire_with_their_messages() {
     let Some(lib) = nixpkgs_lib() else { return };

@@ -17,7 +17,10 @@ pub struct Args {
 
 pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     let crds = args.crds.load()?;
-    let SpecBuild { bundle, apps, warnings } = super::input::build_bundle_with(&args.input, crds.as_ref(), Vec::new())?;
+    let SpecBuild { bundle, apps, warnings, notes } =
+        super::input::build_bundle_with(&args.input, crds.as_ref(), Vec::new())?;
+    let notes_json: Vec<_> =
+        notes.iter().map(|n| serde_json::json!({ "path": n.path.to_string(), "message": n.message })).collect();
     match global.output {
         Output::Json => println!(
             "{}",
@@ -27,12 +30,16 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
                 "objects": bundle.object_count(),
                 "digest": bundle.digest(),
                 "warnings": warnings_json(&warnings),
+                "notes": notes_json,
             })
         ),
         Output::Text => {
             // Warnings show even with `--quiet`: they are what check is for.
             eprint!("{}", format_warnings(&warnings));
             if !global.quiet {
+                for n in &notes {
+                    eprintln!("note: at `{}`: {}", n.path, n.message);
+                }
                 eprintln!("ok: {apps} apps, {} objects, digest {}", bundle.object_count(), bundle.digest())
             }
         }

@@ -11,7 +11,7 @@ use crate::bundle::layered::Built;
 use crate::bundle::{self};
 use crate::crd::Crds;
 use crate::render::render_with;
-use crate::spec::{self, Problems};
+use crate::spec::{self, Problem, Problems};
 
 use super::exit::BadInput;
 
@@ -116,6 +116,9 @@ pub struct SpecBuild {
     pub apps: usize,
     /// What the render found doubtful but not wrong.
     pub warnings: Problems,
+    /// What `check` reports beside success: valid choices the reader
+    /// should know about (an app on the host network).
+    pub notes: Vec<Problem>,
 }
 
 /// Reads, parses, renders and bundles a spec: everything but writing.
@@ -155,7 +158,7 @@ pub fn build_bundle_with(
     tracing::debug!(files = bundle.file_count(), elapsed = ?started.elapsed(), "bundle built");
     let apps = spec.apps.values().filter(|a| a.enable).count();
     let warnings = Problems { source_name: name, problems: rendered.warnings };
-    Ok(SpecBuild { bundle, apps, warnings })
+    Ok(SpecBuild { bundle, apps, warnings, notes: rendered.notes })
 }
 
 /// The spec text with `extra` appended to its top-level `objects`.

@@ -64,9 +64,8 @@ pub fn run(args: Args, _global: Global) -> anyhow::Result<ExitCode> {
             e => anyhow::Error::new(e).context("starting the notifier"),
         })?;
         if let Some((access, opts)) = watch {
-            let client = crate::flux::access::client(&access)
-                .await
-                .context("connecting to the Kubernetes API for `[watch]`")?;
+            let client =
+                crate::flux::access::client(&access).await.context("connecting to the Kubernetes API for `[watch]`")?;
             let tx = daemon.observations();
             tokio::spawn(async move {
                 if let Err(e) = crate::notify::watch::run(client, opts, tx).await {

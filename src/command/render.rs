@@ -46,7 +46,8 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
         return from_env(args, global);
     }
     let crds = args.crds.load()?;
-    let SpecBuild { bundle, apps, warnings } = super::input::build_bundle_with(&args.input, crds.as_ref(), Vec::new())?;
+    let SpecBuild { bundle, apps, warnings, .. } =
+        super::input::build_bundle_with(&args.input, crds.as_ref(), Vec::new())?;
     eprint!("{}", format_warnings(&warnings));
     if args.check_store {
         for (_, b) in bundle.bundles() {
@@ -152,7 +153,7 @@ fn from_env(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     })?;
     let crds = args.crds.load()?;
     let extra = super::flux::objects_from_env()?;
-    let SpecBuild { bundle, apps, warnings } = super::input::build_bundle_with(&args.input, crds.as_ref(), extra)?;
+    let SpecBuild { bundle, apps, warnings, .. } = super::input::build_bundle_with(&args.input, crds.as_ref(), extra)?;
     eprint!("{}", format_warnings(&warnings));
     bundle.write_into(&out).context("writing the bundle to `$out`")?;
     if !global.quiet {

@@ -24,7 +24,7 @@ use super::context::{to_strings, AppContext, HTTP_PORT, MANAGED_BY_LABEL, MANAGE
 use super::manifest::Manifest;
 use super::network_policy::Profiles;
 use super::traffic::Traffic;
-use super::workload;
+use super::{cronjob, pod_fields, workload};
 
 /// The Namespace object for `namespace`, owned by one app or shared by several.
 pub fn namespace_object(spec: &Spec, namespace: &str, owner: Option<&AppName>, retain: bool) -> Namespace {
@@ -99,7 +99,13 @@ pub fn render(
                 ));
             }
         }
-        out.push(Manifest::generated(workload::deployment(cx, image), at.clone()));
+        let restart_policy = app.schedule.as_ref().map(|_| cronjob::restart_policy(cx));
+        let pod = workload::pod_template(cx, image, restart_policy, problems);
+        let workload = match &app.schedule {
+            Some(schedule) => Manifest::generated(cronjob::cron_job(cx, schedule, pod.template), at.clone()),
+            None => Manifest::generated(workload::deployment(cx, pod.template), at.clone()),
+        };
+        out.push(workload.with_image_origins(pod.image_origins));
         if let Some(service) = service(cx) {
             out.push(Manifest::new(service, at.key("port")));
         }
@@ -207,6 +213,7 @@ fn ingress(cx: &AppContext) -> Option<Ingress> {
 fn validate(cx: &AppContext, problems: &mut Vec<Problem>) {
     let app = cx.app;
     let at = &cx.at;
+    pod_fields::validate(cx, problems);
     let mut bad = |path: JsonPath, msg: String, hint: &str| {
         let p = Problem::new(path, msg);
         problems.push(if hint.is_empty() { p } else { p.with_hint(hint) });

@@ -85,10 +85,15 @@ pub fn pin(
         let object = m.id();
         let origin = m.origin.clone();
         let generated = m.generated;
+        let image_origins = std::mem::take(&mut m.image_origins);
         let Some((pod, pod_path)) = m.pod_spec_mut() else { continue };
         let pod_at = JsonPath::raw(format!("{origin}.{pod_path}"));
         for_each_container(pod, |list, i, container| {
-            let at = if generated { origin.key("image") } else { pod_at.key(list).index(i).key("image") };
+            let at = match image_origins.get(&container.name) {
+                Some(at) => at.clone(),
+                None if generated => origin.key("image"),
+                None => pod_at.key(list).index(i).key("image"),
+            };
             // Generated containers are the app's own: the path says enough.
             let whose = if generated { String::new() } else { format!("container `{}` of {object}: ", container.name) };
             let Some(text) = container.image.clone() else {

@@ -32,15 +32,23 @@ pub struct Manifest {
     /// Built by nixflux from an app's fields (not a raw object): its
     /// container image comes from the app's `image` field.
     pub generated: bool,
+    /// For a generated workload: where each container's image was set in
+    /// the spec, by container name (the app's own: `apps.<name>.image`).
+    pub image_origins: BTreeMap<String, JsonPath>,
 }
 
 impl Manifest {
     pub fn new(body: impl Into<Body>, origin: JsonPath) -> Self {
-        Manifest { body: body.into(), origin, generated: false }
+        Manifest { body: body.into(), origin, generated: false, image_origins: BTreeMap::new() }
     }
 
     pub fn generated(body: impl Into<Body>, origin: JsonPath) -> Self {
-        Manifest { body: body.into(), origin, generated: true }
+        Manifest { body: body.into(), origin, generated: true, image_origins: BTreeMap::new() }
+    }
+
+    pub fn with_image_origins(mut self, origins: BTreeMap<String, JsonPath>) -> Self {
+        self.image_origins = origins;
+        self
     }
 
     /// Builds a manifest from a raw object, typing built-in kinds.
@@ -49,7 +57,7 @@ impl Manifest {
             Some(typed) => typed?,
             None => Body::Dynamic(map.clone()),
         };
-        Ok(Manifest { body, origin, generated: false })
+        Ok(Manifest { body, origin, generated: false, image_origins: BTreeMap::new() })
     }
 
     pub fn name(&self) -> &str {

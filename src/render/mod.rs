@@ -6,11 +6,17 @@
 
 pub mod app;
 pub mod checks;
+pub mod container;
 pub mod context;
+pub mod cronjob;
+pub mod hardening;
 pub mod images;
 pub mod layers;
 pub mod manifest;
 pub mod network_policy;
+pub mod patch;
+pub mod pod_fields;
+pub mod probes;
 pub mod reach;
 #[cfg(test)]
 mod reach_tests;
@@ -39,6 +45,9 @@ pub struct Rendered {
     pub layers: Vec<LayerName>,
     /// What the render found doubtful but not wrong (`check` shows them).
     pub warnings: Vec<Problem>,
+    /// What `check` reports beside success: choices that are valid but
+    /// that the reader should know about (an app on the host network).
+    pub notes: Vec<Problem>,
 }
 
 impl Rendered {
@@ -57,7 +66,7 @@ impl Rendered {
                 let groups: Vec<Group> = self.groups.iter().filter(|g| g.layer == i).cloned().collect();
                 let ids: BTreeSet<_> = groups.iter().flat_map(|g| g.manifests.iter().map(|m| m.id())).collect();
                 let images = self.images.iter().filter(|u| ids.contains(&u.object)).cloned().collect();
-                (name.clone(), Rendered { groups, images, layers: Vec::new(), warnings: Vec::new() })
+                (name.clone(), Rendered { groups, images, layers: Vec::new(), warnings: Vec::new(), notes: Vec::new() })
             })
             .collect()
     }
@@ -163,7 +172,8 @@ pub fn render_with(spec: &Spec, crds: Option<&Crds>) -> Result<Rendered, Vec<Pro
         uses.sort();
         let layers = spec.layers.iter().map(|l| l.name.clone()).collect();
         let warnings = reach::warnings(spec, &groups);
-        Ok(Rendered { groups, images: uses, layers, warnings })
+        let notes = apps.iter().flat_map(pod_fields::notes).collect();
+        Ok(Rendered { groups, images: uses, layers, warnings, notes })
     } else {
         let mut seen = std::collections::HashSet::new();
         problems.retain(|p| seen.insert((p.path.clone(), p.message.clone())));

@@ -68,6 +68,8 @@ pub fn warnings(spec: &Spec, groups: &[Group]) -> Vec<Problem> {
     let mut out = Vec::new();
     for (client, pods) in apps.values() {
         for (var, value) in &client.env {
+            // Only literal values can name a Service; references are resolved by Kubernetes.
+            let crate::spec::pod::EnvValue::Value(value) = value else { continue };
             for r in references(value, &pods.namespace, &by_service) {
                 let Some((_, server)) = apps.get(r.app).filter(|_| r.app != pods.name) else { continue };
                 let ports: Vec<&AppPort> = match &r.port {

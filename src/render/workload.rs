@@ -1,25 +1,38 @@
-//! The app's Deployment: pod template, container, ports, probes, volumes and
-//! the secure defaults (no privilege escalation, all capabilities dropped,
-//! seccomp `RuntimeDefault`, no service-account token, no service links).
+//! The app's workload: its pod template, shared by the Deployment and the
+//! CronJob (`cronjob.rs`), and the Deployment itself. The pod gets the
+//! secure defaults (seccomp `RuntimeDefault`, no service-account token, no
+//! service links; the containers' defaults are in `container.rs`), the
+//! app's pod settings and volumes, then its patches (`patch.rs`), and is
+//! checked as it finally is (`hardening.rs`).
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvFromSource, EnvVar,
-    HTTPGetAction, HostPathVolumeSource, PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec,
-    PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile as K8sSeccomp, SecretEnvSource, SecretVolumeSource,
-    SecurityContext, Volume as K8sVolume, VolumeMount,
+    ConfigMapVolumeSource, EmptyDirVolumeSource, HostPathVolumeSource, LocalObjectReference,
+    PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec, PodTemplateSpec, SeccompProfile as K8sSeccomp,
+    SecretVolumeSource, Toleration as K8sToleration, Volume as K8sVolume,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use crate::spec::{AccessMode, App, ResourceList, SeccompProfile};
+use crate::spec::pod::{TaintEffect, TolerationOperator};
+use crate::spec::{AccessMode, App, JsonPath, Problem, SeccompProfile};
 
-use super::context::{AppContext, HTTP_PORT};
+use super::container;
+use super::context::{to_strings, AppContext};
+use super::{hardening, patch};
 
-pub fn deployment(cx: &AppContext, image: &str) -> Deployment {
+pub use super::container::non_empty;
+
+/// The pod template and, for messages, where each container's image was
+/// set in the spec (by container name).
+pub struct Template {
+    pub template: PodTemplateSpec,
+    pub image_origins: BTreeMap<String, JsonPath>,
+}
+
+pub fn deployment(cx: &AppContext, template: PodTemplateSpec) -> Deployment {
     let app = cx.app;
     Deployment {
         metadata: cx.meta(cx.name.as_str()),
@@ -28,10 +41,7 @@ pub fn deployment(cx: &AppContext, image: &str) -> Deployment {
             selector: LabelSelector { match_labels: Some(cx.selector_labels()), ..Default::default() },
             strategy: needs_recreate(app)
                 .then(|| DeploymentStrategy { type_: Some("Recreate".into()), ..Default::default() }),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta { labels: Some(cx.labels()), ..Default::default() }),
-                spec: Some(pod_spec(cx, image)),
-            },
+            template,
             ..Default::default()
         }),
         status: None,
@@ -49,13 +59,84 @@ fn needs_recreate(app: &App) -> bool {
     })
 }
 
+/// The app's pod template, patched and checked. `restart_policy` is the
+/// pod's (a Job's `OnFailure` or `Never`; none for a Deployment).
+pub fn pod_template(
+    cx: &AppContext,
+    image: &str,
+    restart_policy: Option<&str>,
+    problems: &mut Vec<Problem>,
+) -> Template {
+    let app = cx.app;
+    let mut spec = pod_spec(cx, image);
+    spec.restart_policy = restart_policy.map(str::to_owned);
+    let container_patch = app.container_patch.as_ref().map(|p| (p, cx.at.key("containerPatch")));
+    let pod_patch = app.pod_patch.as_ref().map(|p| (p, cx.at.key("podPatch")));
+    let before = problems.len();
+    let defaults = container::security_context(cx);
+    patch::apply(&mut spec, cx.name.as_str(), container_patch, pod_patch, &defaults, problems);
+    if problems.len() == before {
+        hardening::check(cx, &spec, problems);
+    }
+    let annotations = to_strings(&app.pod_annotations);
+    Template {
+        template: PodTemplateSpec {
+            metadata: Some(ObjectMeta {
+                labels: Some(cx.labels()),
+                annotations: (!annotations.is_empty()).then_some(annotations),
+                ..Default::default()
+            }),
+            spec: Some(spec),
+        },
+        image_origins: image_origins(cx),
+    }
+}
+
+fn image_origins(cx: &AppContext) -> BTreeMap<String, JsonPath> {
+    let app = cx.app;
+    let mut out = BTreeMap::from([(cx.name.to_string(), cx.at.key("image"))]);
+    for (list, extras) in [("initContainers", &app.init_containers), ("sidecars", &app.sidecars)] {
+        for (i, c) in extras.iter().enumerate() {
+            out.insert(c.name.clone(), cx.at.key(list).index(i).key("image"));
+        }
+    }
+    if app.container_patch.as_ref().is_some_and(|p| p.0.contains_key("image")) {
+        out.insert(cx.name.to_string(), cx.at.key("containerPatch").key("image"));
+    }
+    for list in ["initContainers", "containers"] {
+        let items = app.pod_patch.as_ref().and_then(|p| p.0.get(list)).and_then(|v| v.as_array());
+        for (i, item) in items.into_iter().flatten().enumerate() {
+            let Some(name) = item.get("name").and_then(|n| n.as_str()) else { continue };
+            let here = cx.at.key("podPatch").key(list).index(i);
+            if item.get("image").is_some() {
+                out.insert(name.to_owned(), here.key("image"));
+            } else if !out.contains_key(name) {
+                // A container the patch adds without an image: its item says where.
+                out.insert(name.to_owned(), here);
+            }
+        }
+    }
+    out
+}
+
 fn pod_spec(cx: &AppContext, image: &str) -> PodSpec {
     let app = cx.app;
     let sec = &app.security;
+    let extras = app.init_containers.iter().map(|c| container::extra(cx, c, false));
+    let sidecars = app.sidecars.iter().map(|c| container::extra(cx, c, true));
     PodSpec {
         service_account_name: Some(cx.name.to_string()),
         automount_service_account_token: Some(app.service_account.automount_token),
         enable_service_links: Some(false),
+        host_network: app.host_network.then_some(true),
+        // On the host network, in-cluster names still resolve.
+        dns_policy: app.host_network.then(|| "ClusterFirstWithHostNet".to_owned()),
+        node_selector: (!app.node_selector.is_empty()).then(|| to_strings(&app.node_selector)),
+        tolerations: non_empty(app.tolerations.iter().map(toleration).collect()),
+        runtime_class_name: app.runtime_class_name.clone(),
+        image_pull_secrets: non_empty(
+            app.image_pull_secrets.iter().map(|name| LocalObjectReference { name: name.clone() }).collect(),
+        ),
         security_context: Some(PodSecurityContext {
             seccomp_profile: Some(K8sSeccomp {
                 type_: match sec.seccomp_profile {
@@ -70,132 +151,55 @@ fn pod_spec(cx: &AppContext, image: &str) -> PodSpec {
             fs_group: sec.fs_group,
             ..Default::default()
         }),
-        containers: vec![container(cx, image)],
-        volumes: non_empty(
-            app.volumes
-                .iter()
-                .map(|(name, v)| K8sVolume {
-                    name: name.to_string(),
-                    persistent_volume_claim: v
-                        .persistent_volume_claim
-                        .as_ref()
-                        .map(|_| cx.claim_name(name.as_str()))
-                        .or_else(|| v.existing_claim.clone())
-                        .map(|claim_name| PersistentVolumeClaimVolumeSource { claim_name, read_only: None }),
-                    host_path: v.host_path.clone().map(|path| HostPathVolumeSource { path, type_: None }),
-                    empty_dir: v.empty_dir.as_ref().map(|e| EmptyDirVolumeSource {
-                        medium: e.medium.clone(),
-                        size_limit: e.size_limit.as_ref().map(|q| Quantity(q.to_string())),
-                    }),
-                    config_map: v.config_map.clone().map(|name| ConfigMapVolumeSource { name, ..Default::default() }),
-                    secret: v
-                        .secret
-                        .clone()
-                        .map(|secret_name| SecretVolumeSource { secret_name: Some(secret_name), ..Default::default() }),
-                    ..Default::default()
-                })
-                .collect(),
-        ),
+        init_containers: non_empty(extras.chain(sidecars).collect()),
+        containers: vec![container::main(cx, image)],
+        volumes: non_empty(app.volumes.iter().map(|(name, v)| volume(cx, name.as_str(), v)).collect()),
         ..Default::default()
     }
 }
 
-fn container(cx: &AppContext, image: &str) -> Container {
-    let app = cx.app;
-    let sec = &app.security;
-    let mut ports = Vec::new();
-    if let Some(port) = app.port {
-        ports.push(ContainerPort {
-            name: Some(HTTP_PORT.into()),
-            container_port: i32::from(port.0),
-            protocol: Some("TCP".into()),
-            ..Default::default()
-        });
-    }
-    for (name, p) in &app.extra_ports {
-        ports.push(ContainerPort {
-            name: Some(name.to_string()),
-            container_port: i32::from(p.port.0),
-            protocol: Some(p.protocol.as_str().into()),
-            host_port: p.host_port.map(|h| i32::from(h.0)),
-            ..Default::default()
-        });
-    }
-    let probe = |failure_threshold: i32, period: i32| {
-        app.health.as_ref().map(|path| Probe {
-            http_get: Some(HTTPGetAction {
-                path: Some(path.clone()),
-                port: IntOrString::String(HTTP_PORT.into()),
-                ..Default::default()
-            }),
-            period_seconds: Some(period),
-            failure_threshold: Some(failure_threshold),
-            ..Default::default()
-        })
-    };
-    Container {
-        name: cx.name.to_string(),
-        image: Some(image.to_owned()),
-        command: app.command.clone(),
-        args: app.args.clone(),
-        env: non_empty(
-            app.env
-                .iter()
-                .map(|(k, v)| EnvVar { name: k.to_string(), value: Some(v.clone()), value_from: None })
-                .collect(),
-        ),
-        env_from: non_empty(
-            app.env_from_secrets
-                .iter()
-                .map(|name| EnvFromSource {
-                    secret_ref: Some(SecretEnvSource { name: name.clone(), optional: None }),
-                    ..Default::default()
-                })
-                .collect(),
-        ),
-        ports: non_empty(ports),
-        resources: app.resources.as_ref().map(|r| ResourceRequirements {
-            requests: r.requests.as_ref().map(resource_list),
-            limits: r.limits.as_ref().map(resource_list),
-            ..Default::default()
+fn volume(cx: &AppContext, name: &str, v: &crate::spec::Volume) -> K8sVolume {
+    K8sVolume {
+        name: name.to_owned(),
+        persistent_volume_claim: v
+            .persistent_volume_claim
+            .as_ref()
+            .map(|_| cx.claim_name(name))
+            .or_else(|| v.existing_claim.clone())
+            .map(|claim_name| PersistentVolumeClaimVolumeSource { claim_name, read_only: None }),
+        host_path: v.host_path.clone().map(|path| HostPathVolumeSource { path, type_: None }),
+        empty_dir: v.empty_dir.as_ref().map(|e| EmptyDirVolumeSource {
+            medium: e.medium.clone(),
+            size_limit: e.size_limit.as_ref().map(|q| Quantity(q.to_string())),
         }),
-        // Startup allows five minutes for a slow first start; after it,
-        // readiness reacts in 10 s and liveness restarts after 30 s.
-        startup_probe: probe(30, 10),
-        readiness_probe: probe(1, 10),
-        liveness_probe: probe(3, 10),
-        security_context: Some(SecurityContext {
-            allow_privilege_escalation: Some(sec.allow_privilege_escalation),
-            capabilities: Some(Capabilities {
-                drop: Some(vec!["ALL".into()]),
-                add: non_empty(sec.add_capabilities.clone()),
-            }),
-            read_only_root_filesystem: sec.read_only_root_filesystem.then_some(true),
-            ..Default::default()
-        }),
-        volume_mounts: non_empty(
-            app.volumes
-                .iter()
-                .map(|(name, v)| VolumeMount {
-                    name: name.to_string(),
-                    mount_path: v.mount_path.clone(),
-                    read_only: v.read_only.then_some(true),
-                    sub_path: v.sub_path.clone(),
-                    ..Default::default()
-                })
-                .collect(),
-        ),
+        config_map: v.config_map.clone().map(|name| ConfigMapVolumeSource { name, ..Default::default() }),
+        secret: v
+            .secret
+            .clone()
+            .map(|secret_name| SecretVolumeSource { secret_name: Some(secret_name), ..Default::default() }),
         ..Default::default()
     }
 }
 
-fn resource_list(r: &ResourceList) -> BTreeMap<String, Quantity> {
-    [("cpu", &r.cpu), ("memory", &r.memory), ("ephemeral-storage", &r.ephemeral_storage)]
-        .into_iter()
-        .filter_map(|(k, q)| q.as_ref().map(|q| (k.to_owned(), Quantity(q.to_string()))))
-        .collect()
-}
-
-pub fn non_empty<T>(v: Vec<T>) -> Option<Vec<T>> {
-    (!v.is_empty()).then_some(v)
+fn toleration(t: &crate::spec::Toleration) -> K8sToleration {
+    K8sToleration {
+        key: t.key.clone(),
+        operator: Some(
+            match t.operator {
+                TolerationOperator::Equal => "Equal",
+                TolerationOperator::Exists => "Exists",
+            }
+            .to_owned(),
+        ),
+        value: t.value.clone(),
+        effect: t.effect.map(|e| {
+            match e {
+                TaintEffect::NoSchedule => "NoSchedule",
+                TaintEffect::PreferNoSchedule => "PreferNoSchedule",
+                TaintEffect::NoExecute => "NoExecute",
+            }
+            .to_owned()
+        }),
+        toleration_seconds: t.toleration_seconds,
+    }
 }

@@ -9,8 +9,11 @@ pub mod cidr;
 pub mod duplicates;
 pub mod model;
 pub mod names;
+pub mod pod;
 pub mod problem;
 pub mod quantity;
+pub mod resources;
+pub mod schedule;
 
 pub use cidr::Cidr;
 pub use model::*;

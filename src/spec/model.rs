@@ -11,11 +11,12 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 use super::cidr::Cidr;
-use super::names::{
-    AppName, EnvName, LabelKey, LabelValue, LayerName, NamespaceName, PortName, ProfileName, VolumeName,
-};
+use super::names::{AppName, LabelKey, LabelValue, LayerName, NamespaceName, PortName, ProfileName, VolumeName};
+pub use super::pod::{Env, ExtraContainer, JobOptions, Patch, Probes, Toleration};
 use super::problem::json_type;
 use super::quantity::Quantity;
+pub use super::resources::{ResourceList, Resources};
+pub use super::schedule::CronSchedule;
 
 pub const API_VERSION: &str = "nixflux/v1alpha1";
 
@@ -155,8 +156,9 @@ pub struct App {
     pub command: Option<Vec<String>>,
     #[serde(default)]
     pub args: Option<Vec<String>>,
+    /// Values are strings or references (`secretKeyRef`, `configMapKeyRef`, `fieldRef`).
     #[serde(default)]
-    pub env: BTreeMap<EnvName, String>,
+    pub env: Env,
     /// Secrets whose keys become environment variables (`envFrom`).
     #[serde(default)]
     pub env_from_secrets: Vec<String>,
@@ -185,6 +187,41 @@ pub struct App {
     /// The layer the app's objects go into (one of `layers`; default the last).
     #[serde(default)]
     pub layer: Option<LayerName>,
+    // Pod settings; their types are in `spec/pod.rs`.
+    /// The pod shares the node's network namespace (no NetworkPolicy applies).
+    #[serde(default)]
+    pub host_network: bool,
+    #[serde(default)]
+    pub node_selector: Labels,
+    #[serde(default)]
+    pub tolerations: Vec<Toleration>,
+    #[serde(default)]
+    pub runtime_class_name: Option<String>,
+    /// Annotations on the pod template only.
+    #[serde(default)]
+    pub pod_annotations: Annotations,
+    #[serde(default)]
+    pub image_pull_secrets: Vec<String>,
+    /// Run to completion, in order, before the app's container starts.
+    #[serde(default)]
+    pub init_containers: Vec<ExtraContainer>,
+    /// Run beside the app's container for the pod's life (native sidecars).
+    #[serde(default)]
+    pub sidecars: Vec<ExtraContainer>,
+    #[serde(default)]
+    pub probes: Probes,
+    /// Merged over the rendered PodSpec, then checked like it.
+    #[serde(default)]
+    pub pod_patch: Option<Patch>,
+    /// Merged over the app's rendered container, then checked like it.
+    #[serde(default)]
+    pub container_patch: Option<Patch>,
+    /// A cron schedule: the app renders a CronJob instead of a Deployment.
+    #[serde(default)]
+    pub schedule: Option<CronSchedule>,
+    /// The CronJob's settings (only with `schedule`).
+    #[serde(default)]
+    pub job: Option<JobOptions>,
 }
 
 /// A TCP/UDP port number, 1 to 65535.
@@ -237,26 +274,6 @@ pub struct ExtraPort {
 
 fn tcp() -> Protocol {
     Protocol::Tcp
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Resources {
-    #[serde(default)]
-    pub requests: Option<ResourceList>,
-    #[serde(default)]
-    pub limits: Option<ResourceList>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ResourceList {
-    #[serde(default)]
-    pub cpu: Option<Quantity>,
-    #[serde(default)]
-    pub memory: Option<Quantity>,
-    #[serde(default)]
-    pub ephemeral_storage: Option<Quantity>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -325,6 +342,9 @@ pub struct Security {
     pub run_as_non_root: Option<bool>,
     #[serde(default)]
     pub read_only_root_filesystem: bool,
+    /// Containers run privileged (only a patch can ask for it; this allows it).
+    #[serde(default)]
+    pub privileged: bool,
 }
 
 impl Default for Security {
@@ -338,6 +358,7 @@ impl Default for Security {
             fs_group: None,
             run_as_non_root: None,
             read_only_root_filesystem: false,
+            privileged: false,
         }
     }
 }
