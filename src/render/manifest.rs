@@ -133,6 +133,18 @@ impl Manifest {
         }
     }
 
+    /// Where a field of this object is, for messages: inside a raw object
+    /// (whose origin is its place in an `objects` list) the field's own
+    /// path; for an object nixflux built from an app's fields, the spec
+    /// entry it came from.
+    pub fn field_path(&self, rel: &str) -> JsonPath {
+        if self.origin.to_string().ends_with(']') {
+            JsonPath::raw(format!("{}.{rel}", self.origin))
+        } else {
+            self.origin.clone()
+        }
+    }
+
     /// Position of this object's kind in the apply order used inside a file.
     pub fn kind_rank(&self) -> usize {
         apply_rank(self.body.kind())
