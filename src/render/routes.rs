@@ -75,6 +75,8 @@ fn views<'a>(cx: &'a AppContext) -> Vec<RouteView<'a>> {
 pub fn ingresses(cx: &AppContext) -> Vec<Manifest> {
     views(cx)
         .into_iter()
+        // Without `port` the app has no Service: `validate` says so, once.
+        .filter(|r| r.service.is_some() || (cx.app.image.is_some() && cx.app.port.is_some()))
         .map(|r| {
             let mut meta = cx.meta(&r.object);
             if !r.annotations.is_empty() {

@@ -152,7 +152,8 @@ fn lookup(body: &str, vars: &BTreeMap<VarName, String>) -> Result<String, VarErr
         None => (body, None),
     };
     if !is_var_name(name) {
-        let operator = name.starts_with('#') || name.contains([':', '/', '%', '#', ',', '^', '=', '-', '?', '+']);
+        // `-` alone is a bad name; as `:-` it is one of envsubst's operators.
+        let operator = name.contains([':', '/', '%', '#', ',', '^', '=', '?', '+']);
         let text = body.to_owned();
         return Err(if operator && !name.is_empty() {
             VarError::Unsupported { text }
@@ -222,6 +223,8 @@ mod tests {
             ("${a:=${b}}", Err(VarError::Unsupported { text: "a:=${b".into() })),
             ("${}", Err(VarError::BadName { text: String::new(), rule: "" })),
             ("${1A}", Err(VarError::BadName { text: "1A".into(), rule: "" })),
+            ("${my-var}", Err(VarError::BadName { text: "my-var".into(), rule: "" })),
+            ("${X=y}", Err(VarError::Unsupported { text: "X=y".into() })),
         ];
         for (input, want) in cases {
             let got = expand(input, &v).map(|c| c.into_owned());
