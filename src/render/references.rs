@@ -377,3 +377,7 @@ fn backend_port(
         .with_hint(hint),
     );
 }
+
+#[cfg(test)]
+#[path = "references_tests.rs"]
+mod tests;
