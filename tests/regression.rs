@@ -29,7 +29,7 @@ fn publish(bundle: &Path, target: &Path, extra: &[&str]) -> Output {
     nixflux().arg("publish").arg(bundle).arg("--to").arg(target).args(extra).output().unwrap()
 }
 
-/// A target holding the example (59 objects) as generation 1, and a small
+/// A target holding the example (65 objects) as generation 1, and a small
 /// bundle (2 apps) that would remove most of it.
 fn example_target(tmp: &Path) -> (PathBuf, PathBuf) {
     let example = tmp.join("example");
@@ -84,7 +84,7 @@ fn missing_live_record_does_not_switch_off_the_guard() {
     std::fs::remove_file(record_path(&target, 1)).unwrap();
     let out = publish(&small, &target, &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("of the 59 live objects"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("of the 65 live objects"), "{}", stderr(&out));
     assert!(stderr(&out).contains("read back from the target"), "the warning is loud: {}", stderr(&out));
     // Asked for explicitly, it goes through.
     run_ok(
@@ -102,7 +102,7 @@ fn live_record_disagreeing_with_the_pointer_does_not_switch_off_the_guard() {
     std::fs::copy(record_path(&other, 1), record_path(&target, 1)).unwrap();
     let out = publish(&small, &target, &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("of the 59 live objects"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("of the 65 live objects"), "{}", stderr(&out));
 }
 
 #[test]
@@ -340,7 +340,7 @@ fn garbled_live_record_does_not_switch_off_the_guard() {
     std::fs::write(record_path(&target, 1), b"{\"formatVersion\": 1, \"gener").unwrap();
     let out = publish(&small, &target, &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("of the 59 live objects"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("of the 65 live objects"), "{}", stderr(&out));
     // History skips the unreadable record and still runs.
     let out = nixflux().arg("history").arg("--to").arg(&target).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));

@@ -16,7 +16,8 @@ pub struct Args {
 
 pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     let crds = args.crds.load()?;
-    let (bundle, apps) = super::input::build_bundle_with(&args.input, crds.as_ref(), Vec::new())?;
+    let (bundle, apps) =
+        super::input::build_bundle_with(&args.input, crds.as_ref(), super::input::Additions::default())?;
     match global.output {
         Output::Json => println!(
             "{}",

@@ -46,7 +46,8 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
         return from_env(args, global);
     }
     let crds = args.crds.load()?;
-    let (bundle, apps) = super::input::build_bundle_with(&args.input, crds.as_ref(), Vec::new())?;
+    let (bundle, apps) =
+        super::input::build_bundle_with(&args.input, crds.as_ref(), super::input::Additions::default())?;
     if args.check_store {
         for (_, b) in bundle.bundles() {
             check_store(b)?;
