@@ -81,7 +81,7 @@ impl<'a> Index<'a> {
     }
 }
 
-fn namespace_of<'a>(m: &'a Manifest) -> &'a str {
+fn namespace_of(m: &Manifest) -> &str {
     m.namespace().unwrap_or("default")
 }
 
