@@ -173,7 +173,8 @@ pub fn validate(cx: &AppContext, problems: &mut Vec<Problem>) {
 
 /// A host and path may be routed by one Ingress path only, across the whole
 /// bundle: two would leave it to the controller which backend wins. The
-/// same path with another `pathType` is the same claim.
+/// same path with another `pathType` is the same claim, and a `Prefix` path
+/// is the same with or without its final `/`.
 pub fn collisions(all: &[&Manifest], problems: &mut Vec<Problem>) {
     let mut claimed: HashMap<(&str, &str), (ObjectId, JsonPath)> = HashMap::new();
     for m in all {
@@ -181,7 +182,12 @@ pub fn collisions(all: &[&Manifest], problems: &mut Vec<Problem>) {
         for (i, rule) in ing.spec.iter().flat_map(|s| s.rules.iter().flatten()).enumerate() {
             let host = rule.host.as_deref().unwrap_or_default();
             for (j, p) in rule.http.iter().flat_map(|h| &h.paths).enumerate() {
-                let path = p.path.as_deref().unwrap_or("/");
+                // A `Prefix` path matches the same with or without a final `/`.
+                let written = p.path.as_deref().unwrap_or("/");
+                let path = match written.trim_end_matches('/') {
+                    trimmed if p.path_type == "Prefix" && !trimmed.is_empty() => trimmed,
+                    _ => written,
+                };
                 let at = m.field_path(&format!("spec.rules[{i}].http.paths[{j}].path"));
                 match claimed.get(&(host, path)) {
                     Some((first, first_at)) => {
@@ -190,7 +196,7 @@ pub fn collisions(all: &[&Manifest], problems: &mut Vec<Problem>) {
                             Problem::new(
                                 at,
                                 format!(
-                                    "{} routes path `{path}` of {shown}, which {first} at `{first_at}` routes already",
+                                    "{} routes path `{written}` of {shown}, which {first} at `{first_at}` routes already",
                                     m.id()
                                 ),
                             )
