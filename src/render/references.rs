@@ -197,7 +197,7 @@ pub fn run(spec: &Spec, all: &[&Manifest], problems: &mut Vec<Problem>) {
             for (b, at) in backends {
                 let Some(svc) = &b.service else { continue };
                 let field = format!("{at}.service.name");
-                if check(m, &index, &Reference { kind: Kind::Service, name: &svc.name, field }, problems) {
+                if check(spec, m, &index, &Reference { kind: Kind::Service, name: &svc.name, field }, problems) {
                     backend_port(m, &index, svc, &at, problems);
                 }
             }
@@ -208,7 +208,7 @@ pub fn run(spec: &Spec, all: &[&Manifest], problems: &mut Vec<Problem>) {
             }
         }
         for r in &refs {
-            check(m, &index, r, problems);
+            check(spec, m, &index, r, problems);
         }
     }
 }
@@ -283,7 +283,7 @@ fn pod_references<'a>(pod: &'a PodSpec, base: &str, refs: &mut Vec<Reference<'a>
 }
 
 /// Checks one reference; true when it resolves.
-fn check(m: &Manifest, index: &Index, r: &Reference, problems: &mut Vec<Problem>) -> bool {
+fn check(spec: &Spec, m: &Manifest, index: &Index, r: &Reference, problems: &mut Vec<Problem>) -> bool {
     let ns = namespace_of(m);
     if index.has(r.kind, ns, r.name) {
         return true;
@@ -315,9 +315,10 @@ fn check(m: &Manifest, index: &Index, r: &Reference, problems: &mut Vec<Problem>
     } else {
         format!("add the {kind} to the bundle, or declare it in `{declare}` if something outside the bundle creates it")
     };
+    let at = app_field(spec, m, r).unwrap_or_else(|| m.field_path(&r.field));
     problems.push(
         Problem::new(
-            m.field_path(&r.field),
+            at,
             format!(
                 "{} names {kind} `{ns}/{}` at `{}`, which is not in the bundle and not declared in `{declare}`",
                 m.id(),
@@ -328,6 +329,31 @@ fn check(m: &Manifest, index: &Index, r: &Reference, problems: &mut Vec<Problem>
         .with_hint(hint),
     );
     false
+}
+
+/// For the Deployment nixflux built from an app, the app's own field that
+/// names the missing object (`envFromSecrets[0]`, `volumes.conf.configMap`),
+/// when one does.
+fn app_field(spec: &Spec, m: &Manifest, r: &Reference) -> Option<JsonPath> {
+    if !m.generated {
+        return None;
+    }
+    let name = m.labels()?.get(super::context::NAME_LABEL)?;
+    let app = spec.apps.iter().find(|(n, _)| n.as_str() == name.as_str())?.1;
+    let at = JsonPath::root().key("apps").key(name);
+    if r.kind == Kind::Secret {
+        if let Some(i) = app.env_from_secrets.iter().position(|s| s == r.name) {
+            return Some(at.key("envFromSecrets").index(i));
+        }
+    }
+    app.volumes.iter().find_map(|(v, vol)| {
+        let field = match r.kind {
+            Kind::Secret if vol.secret.as_deref() == Some(r.name) => "secret",
+            Kind::ConfigMap if vol.config_map.as_deref() == Some(r.name) => "configMap",
+            _ => return None,
+        };
+        Some(at.key("volumes").key(v.as_str()).key(field))
+    })
 }
 
 /// The backend's port must be a port of the Service (when the Service is
