@@ -32,15 +32,18 @@ pub struct Manifest {
     /// Built by nixflux from an app's fields (not a raw object): its
     /// container image comes from the app's `image` field.
     pub generated: bool,
+    /// Written by the user as a raw object (`objects` of an app, the top
+    /// level or a layer): its fields have paths in the spec.
+    pub raw: bool,
 }
 
 impl Manifest {
     pub fn new(body: impl Into<Body>, origin: JsonPath) -> Self {
-        Manifest { body: body.into(), origin, generated: false }
+        Manifest { body: body.into(), origin, generated: false, raw: false }
     }
 
     pub fn generated(body: impl Into<Body>, origin: JsonPath) -> Self {
-        Manifest { body: body.into(), origin, generated: true }
+        Manifest { body: body.into(), origin, generated: true, raw: false }
     }
 
     /// Builds a manifest from a raw object, typing built-in kinds.
@@ -49,7 +52,7 @@ impl Manifest {
             Some(typed) => typed?,
             None => Body::Dynamic(map.clone()),
         };
-        Ok(Manifest { body, origin, generated: false })
+        Ok(Manifest { body, origin, generated: false, raw: true })
     }
 
     pub fn name(&self) -> &str {
@@ -134,11 +137,10 @@ impl Manifest {
     }
 
     /// Where a field of this object is, for messages: inside a raw object
-    /// (whose origin is its place in an `objects` list) the field's own
-    /// path; for an object nixflux built from an app's fields, the spec
-    /// entry it came from.
+    /// the field's own path; for an object nixflux built from an app's
+    /// fields, the spec entry it came from.
     pub fn field_path(&self, rel: &str) -> JsonPath {
-        if self.origin.to_string().ends_with(']') {
+        if self.raw {
             JsonPath::raw(format!("{}.{rel}", self.origin))
         } else {
             self.origin.clone()
