@@ -191,7 +191,27 @@ let
             }) "TLS for the host." { secretName = "photos-tls"; };
             annotations = opt stringMap "Annotations on the Ingress." { "cert-manager.io/cluster-issuer" = "letsencrypt"; };
           };
-        }) "An Ingress for `port`." { host = "photos.example.org"; };
+        }) "An Ingress for `port` (the route named like the app)." { host = "photos.example.org"; };
+        routes = opt (types.attrsOf (
+          types.submodule {
+            options = {
+              host = req types.str "Host name." "hooks.example.org";
+              path = opt types.str "Path (nixflux's default: /)." "/api/webhook";
+              pathType = opt (types.enum [
+                "Prefix"
+                "Exact"
+                "ImplementationSpecific"
+              ]) "Path type (nixflux's default: Prefix)." "Exact";
+              service = opt types.str "The Service the route reaches (nixflux's default: the app's own)." "immich-ml";
+              port = opt (types.either types.str types.port) "The Service's port, by name or number (nixflux's default: http)." "metrics";
+              className = opt types.str "Ingress class (default: defaults.ingressClassName)." "traefik";
+              tls = opt (types.submodule {
+                options.secretName = req types.str "TLS Secret name." "hooks-tls";
+              }) "TLS for the host." { secretName = "hooks-tls"; };
+              annotations = opt stringMap "Annotations on this route's Ingress." { };
+            };
+          }
+        )) "More routes, each its own Ingress `<app>-<route>`." { webhooks = { host = "hooks.example.org"; path = "/api/webhook"; }; };
         networkPolicy = opt (types.submodule {
           options = {
             profile = opt types.str "Network policy profile (default: defaults.networkPolicyProfile)." "web-app-internal";
@@ -470,14 +490,27 @@ let
   // lib.optionalAttrs (cfg.images != null) { images = lib.mapAttrs (_: toImage) cfg.images; }
   // lib.optionalAttrs (cfg.networkPolicyProfiles != null) { inherit (cfg) networkPolicyProfiles; }
   // lib.optionalAttrs (cfg.defaults != null) { defaults = clean cfg.defaults; }
+  // lib.optionalAttrs (cfg.vars != null) { inherit (cfg) vars; }
+  // lib.optionalAttrs (cfg.external != null) { external = clean cfg.external; }
   // lib.optionalAttrs (cfg.allowUnpinnedImages != null) { inherit (cfg) allowUnpinnedImages; }
   // lib.optionalAttrs (cfg.allowPlaintextSecrets != null) { inherit (cfg) allowPlaintextSecrets; };
 
   enabledApps = lib.filterAttrs (_: a: a.enable != false) cfg.apps;
+  # Every route of the apps: host and path (a host may be shared, a path of it not).
+  routeOf = app: r: {
+    inherit app;
+    inherit (r) host;
+    path = if r.path == null then "/" else r.path;
+  };
   hosts = lib.concatLists (
-    lib.mapAttrsToList (n: a: lib.optional (a.ingress != null) { host = a.ingress.host; app = n; }) enabledApps
+    lib.mapAttrsToList (
+      n: a:
+      lib.optional (a.ingress != null) (routeOf n a.ingress)
+      ++ lib.mapAttrsToList (_: routeOf n) (if a.routes == null then { } else a.routes)
+    ) enabledApps
   );
-  duplicateHosts = lib.filter (h: builtins.length (lib.filter (x: x.host == h.host) hosts) > 1) hosts;
+  sameRoute = x: y: x.host == y.host && x.path == y.path;
+  duplicateHosts = lib.filter (h: builtins.length (lib.filter (sameRoute h) hosts) > 1) hosts;
   inStore = p: p != null && lib.hasPrefix builtins.storeDir (toString p);
   allObjects =
     (if cfg.objects == null then [ ] else cfg.objects)
@@ -688,6 +721,17 @@ in
         annotations = opt stringMap "Annotations on every rendered object of the apps." { };
       };
     }) "Settings every app inherits." { ingressClassName = "traefik"; };
+    vars = opt (types.attrsOf types.str) "Variables substituted into raw objects' strings at render time (`\${NAME}`, `\${NAME:=default}`; `$\${` is a literal `\${`)." { DOMAIN = "home.example.org"; };
+    external = opt (types.attrsOf (
+      types.submodule {
+        options = {
+          secrets = opt (types.listOf types.str) "Secrets of this namespace that something outside the bundle creates." [ "immich-db" ];
+          configMaps = opt (types.listOf types.str) "ConfigMaps of this namespace created outside the bundle." [ ];
+          services = opt (types.listOf types.str) "Services of this namespace created outside the bundle." [ ];
+          serviceAccounts = opt (types.listOf types.str) "ServiceAccounts of this namespace created outside the bundle." [ ];
+        };
+      }
+    )) "Objects, by namespace, that references may name although the bundle does not hold them." { photos.secrets = [ "immich-db" ]; };
     allowUnpinnedImages = opt types.bool "Accept images pinned neither by store path nor digest." true;
     allowPlaintextSecrets = opt types.bool "Accept Secrets with data in the spec (they would enter the Nix store)." true;
     spec = mkOption {
@@ -724,9 +768,9 @@ in
     assertions = [
       {
         assertion = duplicateHosts == [ ];
-        message = "services.nixflux: ingress host `${(lib.head duplicateHosts).host}` is claimed by apps ${
-          lib.concatMapStringsSep " and " (h: "`${h.app}`") (lib.filter (x: x.host == (lib.head duplicateHosts).host) hosts)
-        }; each host belongs to one app.";
+        message = "services.nixflux: path `${(lib.head duplicateHosts).path}` of host `${(lib.head duplicateHosts).host}` is routed by apps ${
+          lib.concatMapStringsSep " and " (h: "`${h.app}`") (lib.filter (sameRoute (lib.head duplicateHosts)) hosts)
+        }; apps may share a host, but each path of it goes to one backend.";
       }
       {
         assertion = listObjects == [ ];

@@ -211,7 +211,11 @@ fn module_assertions_fire_with_their_messages() {
     let cases = [
         (
             serde_json::json!({ "apps": { "vault2": { "image": "nix:0/nix/store/00000000000000000000000000000000-x.tar", "port": 80, "ingress": { "host": "vault.home.example.org" } } } }),
-            "services.nixflux: ingress host `vault.home.example.org` is claimed by apps `vault2` and `vaultwarden`; each host belongs to one app.",
+            "services.nixflux: path `/` of host `vault.home.example.org` is routed by apps `vault2` and `vaultwarden`; apps may share a host, but each path of it goes to one backend.",
+        ),
+        (
+            serde_json::json!({ "apps": { "hooks": { "routes": { "in": { "host": "api.home.example.org", "path": "/ledger", "service": "ledger-api" } } } } }),
+            "services.nixflux: path `/ledger` of host `api.home.example.org` is routed by apps `hooks` and `ledger-api`; apps may share a host, but each path of it goes to one backend.",
         ),
         (
             serde_json::json!({ "targets": { "home": { "url": "s3://flux/home", "credentialsFile": "/nix/store/00000000000000000000000000000000-creds" } } }),

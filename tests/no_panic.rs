@@ -29,6 +29,8 @@ fn json_value() -> impl Strategy<Value = Value> {
             "web",
             "80",
             "/x",
+            "${A}",
+            "$${A:=b}",
             "nix:0/nix/store/w08czs6f3vwv63dhsg0n368wk2xpx05r-nix-image-x.tar"
         ])
         .prop_map(|s| Value::String(s.to_owned())),
@@ -51,7 +53,12 @@ fn json_value() -> impl Strategy<Value = Value> {
                         "spec",
                         "ingress",
                         "host",
-                        "volumes"
+                        "volumes",
+                        "routes",
+                        "service",
+                        "vars",
+                        "external",
+                        "secrets"
                     ])
                     .prop_map(str::to_owned),
                 ],

@@ -18,7 +18,7 @@ pub struct Args {
 pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     let crds = args.crds.load()?;
     let SpecBuild { bundle, apps, warnings, notes } =
-        super::input::build_bundle_with(&args.input, crds.as_ref(), Vec::new())?;
+        super::input::build_bundle_with(&args.input, crds.as_ref(), super::input::Additions::default())?;
     let notes_json: Vec<_> =
         notes.iter().map(|n| serde_json::json!({ "path": n.path.to_string(), "message": n.message })).collect();
     match global.output {

@@ -274,10 +274,11 @@ struct FromEnv {
     args: BootstrapArgs,
 }
 
-/// The bootstrap objects `$fluxBootstrapArgs` asks for (none when it is unset).
-pub fn objects_from_env() -> anyhow::Result<Vec<serde_json::Value>> {
+/// The bootstrap objects `$fluxBootstrapArgs` asks for (none when it is unset),
+/// and the Secrets they read, which the user creates by hand.
+pub fn objects_from_env() -> anyhow::Result<super::input::Additions> {
     let Some(raw) = std::env::var_os(BOOTSTRAP_ENV) else {
-        return Ok(Vec::new());
+        return Ok(super::input::Additions::default());
     };
     let list: Vec<String> = raw.to_str().and_then(|s| serde_json::from_str(s).ok()).ok_or_else(|| {
         bad(format!("`${BOOTSTRAP_ENV}` is not a JSON list of strings"), Some("see `modules/nixflux.nix`"))
@@ -287,7 +288,10 @@ pub fn objects_from_env() -> anyhow::Result<Vec<serde_json::Value>> {
         bad(format!("`${BOOTSTRAP_ENV}`: {}", text.trim_end().trim_start_matches("error: ")), None)
     })?;
     let boot = crate::flux::render(&options(&parsed.args)?)?;
-    Ok(boot.objects.into_iter().map(|o| o.value).collect())
+    Ok(super::input::Additions {
+        objects: boot.objects.into_iter().map(|o| o.value).collect(),
+        external_secrets: boot.secrets.into_iter().map(|s| (s.namespace, s.name)).collect(),
+    })
 }
 
 fn mode_name(m: Mode) -> &'static str {

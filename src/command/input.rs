@@ -123,20 +123,26 @@ pub struct SpecBuild {
 
 /// Reads, parses, renders and bundles a spec: everything but writing.
 pub fn build_bundle(input: &SpecInput) -> anyhow::Result<SpecBuild> {
-    build_bundle_with(input, None, Vec::new())
+    build_bundle_with(input, None, Additions::default())
+}
+
+/// What a Nix build adds to the spec: the Flux bootstrap's objects, and the
+/// Secrets they read but never write (the user creates those by hand), which
+/// are declared in `external` so that the references to them resolve.
+#[derive(Debug, Default)]
+pub struct Additions {
+    pub objects: Vec<serde_json::Value>,
+    /// Namespace and name of each Secret.
+    pub external_secrets: Vec<(String, String)>,
 }
 
 /// `build_bundle`, with every object of a kind `crds` define checked
 /// against its schema, and `extra` objects appended to the spec's top-level
 /// `objects` (the Flux bootstrap a Nix build puts into the bundle): they
 /// are checked, bundled and counted in the spec digest like any other.
-pub fn build_bundle_with(
-    input: &SpecInput,
-    crds: Option<&Crds>,
-    extra: Vec<serde_json::Value>,
-) -> anyhow::Result<SpecBuild> {
+pub fn build_bundle_with(input: &SpecInput, crds: Option<&Crds>, extra: Additions) -> anyhow::Result<SpecBuild> {
     let (mut text, name) = input.read()?;
-    if !extra.is_empty() {
+    if !extra.objects.is_empty() || !extra.external_secrets.is_empty() {
         text = with_objects(&text, &name, extra)?;
     }
     let started = std::time::Instant::now();
@@ -161,15 +167,36 @@ pub fn build_bundle_with(
     Ok(SpecBuild { bundle, apps, warnings, notes: rendered.notes })
 }
 
-/// The spec text with `extra` appended to its top-level `objects`.
-fn with_objects(text: &str, name: &str, extra: Vec<serde_json::Value>) -> anyhow::Result<String> {
+/// The spec text with `extra` appended to its top-level `objects` and its
+/// Secrets to `external.<namespace>.secrets`.
+fn with_objects(text: &str, name: &str, extra: Additions) -> anyhow::Result<String> {
+    use serde_json::Value;
     // A spec that is no JSON object is left for the parser to explain.
-    let Ok(serde_json::Value::Object(mut spec)) = serde_json::from_str::<serde_json::Value>(text) else {
+    let Ok(Value::Object(mut spec)) = serde_json::from_str::<Value>(text) else {
         return Ok(text.to_owned());
     };
-    match spec.entry("objects").or_insert_with(|| serde_json::Value::Array(Vec::new())) {
-        serde_json::Value::Array(objects) => objects.extend(extra),
-        _ => return Err(BadInput { message: format!("spec `{name}`: `objects` is not a list"), hint: None }.into()),
+    let not = |what: &str| BadInput {
+        message: format!("spec `{name}`: `{what}` is not {}", if what == "objects" { "a list" } else { "an object" }),
+        hint: None,
+    };
+    match spec.entry("objects").or_insert_with(|| Value::Array(Vec::new())) {
+        Value::Array(objects) => objects.extend(extra.objects),
+        _ => return Err(not("objects").into()),
     }
-    Ok(serde_json::Value::Object(spec).to_string())
+    for (ns, secret) in extra.external_secrets {
+        let Value::Object(external) = spec.entry("external").or_insert_with(|| Value::Object(Default::default()))
+        else {
+            return Err(not("external").into());
+        };
+        let Value::Object(entry) = external.entry(ns).or_insert_with(|| Value::Object(Default::default())) else {
+            return Err(not("external.<namespace>").into());
+        };
+        let Value::Array(secrets) = entry.entry("secrets").or_insert_with(|| Value::Array(Vec::new())) else {
+            return Err(not("external.<namespace>.secrets").into());
+        };
+        if !secrets.iter().any(|s| s.as_str() == Some(secret.as_str())) {
+            secrets.push(Value::String(secret));
+        }
+    }
+    Ok(Value::Object(spec).to_string())
 }

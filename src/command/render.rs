@@ -47,7 +47,7 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     }
     let crds = args.crds.load()?;
     let SpecBuild { bundle, apps, warnings, .. } =
-        super::input::build_bundle_with(&args.input, crds.as_ref(), Vec::new())?;
+        super::input::build_bundle_with(&args.input, crds.as_ref(), super::input::Additions::default())?;
     eprint!("{}", format_warnings(&warnings));
     if args.check_store {
         for (_, b) in bundle.bundles() {

@@ -9,10 +9,6 @@ use k8s_openapi::api::core::v1::{
     Namespace, PersistentVolumeClaim, PersistentVolumeClaimSpec, Service, ServiceAccount, ServicePort, ServiceSpec,
     VolumeResourceRequirements,
 };
-use k8s_openapi::api::networking::v1::{
-    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule, IngressServiceBackend, IngressSpec,
-    IngressTLS, ServiceBackendPort,
-};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -24,7 +20,7 @@ use super::context::{to_strings, AppContext, HTTP_PORT, MANAGED_BY_LABEL, MANAGE
 use super::manifest::Manifest;
 use super::network_policy::Profiles;
 use super::traffic::Traffic;
-use super::{cronjob, pod_fields, workload};
+use super::{cronjob, pod_fields, routes, workload};
 
 /// The Namespace object for `namespace`, owned by one app or shared by several.
 pub fn namespace_object(spec: &Spec, namespace: &str, owner: Option<&AppName>, retain: bool) -> Namespace {
@@ -109,9 +105,7 @@ pub fn render(
         if let Some(service) = service(cx) {
             out.push(Manifest::new(service, at.key("port")));
         }
-        if let Some(ingress) = ingress(cx) {
-            out.push(Manifest::new(ingress, at.key("ingress")));
-        }
+        out.extend(routes::ingresses(cx));
         let profile_at = if app.network_policy.profile.is_some() {
             at.key("networkPolicy").key("profile")
         } else {
@@ -123,13 +117,17 @@ pub fn render(
             Ok(None) => {}
             Err(p) => problems.push(Problem { path: profile_at, ..p }),
         }
+    } else {
+        // Routes to other Services need no workload of the app's own.
+        out.extend(routes::ingresses(cx));
     }
     let mut raw = Vec::new();
     for (i, obj) in app.objects.iter().enumerate() {
         let origin = at.key("objects").index(i);
-        match Manifest::from_raw(&obj.0, origin) {
+        let obj = super::vars::substitute(&obj.0, &cx.spec.vars, &origin, problems);
+        match Manifest::from_raw(&obj, origin) {
             Ok(mut m) => {
-                if m.namespace().is_none() && crate::object::kind_info(obj.api_version(), obj.kind()).namespaced {
+                if m.namespace().is_none() && crate::object::kind_info(m.body.api_version(), m.body.kind()).namespaced {
                     m.set_namespace(&cx.namespace);
                 }
                 raw.push(m);
@@ -173,47 +171,13 @@ fn service(cx: &AppContext) -> Option<Service> {
     })
 }
 
-fn ingress(cx: &AppContext) -> Option<Ingress> {
-    let ing = cx.app.ingress.as_ref()?;
-    let mut meta = cx.meta(cx.name.as_str());
-    if !ing.annotations.is_empty() {
-        meta.annotations.get_or_insert_with(BTreeMap::new).extend(to_strings(&ing.annotations));
-    }
-    Some(Ingress {
-        metadata: meta,
-        spec: Some(IngressSpec {
-            ingress_class_name: ing.class_name.clone().or_else(|| cx.spec.defaults.ingress_class_name.clone()),
-            rules: Some(vec![IngressRule {
-                host: Some(ing.host.clone()),
-                http: Some(HTTPIngressRuleValue {
-                    paths: vec![HTTPIngressPath {
-                        path: Some(ing.path.clone()),
-                        path_type: "Prefix".into(),
-                        backend: IngressBackend {
-                            service: Some(IngressServiceBackend {
-                                name: cx.name.to_string(),
-                                port: Some(ServiceBackendPort { name: Some(HTTP_PORT.into()), number: None }),
-                            }),
-                            resource: None,
-                        },
-                    }],
-                }),
-            }]),
-            tls: ing.tls.as_ref().map(|t| {
-                vec![IngressTLS { hosts: Some(vec![ing.host.clone()]), secret_name: Some(t.secret_name.clone()) }]
-            }),
-            ..Default::default()
-        }),
-        status: None,
-    })
-}
-
 /// Checks that need only the app: fields that make no sense together,
 /// clashing ports and mounts, and names that are not names.
 fn validate(cx: &AppContext, problems: &mut Vec<Problem>) {
     let app = cx.app;
     let at = &cx.at;
     pod_fields::validate(cx, problems);
+    routes::validate(cx, problems);
     let mut bad = |path: JsonPath, msg: String, hint: &str| {
         let p = Problem::new(path, msg);
         problems.push(if hint.is_empty() { p } else { p.with_hint(hint) });
@@ -262,28 +226,6 @@ fn validate(cx: &AppContext, problems: &mut Vec<Problem>) {
     if let Some(h) = &app.health {
         if !h.starts_with('/') {
             bad(at.key("health"), format!("health path `{h}` must start with `/`"), "");
-        }
-    }
-    if let Some(ing) = &app.ingress {
-        let host = ing.host.strip_prefix("*.").unwrap_or(&ing.host);
-        if !is_dns1123_subdomain(host) {
-            bad(
-                at.key("ingress").key("host"),
-                format!("ingress host `{}` is not a valid host name", ing.host),
-                "use a lowercase DNS name such as `photos.example.org` (or `*.example.org`)",
-            );
-        }
-        if !ing.path.starts_with('/') {
-            bad(at.key("ingress").key("path"), format!("ingress path `{}` must start with `/`", ing.path), "");
-        }
-        if let Some(tls) = &ing.tls {
-            if !is_dns1123_subdomain(&tls.secret_name) {
-                bad(
-                    at.key("ingress").key("tls").key("secretName"),
-                    format!("`{}` is not a valid Secret name", tls.secret_name),
-                    "a Secret name is a lowercase DNS subdomain",
-                );
-            }
         }
     }
     for (i, s) in app.env_from_secrets.iter().enumerate() {

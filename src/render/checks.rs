@@ -1,8 +1,9 @@
 //! Checks across the whole bundle, run on every render: valid names and
 //! namespaces, duplicate object ids, Services that target ports their pods
-//! do not open, ingress hosts claimed by two apps, and plaintext Secrets.
+//! do not open, a host and path routed twice (`routes`), references that
+//! resolve (`references`), and plaintext Secrets.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
@@ -19,7 +20,8 @@ pub fn run(spec: &Spec, groups: &[Group], problems: &mut Vec<Problem>) {
     duplicates(&all, problems);
     service_ports(&all, problems);
     super::validation::run(&all, problems);
-    ingress_hosts(groups, problems);
+    super::routes::collisions(&all, problems);
+    super::references::run(spec, &all, problems);
     if !spec.allow_plaintext_secrets {
         plaintext_secrets(&all, problems);
     }
@@ -169,33 +171,6 @@ fn service_ports(all: &[&Manifest], problems: &mut Vec<Problem>) {
                         )
                         .with_hint(format!("its containers open {open_text}")),
                     );
-                }
-            }
-        }
-    }
-}
-
-fn ingress_hosts(groups: &[Group], problems: &mut Vec<Problem>) {
-    let mut owners: BTreeMap<String, (&str, &JsonPath)> = BTreeMap::new();
-    for g in groups {
-        for m in &g.manifests {
-            let Body::Ingress(ing) = &m.body else {
-                continue;
-            };
-            for rule in ing.spec.iter().flat_map(|s| s.rules.iter().flatten()) {
-                let Some(host) = &rule.host else { continue };
-                match owners.get(host) {
-                    Some((owner, first)) if *owner != g.owner.as_str() => problems.push(
-                        Problem::new(
-                            m.origin.clone(),
-                            format!("ingress host `{host}` is already claimed by {owner} at `{first}`"),
-                        )
-                        .with_hint("each host belongs to one app: pick another host or merge the routes"),
-                    ),
-                    Some(_) => {}
-                    None => {
-                        owners.insert(host.clone(), (g.owner.as_str(), &m.origin));
-                    }
                 }
             }
         }

@@ -35,15 +35,18 @@ pub struct Manifest {
     /// For a generated workload: where each container's image was set in
     /// the spec, by container name (the app's own: `apps.<name>.image`).
     pub image_origins: BTreeMap<String, JsonPath>,
+    /// Written by the user as a raw object (`objects` of an app, the top
+    /// level or a layer): its fields have paths in the spec.
+    pub raw: bool,
 }
 
 impl Manifest {
     pub fn new(body: impl Into<Body>, origin: JsonPath) -> Self {
-        Manifest { body: body.into(), origin, generated: false, image_origins: BTreeMap::new() }
+        Manifest { body: body.into(), origin, generated: false, image_origins: BTreeMap::new(), raw: false }
     }
 
     pub fn generated(body: impl Into<Body>, origin: JsonPath) -> Self {
-        Manifest { body: body.into(), origin, generated: true, image_origins: BTreeMap::new() }
+        Manifest { body: body.into(), origin, generated: true, image_origins: BTreeMap::new(), raw: false }
     }
 
     pub fn with_image_origins(mut self, origins: BTreeMap<String, JsonPath>) -> Self {
@@ -57,7 +60,7 @@ impl Manifest {
             Some(typed) => typed?,
             None => Body::Dynamic(map.clone()),
         };
-        Ok(Manifest { body, origin, generated: false, image_origins: BTreeMap::new() })
+        Ok(Manifest { body, origin, generated: false, image_origins: BTreeMap::new(), raw: true })
     }
 
     pub fn name(&self) -> &str {
@@ -138,6 +141,17 @@ impl Manifest {
             )),
             Body::Pod(o) => Some((o.spec.as_mut()?, "spec")),
             _ => None,
+        }
+    }
+
+    /// Where a field of this object is, for messages: inside a raw object
+    /// the field's own path; for an object nixflux built from an app's
+    /// fields, the spec entry it came from.
+    pub fn field_path(&self, rel: &str) -> JsonPath {
+        if self.raw {
+            JsonPath::raw(format!("{}.{rel}", self.origin))
+        } else {
+            self.origin.clone()
         }
     }
 

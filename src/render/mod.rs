@@ -20,10 +20,13 @@ pub mod probes;
 pub mod reach;
 #[cfg(test)]
 mod reach_tests;
+pub mod references;
 pub mod retention;
+pub mod routes;
 pub mod rules;
 pub mod traffic;
 pub mod validation;
+pub mod vars;
 pub mod workload;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -85,6 +88,7 @@ pub fn render(spec: &Spec) -> Result<Rendered, Vec<Problem>> {
 pub fn render_with(spec: &Spec, crds: Option<&Crds>) -> Result<Rendered, Vec<Problem>> {
     let mut problems = Vec::new();
     layers::check(spec, &mut problems);
+    vars::check_vars(&spec.vars, &mut problems);
     let profiles = network_policy::Profiles::new(spec, &mut problems);
     let traffic = traffic::Traffic::new(spec, &mut problems);
     let image_map = images::ImageMap::new(spec, &mut problems);
@@ -151,7 +155,8 @@ pub fn render_with(spec: &Spec, crds: Option<&Crds>) -> Result<Rendered, Vec<Pro
         .enumerate()
         .map(|(i, obj)| (layers::last(spec), JsonPath::root().key("objects").index(i), obj));
     for (layer, origin, obj) in layer_objects.chain(top_objects) {
-        match Manifest::from_raw(&obj.0, origin.clone()) {
+        let obj = vars::substitute(&obj.0, &spec.vars, &origin, &mut problems);
+        match Manifest::from_raw(&obj, origin.clone()) {
             Ok(m) => groups.push(Group { owner: format!("`{origin}`"), manifests: vec![m], layer }),
             Err(ps) => problems.extend(ps),
         }

@@ -11,7 +11,9 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 use super::cidr::Cidr;
-use super::names::{AppName, LabelKey, LabelValue, LayerName, NamespaceName, PortName, ProfileName, VolumeName};
+use super::names::{
+    AppName, LabelKey, LabelValue, LayerName, NamespaceName, PortName, ProfileName, RouteName, VarName, VolumeName,
+};
 pub use super::pod::{Env, ExtraContainer, JobOptions, Patch, Probes, Toleration};
 use super::problem::json_type;
 use super::quantity::Quantity;
@@ -47,6 +49,13 @@ pub struct Spec {
     /// one before; none: one unlayered bundle.
     #[serde(default)]
     pub layers: Vec<Layer>,
+    // Routes, references and variables (see the block at the end).
+    /// Variables substituted into raw objects' strings (`${NAME}`).
+    #[serde(default)]
+    pub vars: BTreeMap<VarName, String>,
+    /// Objects that something outside the bundle creates, by namespace.
+    #[serde(default)]
+    pub external: BTreeMap<NamespaceName, External>,
 }
 
 /// One layer: a name and the raw objects that belong to it (apps join a
@@ -222,6 +231,10 @@ pub struct App {
     /// The CronJob's settings (only with `schedule`).
     #[serde(default)]
     pub job: Option<JobOptions>,
+    // Routes (see the block at the end).
+    /// More routes, each its own Ingress `<app>-<route>`.
+    #[serde(default)]
+    pub routes: BTreeMap<RouteName, Route>,
 }
 
 /// A TCP/UDP port number, 1 to 65535.
@@ -578,4 +591,83 @@ impl<'de> Deserialize<'de> for RawObject {
         }
         Ok(RawObject(map))
     }
+}
+
+// ---- Routes, references and variables -------------------------------------
+
+/// One route of an app: an Ingress rule for `host` and `path` to a Service
+/// port (by default the app's own Service and its `http` port).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Route {
+    pub host: String,
+    #[serde(default = "root_path")]
+    pub path: String,
+    #[serde(default)]
+    pub path_type: PathType,
+    /// The Service the route reaches (default: the app's own).
+    #[serde(default)]
+    pub service: Option<String>,
+    /// The Service's port, by name or number (default: `http`).
+    #[serde(default)]
+    pub port: Option<ServicePortRef>,
+    #[serde(default)]
+    pub class_name: Option<String>,
+    #[serde(default)]
+    pub tls: Option<IngressTls>,
+    #[serde(default)]
+    pub annotations: Annotations,
+}
+
+/// `pathType` of an Ingress path.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum PathType {
+    #[default]
+    Prefix,
+    Exact,
+    ImplementationSpecific,
+}
+
+impl PathType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PathType::Prefix => "Prefix",
+            PathType::Exact => "Exact",
+            PathType::ImplementationSpecific => "ImplementationSpecific",
+        }
+    }
+}
+
+/// A Service port named (`"http"`) or numbered (`8080`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServicePortRef {
+    Name(PortName),
+    Number(Port),
+}
+
+impl<'de> Deserialize<'de> for ServicePortRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match Value::deserialize(d)? {
+            Value::String(s) => s.parse().map(ServicePortRef::Name).map_err(D::Error::custom),
+            n @ Value::Number(_) => Port::deserialize(n).map(ServicePortRef::Number).map_err(D::Error::custom),
+            other => Err(D::Error::custom(format!("expected a port name or number, found {}", json_type(&other)))),
+        }
+    }
+}
+
+/// Objects of one namespace that something outside the bundle creates (an
+/// operator, an ExternalSecret applied elsewhere, a chart): references to
+/// them count as resolved.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct External {
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    #[serde(default)]
+    pub config_maps: Vec<String>,
+    #[serde(default)]
+    pub services: Vec<String>,
+    #[serde(default)]
+    pub service_accounts: Vec<String>,
 }

@@ -261,6 +261,39 @@ validated_name!(
     "must be non-empty printable ASCII without spaces or `=`"
 );
 
+validated_name!(
+    /// A route's name under `apps.<app>.routes`; it names the Ingress
+    /// `<app>-<route>`.
+    RouteName,
+    "route name",
+    is_dns1123_label,
+    NameRule::Dns1123Label.describe()
+);
+
+/// Flux's rule for post-build variable names (`varsubRegex` in fluxcd/pkg
+/// `kustomize/kustomize_varsub.go`): `^[_[:alpha:]][_[:alpha:][:digit:]]*$`,
+/// ASCII only as in Go's RE2.
+pub fn is_var_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && (b[0].is_ascii_alphabetic() || b[0] == b'_')
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+}
+
+validated_name!(
+    /// A variable of the spec's `vars`, substituted into raw objects.
+    VarName,
+    "variable name",
+    is_var_name,
+    "must match `^[_[:alpha:]][_[:alpha:][:digit:]]*$` (Flux's rule): letters, digits and `_`, not starting with a digit"
+);
+
+impl std::borrow::Borrow<str> for VarName {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl serde::Serialize for LayerName {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.0)
@@ -306,6 +339,16 @@ mod tests {
         }
         for bad in ["", "123", "a--b", "-a", "a-", "Http", "averyverylongname"] {
             assert!(!is_port_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn var_names_follow_flux() {
+        for ok in ["A", "_", "a_1", "DOMAIN", "_x9"] {
+            assert!(is_var_name(ok), "{ok}");
+        }
+        for bad in ["", "1a", "a-b", "a.b", "a b", "é"] {
+            assert!(!is_var_name(bad), "{bad}");
         }
     }
 

@@ -28,7 +28,12 @@ def app(i, changed, via_map):
         "health": "/healthz",
         "env": {"TZ": "Europe/Berlin", "LOG_LEVEL": "debug" if i == changed else "info", "APP_ID": str(i)},
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
-        "ingress": {"host": f"{name}.home.example.org", "tls": {"secretName": f"{name}-tls"}},
+        "ingress": {
+            "host": f"{name}.home.example.org",
+            "tls": {"secretName": f"{name}-tls"},
+            # cert-manager makes the TLS Secret (so the reference resolves).
+            "annotations": {"cert-manager.io/cluster-issuer": "letsencrypt"},
+        },
     }
 
 
