@@ -7,15 +7,21 @@ mod common;
 
 use common::{compare, nixflux, root};
 
-#[test]
-fn bad_inputs_have_exact_errors_and_exit_2() {
-    let dir = root().join("tests/cli/bad");
-    let mut cases: Vec<_> = std::fs::read_dir(&dir)
+/// The `*.json` cases of a transcript directory, sorted.
+fn json_cases(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut cases: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     cases.sort();
+    cases
+}
+
+#[test]
+fn bad_inputs_have_exact_errors_and_exit_2() {
+    let dir = root().join("tests/cli/bad");
+    let cases = json_cases(&dir);
     assert!(cases.len() >= 20, "expected at least 20 bad inputs, found {}", cases.len());
     let mut failures = Vec::new();
     for case in &cases {
@@ -41,12 +47,7 @@ fn bad_inputs_have_exact_errors_and_exit_2() {
 #[test]
 fn warnings_have_exact_wording_and_exit_0() {
     let dir = root().join("tests/cli/warn");
-    let mut cases: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    cases.sort();
+    let cases = json_cases(&dir);
     assert!(!cases.is_empty());
     let mut failures = Vec::new();
     for case in &cases {
@@ -74,12 +75,7 @@ fn bad_objects_against_crds_have_exact_errors_and_exit_2() {
         return common::skip(&format!("{} is absent (the upstream CRDs live in ../shared)", crds.display()));
     }
     let dir = root().join("tests/cli/crds");
-    let mut cases: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    cases.sort();
+    let cases = json_cases(&dir);
     assert!(cases.len() >= 5, "expected at least 5 cases, found {}", cases.len());
     let mut failures = Vec::new();
     for case in &cases {
