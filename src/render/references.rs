@@ -98,6 +98,7 @@ fn build<'a>(spec: &'a Spec, all: &[&'a Manifest], problems: &mut Vec<Problem>) 
                 let ports = svc.spec.iter().flat_map(|s| s.ports.iter().flatten());
                 index.ports.insert((ns, m.name()), ports.map(|p| (p.name.as_deref(), p.port)).collect());
             }
+            Body::Certificate(c) => index.add(Kind::Secret, ns, &c.spec.secret_name),
             Body::Dynamic(obj) => {
                 let group = crate::object::group_of(m.body.api_version());
                 let spec_str = |field: &str| obj.get("spec").and_then(|s| s.get(field));
@@ -105,7 +106,6 @@ fn build<'a>(spec: &'a Spec, all: &[&'a Manifest], problems: &mut Vec<Problem>) 
                     ("external-secrets.io", "ExternalSecret") => {
                         Some(spec_str("target").and_then(|t| t.get("name")).and_then(Value::as_str).unwrap_or(m.name()))
                     }
-                    ("cert-manager.io", "Certificate") => spec_str("secretName").and_then(Value::as_str),
                     _ => None,
                 };
                 if let Some(name) = made {
