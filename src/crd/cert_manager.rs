@@ -70,7 +70,6 @@ pub struct CertificateSpec {
     pub usages: Option<Vec<String>>,
 }
 
-
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AdditionalOutputFormat {

@@ -14,6 +14,7 @@ pub mod problem;
 pub mod quantity;
 pub mod resources;
 pub mod schedule;
+pub mod traefik;
 
 pub use cidr::Cidr;
 pub use model::*;

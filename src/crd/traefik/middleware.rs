@@ -78,7 +78,6 @@ pub struct MiddlewareSpec {
     pub strip_prefix_regex: Option<Value>,
 }
 
-
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AddPrefix {

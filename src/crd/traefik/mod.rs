@@ -64,7 +64,6 @@ pub struct TlsStoreSpec {
     pub default_generated_cert: Option<DefaultGeneratedCert>,
 }
 
-
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ParentRef {
