@@ -225,8 +225,24 @@ pub fn check(spec: &Spec, all: &[&Manifest], problems: &mut Vec<Problem>) {
                             continue;
                         }
                         let field = format!("spec.routes[{i}].middlewares[{j}]");
-                        let is_auth = !m.raw && auth.is_some_and(|a| a.name == mw.name);
-                        let at = if is_auth { at_traefik().key("auth") } else { m.field_path(&field) };
+                        let is_auth = !m.raw && j == 0 && auth.is_some_and(|a| a.name == mw.name);
+                        // A rendered route's own middlewares follow the auth one.
+                        let first_is_auth = route.middlewares.iter().flatten().next().is_some_and(|f| {
+                            auth.is_some_and(|a| {
+                                a.name == f.name
+                                    && f.namespace
+                                        == a.namespace
+                                            .as_ref()
+                                            .filter(|_| a.forward_auth.is_none())
+                                            .map(|n| n.to_string())
+                            })
+                        });
+                        let own = j - usize::from(first_is_auth);
+                        let at = match (is_auth, m.raw) {
+                            (true, _) => at_traefik().key("auth"),
+                            (false, true) => m.field_path(&field),
+                            (false, false) => m.origin.key("middlewares").index(own),
+                        };
                         let here: Vec<&str> =
                             middlewares.iter().filter(|(n, _)| *n == mw_ns).map(|(_, name)| name.as_str()).collect();
                         let declare = format!("external.{mw_ns}.middlewares");
