@@ -5,6 +5,7 @@
 //! Tests that need `../shared/crds` skip with a message when it is absent.
 
 mod maximal;
+mod traefik;
 
 use std::path::PathBuf;
 
