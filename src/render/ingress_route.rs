@@ -189,3 +189,22 @@ pub(super) fn validate(cx: &AppContext, r: &RouteView, problems: &mut Vec<Proble
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::covers;
+
+    #[test]
+    fn the_wildcard_covers_its_domain_and_one_label() {
+        for (host, want) in [
+            ("home.example.org", true),
+            ("wiki.home.example.org", true),
+            ("a.b.home.example.org", false),
+            ("xhome.example.org", false),
+            ("example.org", false),
+            (".home.example.org", false),
+        ] {
+            assert_eq!(covers("home.example.org", host), want, "{host}");
+        }
+    }
+}
