@@ -20,7 +20,7 @@ use crate::spec::{PathType, Problem, ServicePortRef, Spec, TraefikDefaults};
 
 use super::context::{to_strings, AppContext, HTTP_PORT};
 use super::manifest::Manifest;
-use super::routes::{tls_secret, RouteView};
+use super::route_view::{tls_secret, RouteView};
 
 /// The Certificate of a route whose `tls` names an issuer: `<object>`,
 /// for the route's host, into its Secret.
@@ -192,7 +192,7 @@ pub(super) fn validate(cx: &AppContext, r: &RouteView, problems: &mut Vec<Proble
 
 #[cfg(test)]
 mod tests {
-    use super::covers;
+    use super::*;
 
     #[test]
     fn the_wildcard_covers_its_domain_and_one_label() {

@@ -23,6 +23,7 @@ pub mod reach;
 mod reach_tests;
 pub mod references;
 pub mod retention;
+pub mod route_view;
 pub mod routes;
 pub mod rules;
 pub mod traefik;
