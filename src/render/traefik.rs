@@ -224,33 +224,7 @@ pub fn check(spec: &Spec, all: &[&Manifest], problems: &mut Vec<Problem>) {
                         if middlewares.contains(&(mw_ns.clone(), mw.name.clone())) {
                             continue;
                         }
-                        let field = format!("spec.routes[{i}].middlewares[{j}]");
-                        let is_auth = !m.raw && j == 0 && auth.is_some_and(|a| a.name == mw.name);
-                        // A rendered route's own middlewares follow the auth one.
-                        let first_is_auth = route.middlewares.iter().flatten().next().is_some_and(|f| {
-                            auth.is_some_and(|a| {
-                                a.name == f.name
-                                    && f.namespace
-                                        == a.namespace
-                                            .as_ref()
-                                            .filter(|_| a.forward_auth.is_none())
-                                            .map(|n| n.to_string())
-                            })
-                        });
-                        let own = j - usize::from(first_is_auth);
-                        let at = match (is_auth, m.raw) {
-                            (true, _) => at_traefik().key("auth"),
-                            (false, true) => m.field_path(&field),
-                            (false, false) => m.origin.key("middlewares").index(own),
-                        };
-                        let here: Vec<&str> =
-                            middlewares.iter().filter(|(n, _)| *n == mw_ns).map(|(_, name)| name.as_str()).collect();
-                        let declare = format!("external.{mw_ns}.middlewares");
-                        let hint = match nearest(&mw.name, &here) {
-                            Some(near) => format!("did you mean `{near}`? (if something outside the bundle creates `{}`, declare it in `{declare}`)", mw.name),
-                            None => format!("add the Middleware to the bundle, or declare it in `{declare}` if something outside the bundle creates it"),
-                        };
-                        problems.push(Problem::new(at, format!("{} names Middleware `{mw_ns}/{}` at `{field}`, which is not in the bundle and not declared in `{declare}`", m.id(), mw.name)).with_hint(hint));
+                        missing_middleware(m, route, (i, j), &mw_ns, auth, &middlewares, problems);
                     }
                 }
                 if let (Some(t), true) = (&spec.defaults.traefik, m.raw) {
@@ -285,12 +259,11 @@ pub fn check(spec: &Spec, all: &[&Manifest], problems: &mut Vec<Problem>) {
                 if issuers.contains(&(kind, key_ns.clone(), r.name.clone())) {
                     continue;
                 }
-                let same: Vec<&str> = issuers
+                let mut same: Vec<&str> = issuers
                     .iter()
                     .filter(|(k, n, _)| *k == kind && *n == key_ns)
                     .map(|(_, _, name)| name.as_str())
                     .collect();
-                let mut same = same;
                 same.sort_unstable();
                 let shown = if kind == IssuerKind::Issuer {
                     format!("Issuer `{ns}/{}`", r.name)
@@ -298,8 +271,14 @@ pub fn check(spec: &Spec, all: &[&Manifest], problems: &mut Vec<Problem>) {
                     format!("ClusterIssuer `{}`", r.name)
                 };
                 let hint = match nearest(&r.name, &same) {
-                    Some(near) => format!("did you mean `{near}`? (declare an issuer created outside the bundle in `defaults.tls.issuers`)"),
-                    None => format!("declare it in `defaults.tls.issuers` (declared {}s here: {})", kind.as_str(), listed(&same)),
+                    Some(near) => format!(
+                        "did you mean `{near}`? (declare an issuer created outside the bundle in `defaults.tls.issuers`)"
+                    ),
+                    None => format!(
+                        "declare it in `defaults.tls.issuers` (declared {}s here: {})",
+                        kind.as_str(),
+                        listed(&same)
+                    ),
                 };
                 problems.push(
                     Problem::new(
@@ -315,4 +294,52 @@ pub fn check(spec: &Spec, all: &[&Manifest], problems: &mut Vec<Problem>) {
             _ => {}
         }
     }
+}
+
+/// The problem of a middleware that is neither in the bundle nor declared,
+/// at the spec field that names it: the auth middleware's settings, the
+/// route's `middlewares[k]` (after the auth one), or the raw object's field.
+fn missing_middleware(
+    m: &Manifest,
+    route: &crate::crd::traefik::Route,
+    (i, j): (usize, usize),
+    mw_ns: &str,
+    auth: Option<&crate::spec::AuthMiddleware>,
+    middlewares: &HashSet<(String, String)>,
+    problems: &mut Vec<Problem>,
+) {
+    let all: Vec<_> = route.middlewares.iter().flatten().collect();
+    let mw = all[j];
+    let field = format!("spec.routes[{i}].middlewares[{j}]");
+    // The auth middleware, as a rendered route names it: first.
+    let is_auth_ref = |f: &crate::crd::traefik::MiddlewareRef| {
+        auth.is_some_and(|a| {
+            let ns = a.namespace.as_ref().filter(|_| a.forward_auth.is_none()).map(|n| n.to_string());
+            a.name == f.name && f.namespace == ns
+        })
+    };
+    let first_is_auth = !m.raw && all.first().is_some_and(|f| is_auth_ref(f));
+    let at = match (m.raw, first_is_auth && j == 0) {
+        (true, _) => m.field_path(&field),
+        (false, true) => at_traefik().key("auth"),
+        (false, false) => m.origin.key("middlewares").index(j - usize::from(first_is_auth)),
+    };
+    let mut here: Vec<&str> = middlewares.iter().filter(|(n, _)| n == mw_ns).map(|(_, name)| name.as_str()).collect();
+    here.sort_unstable();
+    let declare = format!("external.{mw_ns}.middlewares");
+    let hint = match nearest(&mw.name, &here) {
+        Some(near) => format!(
+            "did you mean `{near}`? (if something outside the bundle creates `{}`, declare it in `{declare}`)",
+            mw.name
+        ),
+        None => format!(
+            "add the Middleware to the bundle, or declare it in `{declare}` if something outside the bundle creates it"
+        ),
+    };
+    let message = format!(
+        "{} names Middleware `{mw_ns}/{}` at `{field}`, which is not in the bundle and not declared in `{declare}`",
+        m.id(),
+        mw.name
+    );
+    problems.push(Problem::new(at, message).with_hint(hint));
 }
