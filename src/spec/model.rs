@@ -19,6 +19,7 @@ use super::problem::json_type;
 use super::quantity::Quantity;
 pub use super::resources::{ResourceList, Resources};
 pub use super::schedule::CronSchedule;
+pub use super::traefik::*;
 
 pub const API_VERSION: &str = "nixflux/v1alpha1";
 
@@ -99,6 +100,11 @@ pub struct Defaults {
     pub labels: Labels,
     #[serde(default)]
     pub annotations: Annotations,
+    /// Routes render as Traefik IngressRoutes on these entrypoints.
+    #[serde(default)]
+    pub traefik: Option<TraefikDefaults>,
+    #[serde(default)]
+    pub tls: TlsDefaults,
 }
 
 impl Default for Defaults {
@@ -110,6 +116,8 @@ impl Default for Defaults {
             create_namespaces: true,
             labels: Labels::new(),
             annotations: Annotations::new(),
+            traefik: None,
+            tls: TlsDefaults::default(),
         }
     }
 }
@@ -235,6 +243,9 @@ pub struct App {
     /// More routes, each its own Ingress `<app>-<route>`.
     #[serde(default)]
     pub routes: BTreeMap<RouteName, Route>,
+    /// The app's routes skip `defaults.traefik.auth`.
+    #[serde(default)]
+    pub public: bool,
 }
 
 /// A TCP/UDP port number, 1 to 65535.
@@ -306,7 +317,12 @@ pub struct AppIngress {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct IngressTls {
-    pub secret_name: String,
+    /// An existing Secret, or the one the Certificate from `issuer` fills.
+    #[serde(default)]
+    pub secret_name: Option<String>,
+    /// A key of `defaults.tls.issuers`: a Certificate for the host.
+    #[serde(default)]
+    pub issuer: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -617,6 +633,12 @@ pub struct Route {
     pub tls: Option<IngressTls>,
     #[serde(default)]
     pub annotations: Annotations,
+    /// Traefik entrypoints (default: all of `defaults.traefik.entryPoints`).
+    #[serde(default)]
+    pub entry_points: Vec<String>,
+    /// Traefik middlewares after the auth one: `name` or `namespace/name`.
+    #[serde(default)]
+    pub middlewares: Vec<MiddlewareName>,
 }
 
 /// `pathType` of an Ingress path.
@@ -670,4 +692,7 @@ pub struct External {
     pub services: Vec<String>,
     #[serde(default)]
     pub service_accounts: Vec<String>,
+    /// Traefik Middlewares.
+    #[serde(default)]
+    pub middlewares: Vec<String>,
 }
