@@ -100,6 +100,13 @@ impl Bundle {
     /// knows already, with the same objects, is not parsed again (its
     /// content is still checked against its name).
     pub fn read_trusting(dir: &Path, trusted: &Trusted) -> Result<Bundle, ReadError> {
+        Self::read_unparsed(dir)?.verify(trusted)
+    }
+
+    /// The first half of `read_trusting`, which needs no trust: the index
+    /// and every object file read, each checked against its name. Done
+    /// while the live generation's record (the trust) is still on its way.
+    pub fn read_unparsed(dir: &Path) -> Result<Unparsed, ReadError> {
         let io = |path: PathBuf| move |source| ReadError::Io { path, source };
         let index_path = dir.join(INDEX_FILE);
         let bytes = read_index_file(dir)?;
@@ -123,11 +130,35 @@ impl Bundle {
             if actual != f.sha256 {
                 return Err(damaged(format!("`{}` has sha256 {actual}, not the one its name says", f.path)));
             }
+            objects.push(BundleFile { path: f.path.to_string(), content });
+        }
+        let kpath = dir.join(KUSTOMIZATION_FILE);
+        let kcontent = fs::read(&kpath).map_err(io(kpath.clone()))?;
+        let kustomization = BundleFile { path: KUSTOMIZATION_FILE.into(), content: kcontent };
+        Ok(Unparsed { dir: dir.to_owned(), bundle: Bundle { objects, kustomization, index } })
+    }
+}
+
+/// A bundle whose files are read and match their names, but whose objects
+/// are not yet checked against the index (`verify`).
+pub struct Unparsed {
+    dir: PathBuf,
+    bundle: Bundle,
+}
+
+impl Unparsed {
+    /// The second half of `read_trusting`: the objects each file holds are
+    /// the ones the index lists (files `trusted` knows are not parsed), the
+    /// kustomization lists exactly the index's files, the digest holds.
+    pub fn verify(self, trusted: &Trusted) -> Result<Bundle, ReadError> {
+        let Unparsed { dir, bundle } = self;
+        let damaged = |why: String| ReadError::Damaged { bundle: dir.clone(), why };
+        for (f, file) in bundle.index.files.iter().zip(&bundle.objects) {
             // The ids the guard counts must be the ones Flux will apply.
             match trusted
                 .objects(&f.path)
                 .filter(|o| *o == f.objects.as_slice())
-                .map_or_else(|| super::verify::objects_of(&content), |o| Ok(o.to_vec()))
+                .map_or_else(|| super::verify::objects_of(&file.content), |o| Ok(o.to_vec()))
             {
                 Ok(found) if found == f.objects => {}
                 Ok(found) => {
@@ -142,19 +173,14 @@ impl Bundle {
                 }
                 Err(why) => return Err(damaged(format!("`{}` cannot be read as Flux reads it: {why}", f.path))),
             }
-            objects.push(BundleFile { path: f.path.to_string(), content });
         }
-        let kpath = dir.join(KUSTOMIZATION_FILE);
-        let kcontent = fs::read(&kpath).map_err(io(kpath.clone()))?;
-        let listed =
-            listed_resources(&kcontent).ok_or_else(|| damaged(format!("`{KUSTOMIZATION_FILE}` cannot be read")))?;
-        let mut want: Vec<&str> = index.files.iter().map(|f| f.path.as_str()).collect();
+        let listed = listed_resources(&bundle.kustomization.content)
+            .ok_or_else(|| damaged(format!("`{KUSTOMIZATION_FILE}` cannot be read")))?;
+        let mut want: Vec<&str> = bundle.index.files.iter().map(|f| f.path.as_str()).collect();
         want.dedup();
         if listed.iter().map(String::as_str).collect::<Vec<_>>() != want {
             return Err(damaged(format!("`{KUSTOMIZATION_FILE}` does not list exactly the files of `{INDEX_FILE}`")));
         }
-        let kustomization = BundleFile { path: KUSTOMIZATION_FILE.into(), content: kcontent };
-        let bundle = Bundle { objects, kustomization, index };
         if bundle.digest() != bundle.index.digest {
             return Err(damaged(format!(
                 "its digest is {}, but `{INDEX_FILE}` says {}",

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::PublishError;
 use super::generation::{Record, Source};
-use crate::bundle::read::{read_digest, ReadError, Trusted};
+use crate::bundle::read::{read_digest, ReadError, Trusted, Unparsed};
 use crate::bundle::{Bundle, BundleFile, BundleIndex, IndexFile, Sha256Digest};
 
 pub enum Desired {
@@ -45,35 +45,81 @@ impl Desired {
         }
     }
 
-    /// Reads and verifies a lazy bundle: its index and object files.
-    /// Files of `live` (the live generation's, verified when published)
-    /// are not parsed again.
-    pub fn load(self, live: &[IndexFile]) -> Result<Loaded, PublishError> {
+    /// Starts reading a lazy bundle's files on a blocking thread, so that
+    /// it overlaps with the reads of the target; `load` finishes it.
+    pub fn start_reading(self) -> Reading {
         match self {
-            Desired::Lazy { dir, digest, mut source } => {
-                let bundle = Bundle::read_trusting(&dir, &Trusted::new(live))?;
-                if bundle.index.digest != digest {
-                    return Err(ReadError::Damaged {
-                        bundle: dir,
-                        why: "it changed while it was being published".into(),
+            Desired::Lazy { dir, digest, source } => {
+                let reading = {
+                    let dir = dir.clone();
+                    tokio::task::spawn_blocking(move || Bundle::read_unparsed(&dir))
+                };
+                Reading::Pending { dir, digest, source, reading }
+            }
+            other => Reading::Ready(other),
+        }
+    }
+}
+
+/// A desired bundle on its way to `Loaded` (see `Desired::start_reading`).
+pub enum Reading {
+    Pending {
+        dir: PathBuf,
+        digest: Sha256Digest,
+        source: Source,
+        reading: tokio::task::JoinHandle<Result<Unparsed, ReadError>>,
+    },
+    Ready(Desired),
+}
+
+impl Reading {
+    /// Reads and verifies the bundle: its index and object files. Files of
+    /// `live` (the live generation's, verified when published) are not
+    /// parsed again.
+    pub async fn load(self, live: &[IndexFile]) -> Result<Loaded, PublishError> {
+        match self {
+            Reading::Pending { dir, digest, source, reading } => {
+                let unparsed = match reading.await {
+                    Ok(read) => read,
+                    Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+                    Err(_) => {
+                        return Err(ReadError::Damaged { bundle: dir, why: "its read was cancelled".into() }.into())
                     }
-                    .into());
-                }
-                // A store-path bundle is recorded with its NAR hash; computed only
-                // now, so that a no-op publish does not hash the whole bundle.
-                if let Some(store_path) = &source.store_path {
-                    source.nar_hash = Some(crate::nix::nar::hash_path(&store_path.to_path_buf())?.to_nix_string());
-                }
+                };
+                finish(dir, digest, source, unparsed, live)
+            }
+            Reading::Ready(Desired::Lazy { dir, digest, source }) => {
+                let unparsed = Bundle::read_unparsed(&dir);
+                finish(dir, digest, source, unparsed, live)
+            }
+            Reading::Ready(Desired::Bundle { bundle, source }) => {
                 Ok(Loaded { index: bundle.index, files: bundle.objects, source, retained: false })
             }
-            Desired::Bundle { bundle, source } => {
-                Ok(Loaded { index: bundle.index, files: bundle.objects, source, retained: false })
-            }
-            Desired::Retained { record, source } => {
+            Reading::Ready(Desired::Retained { record, source }) => {
                 Ok(Loaded { index: record.bundle, files: Vec::new(), source, retained: true })
             }
         }
     }
+}
+
+/// A lazy bundle's read verified against its digest and the live files.
+fn finish(
+    dir: PathBuf,
+    digest: Sha256Digest,
+    mut source: Source,
+    unparsed: Result<Unparsed, ReadError>,
+    live: &[IndexFile],
+) -> Result<Loaded, PublishError> {
+    let bundle = unparsed?.verify(&Trusted::new(live))?;
+    if bundle.index.digest != digest {
+        return Err(ReadError::Damaged { bundle: dir, why: "it changed while it was being published".into() }.into());
+    }
+    // A store-path bundle is recorded with its NAR hash; computed only
+    // now, so that a no-op publish does not hash the whole bundle.
+    if let Some(store_path) = &source.store_path {
+        source.nar_hash = Some(crate::nix::nar::hash_path(&store_path.to_path_buf())?.to_nix_string());
+    }
+    Ok(Loaded { index: bundle.index, files: bundle.objects, source, retained: false })
 }
 
 impl Loaded {

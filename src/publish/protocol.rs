@@ -135,6 +135,8 @@ pub async fn publish<T: Target>(
         }
         return Ok(Report::unchanged(name, live.pointer.generation, desired.digest().clone(), opts.dry_run));
     }
+    // The bundle's files are read and hashed meanwhile, on another thread.
+    let desired = desired.start_reading();
     // What else is read before the lease goes out together: the live
     // record and the bucket's `.sourceignore`. A target without a pointer
     // needs the listing now (it says whether Flux builds stray files there).
@@ -147,7 +149,7 @@ pub async fn publish<T: Target>(
     let (planned, ignore) = tokio::join!(load, bucket_ignore(target, &opts.flux_ignore));
     let planned = planned?;
     tracing::debug!("live state read");
-    let desired = desired.load(&planned.live_files)?;
+    let desired = desired.load(&planned.live_files).await?;
     tracing::debug!("bundle read and verified");
     let before = planned.generation();
     let digest = desired.index.digest.clone();
