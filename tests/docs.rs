@@ -68,3 +68,19 @@ fn every_spec_field_is_documented() {
     }
     assert!(missing.is_empty(), "fields missing from docs/spec.md:\n{}", missing.join("\n"));
 }
+
+/// README's first-line walk-through says how many apps and objects the
+/// built-in example has; both are counted here, the apps from the spec
+/// (a disabled app is not counted) and the objects from its render.
+#[test]
+fn readme_counts_the_examples_apps_and_objects() {
+    let spec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(common::example()).unwrap()).unwrap();
+    let apps = spec["apps"].as_object().unwrap().values().filter(|a| a["enable"] != false).count();
+    let out = common::run_ok(common::nixflux().args(["render", "--example"]));
+    let objects = common::yaml_documents(&String::from_utf8(out.stdout).unwrap()).len();
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let readme = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    let said = format!("({apps} apps, {objects} objects)");
+    assert!(readme.contains(&said), "README.md should say {said} of docs/examples/homelab.json");
+}
