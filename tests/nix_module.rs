@@ -184,6 +184,18 @@ fn module_spec_equals_the_traffic_spec() {
     assert_eq!(spec, expected);
 }
 
+/// The pod settings spec (every typed pod field, env references, extra
+/// containers, probes, patches, a CronJob) passes through the module's
+/// options unchanged, as the example's routes, references and vars do.
+#[test]
+fn module_spec_equals_the_pods_spec() {
+    let Some(lib) = nixpkgs_lib() else { return };
+    let path = root().join("tests/specs/pods.json");
+    let spec = eval_module_of(&lib, &path, &serde_json::json!({}), "spec");
+    let expected: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(spec, expected);
+}
+
 /// Patches pass through the module untouched, their nulls (which remove a
 /// field) included; the typed pod options reach the spec as written.
 #[test]
