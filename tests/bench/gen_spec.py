@@ -13,7 +13,7 @@ with `${VAR}`s from `vars`) and a field, a container patch; a database
 (backend profile, `allowFrom` the API, node selector, toleration, TCP
 probes, a claim, a pod patch); a nightly CronJob that `allowTo`s the
 database. Every env value naming a neighbour's Service is allowed, so
-the reachability check runs and finds nothing. A partial last site is
+the reachability check runs (and finds nothing). A partial last site is
 made of plain apps."""
 import hashlib
 import json
