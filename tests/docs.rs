@@ -74,8 +74,7 @@ fn every_spec_field_is_documented() {
 /// (a disabled app is not counted) and the objects from its render.
 #[test]
 fn readme_counts_the_examples_apps_and_objects() {
-    let spec: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(common::example()).unwrap()).unwrap();
+    let spec: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(common::example()).unwrap()).unwrap();
     let apps = spec["apps"].as_object().unwrap().values().filter(|a| a["enable"] != false).count();
     let out = common::run_ok(common::nixflux().args(["render", "--example"]));
     let objects = common::yaml_documents(&String::from_utf8(out.stdout).unwrap()).len();
