@@ -184,16 +184,23 @@ fn module_spec_equals_the_traffic_spec() {
     assert_eq!(spec, expected);
 }
 
-/// The pod settings spec (every typed pod field, env references, extra
-/// containers, probes, patches, a CronJob) passes through the module's
-/// options unchanged, as the example's routes, references and vars do.
+/// The specs of the other issue-11 features pass through the module's
+/// options unchanged and without a failed assertion: `pods.json` (every
+/// typed pod field, env references, extra containers, probes, patches, a
+/// CronJob) and `routes.json` (routes to another Service and to a named
+/// or numbered port, `pathType`, `className`, every kind of `external`,
+/// `vars` with a default).
 #[test]
-fn module_spec_equals_the_pods_spec() {
+fn module_spec_equals_the_pods_and_routes_specs() {
     let Some(lib) = nixpkgs_lib() else { return };
-    let path = root().join("tests/specs/pods.json");
-    let spec = eval_module_of(&lib, &path, &serde_json::json!({}), "spec");
-    let expected: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    assert_eq!(spec, expected);
+    for file in ["tests/specs/pods.json", "tests/specs/routes.json"] {
+        let path = root().join(file);
+        let spec = eval_module_of(&lib, &path, &serde_json::json!({}), "spec");
+        let expected: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(spec, expected, "{file}");
+        let failed = eval_module_of(&lib, &path, &serde_json::json!({}), "failedAssertions");
+        assert_eq!(failed, serde_json::json!([]), "{file}");
+    }
 }
 
 /// Patches pass through the module untouched, their nulls (which remove a
