@@ -81,3 +81,44 @@ fn every_spec_field_is_documented() {
     }
     assert!(missing.is_empty(), "fields missing from docs/spec.md:\n{}", missing.join("\n"));
 }
+
+/// README's first-line walk-through says how many apps and objects the
+/// built-in example has; both are counted here, the apps from the spec
+/// (a disabled app is not counted) and the objects from its render.
+#[test]
+fn readme_counts_the_examples_apps_and_objects() {
+    let spec: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(common::example()).unwrap()).unwrap();
+    let apps = spec["apps"].as_object().unwrap().values().filter(|a| a["enable"] != false).count();
+    let out = common::run_ok(common::nixflux().args(["render", "--example"]));
+    let objects = common::yaml_documents(&String::from_utf8(out.stdout).unwrap()).len();
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let readme = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    let said = format!("({apps} apps, {objects} objects)");
+    assert!(readme.contains(&said), "README.md should say {said} of docs/examples/homelab.json");
+}
+
+/// Each table of `docs/spec.md` lists a field once, and no blank line
+/// splits a table in two (Markdown would render the rest as text).
+#[test]
+fn spec_tables_have_no_duplicate_rows() {
+    let doc = std::fs::read_to_string(common::root().join("docs/spec.md")).unwrap();
+    let lines: Vec<&str> = doc.lines().collect();
+    let mut problems = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, line) in lines.iter().enumerate() {
+        if !line.starts_with('|') {
+            let next_is_row = lines.get(i + 1).is_some_and(|l| l.starts_with("| `"));
+            let prev_is_row = i > 0 && lines[i - 1].starts_with('|');
+            if line.trim().is_empty() && prev_is_row && next_is_row {
+                problems.push(format!("line {}: a blank line splits a table", i + 1));
+            }
+            seen.clear();
+            continue;
+        }
+        let first = line.split('|').nth(1).unwrap_or("").trim();
+        if first.starts_with('`') && !seen.insert(first.to_owned()) {
+            problems.push(format!("line {}: {first} is listed twice in its table", i + 1));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

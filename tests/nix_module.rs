@@ -184,17 +184,25 @@ fn module_spec_equals_the_traffic_spec() {
     assert_eq!(spec, expected);
 }
 
-/// The Traefik and cert-manager options (`defaults.traefik`, `defaults.tls`,
+/// The specs of the other features pass through the module's options
+/// unchanged and without a failed assertion: `pods.json` (every typed pod
+/// field, env references, extra containers, probes, patches, a CronJob),
+/// `routes.json` (routes to another Service and to a named or numbered
+/// port, `pathType`, `className`, every kind of `external`, `vars` with a
+/// default) and `traefik.json` (`defaults.traefik`, `defaults.tls`,
 /// `public`, a route's `entryPoints`, `middlewares` and `tls.issuer`,
-/// `external.<ns>.middlewares`) pass through the module unchanged.
+/// `external.<ns>.middlewares`).
 #[test]
-fn module_spec_equals_the_traefik_spec() {
+fn module_spec_equals_the_pods_routes_and_traefik_specs() {
     let Some(lib) = nixpkgs_lib() else { return };
-    let path = root().join("tests/specs/traefik.json");
-    let spec = eval_module_of(&lib, &path, &serde_json::json!({}), "spec");
-    let expected: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    assert_eq!(spec, expected);
-    assert_eq!(eval_module_of(&lib, &path, &serde_json::json!({}), "failedAssertions"), serde_json::json!([]));
+    for file in ["tests/specs/pods.json", "tests/specs/routes.json", "tests/specs/traefik.json"] {
+        let path = root().join(file);
+        let spec = eval_module_of(&lib, &path, &serde_json::json!({}), "spec");
+        let expected: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(spec, expected, "{file}");
+        let failed = eval_module_of(&lib, &path, &serde_json::json!({}), "failedAssertions");
+        assert_eq!(failed, serde_json::json!([]), "{file}");
+    }
 }
 
 /// Patches pass through the module untouched, their nulls (which remove a

@@ -163,7 +163,8 @@ fn check_reports_apps_on_the_host_network() {
     );
     let out = run_ok(nixflux().args(["--output", "json", "check"]).arg(example()));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["notes"][0]["path"], "apps.matter-server.hostNetwork");
+    let paths: Vec<&Value> = report["notes"].as_array().unwrap().iter().map(|n| &n["path"]).collect();
+    assert_eq!(paths, [&json!("apps.home-assistant.hostNetwork"), &json!("apps.matter-server.hostNetwork")]);
     let docs = render(&example());
     let pod = &object(&docs, "Deployment", "matter-server")["spec"]["template"]["spec"];
     assert_eq!(pod["hostNetwork"], true);

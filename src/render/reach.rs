@@ -1,12 +1,19 @@
 //! Warnings for traffic the bundle's NetworkPolicies would drop: an app
 //! whose environment names another app's Service (`name.namespace.svc`,
-//! `name.namespace`, `name:port` in its own namespace, or exactly `name`)
+//! `name.namespace`, `name:port` in its own namespace, or exactly `name`
+//! in a variable named like a host)
 //! that the policies do not let it reach. A warning, not an error: the
 //! name may be meant for something else, or reached another way.
 //!
 //! The policies are read as rendered (the apps' and any raw ones), for the
 //! apps' own pods only: selectors, namespaces, policy types, ports by
-//! number or name. Address blocks never match a pod here.
+//! number or name. Address blocks never match a pod here, with one
+//! exception: a pod on the host network is its node's address, which the
+//! bundle does not know, so any address block may be it (and selectors
+//! never are); its own policies do not apply to it.
+//!
+//! The values looked at are the `env` of the app's container and of its
+//! init containers and sidecars.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -30,6 +37,7 @@ struct Pods<'a> {
     namespace: String,
     labels: Labels,
     ports: Vec<AppPort>,
+    host_network: bool,
 }
 
 /// A Service of another app that an environment value names, and the port
@@ -49,13 +57,27 @@ pub fn warnings(spec: &Spec, groups: &[Group]) -> Vec<Problem> {
         .filter(|(_, a)| a.enable && a.image.is_some())
         .map(|(name, app)| {
             let cx = AppContext::new(spec, name, app);
-            let pods = Pods { name, namespace: cx.namespace.clone(), labels: cx.labels(), ports: app_ports(app) };
+            let pods = Pods {
+                name,
+                namespace: cx.namespace.clone(),
+                labels: cx.labels(),
+                ports: app_ports(app),
+                host_network: app.host_network,
+            };
             (name, (app, pods))
         })
         .collect();
     let manifests = || groups.iter().flat_map(|g| &g.manifests);
-    let policies: Vec<&NetworkPolicy> =
-        manifests().filter_map(|m| if let Body::NetworkPolicy(p) = &m.body { Some(&**p) } else { None }).collect();
+    // By namespace: a policy only isolates pods of its own namespace, and
+    // every look-up is for one namespace (linear in the bundle, not quadratic).
+    let mut policies: HashMap<&str, Vec<&NetworkPolicy>> = HashMap::new();
+    for m in manifests() {
+        if let Body::NetworkPolicy(p) = &m.body {
+            if let Some(ns) = p.metadata.namespace.as_deref() {
+                policies.entry(ns).or_default().push(&**p);
+            }
+        }
+    }
     let mut namespace_labels: BTreeMap<&str, Labels> = BTreeMap::new();
     for m in manifests() {
         if let Body::Namespace(ns) = &m.body {
@@ -67,10 +89,18 @@ pub fn warnings(spec: &Spec, groups: &[Group]) -> Vec<Problem> {
         apps.iter().map(|(n, (_, p))| ((n.as_str(), p.namespace.as_str()), (*n, p))).collect();
     let mut out = Vec::new();
     for (client, pods) in apps.values() {
-        for (var, value) in &client.env {
+        let app_path = JsonPath::root().key("apps").key(pods.name.as_str());
+        let mut envs = vec![(app_path.clone(), &client.env)];
+        for (field, containers) in [("initContainers", &client.init_containers), ("sidecars", &client.sidecars)] {
+            envs.extend(containers.iter().enumerate().map(|(i, c)| (app_path.key(field).index(i), &c.env)));
+        }
+        let values = envs
+            .into_iter()
+            .flat_map(|(at, env)| env.iter().map(move |(var, v)| (at.key("env").key(var.as_str()), var, v)));
+        for (at, var, value) in values {
             // Only literal values can name a Service; references are resolved by Kubernetes.
             let crate::spec::pod::EnvValue::Value(value) = value else { continue };
-            for r in references(value, &pods.namespace, &by_service) {
+            for r in references(var.as_str(), value, &pods.namespace, &by_service) {
                 let Some((_, server)) = apps.get(r.app).filter(|_| r.app != pods.name) else { continue };
                 let ports: Vec<&AppPort> = match &r.port {
                     Some(p) => vec![p],
@@ -92,13 +122,23 @@ pub fn warnings(spec: &Spec, groups: &[Group]) -> Vec<Problem> {
                     Some(p) => format!(" (port {}, container port {}/{})", p.service, p.container, p.protocol.as_str()),
                     None => String::new(),
                 };
-                let at = JsonPath::root().key("apps").key(pods.name.as_str()).key("env").key(var.as_str());
+                let hint = if pods.host_network {
+                    format!(
+                        "`{}` uses the host network, so it connects from its node's address: add `{{ \"cidr\": ... }}` with the nodes' addresses to `apps.{}.networkPolicy.allowFrom`",
+                        pods.name, r.app
+                    )
+                } else {
+                    format!(
+                        "add `{{ \"app\": \"{}\" }}` to `apps.{}.networkPolicy.allowTo` (or `{{ \"app\": \"{}\" }}` to `apps.{}.networkPolicy.allowFrom`)",
+                        r.app, pods.name, pods.name, r.app
+                    )
+                };
                 out.push(
-                    Problem::new(at, format!("`{value}` names the Service of app `{}`{port}, but {why}", r.app))
-                        .with_hint(format!(
-                            "add `{{ \"app\": \"{}\" }}` to `apps.{}.networkPolicy.allowTo` (or `{{ \"app\": \"{}\" }}` to `apps.{}.networkPolicy.allowFrom`)",
-                            r.app, pods.name, pods.name, r.app
-                        )),
+                    Problem::new(
+                        at.clone(),
+                        format!("`{value}` names the Service of app `{}`{port}, but {why}", r.app),
+                    )
+                    .with_hint(hint),
                 );
             }
         }
@@ -106,8 +146,18 @@ pub fn warnings(spec: &Spec, groups: &[Group]) -> Vec<Problem> {
     out
 }
 
-/// The other apps' Services that `value` names, seen from `namespace`.
-fn references<'a>(value: &str, namespace: &str, by_service: &ServiceIndex<'a, '_>) -> Vec<Reference<'a>> {
+/// Whether the variable `var` holds a host name by its name: it ends in
+/// `HOST`, `HOSTNAME`, `SERVER`, `ADDR` or `ADDRESS` (`DB_HOST`, `PGHOST`,
+/// `MQTT_SERVER`), in any case. A bare name counts as a
+/// Service only there: `POSTGRES_DB=immich` names a database, not the
+/// Service of app `immich`.
+fn names_a_host(var: &str) -> bool {
+    let var = var.to_ascii_uppercase();
+    ["HOST", "HOSTNAME", "SERVER", "ADDR", "ADDRESS"].iter().any(|w| var.ends_with(w))
+}
+
+/// The other apps' Services that `value` (of variable `var`) names, seen from `namespace`.
+fn references<'a>(var: &str, value: &str, namespace: &str, by_service: &ServiceIndex<'a, '_>) -> Vec<Reference<'a>> {
     let find = |name: &str, ns: &str| by_service.get(&(name, ns)).copied();
     let mut out = Vec::new();
     let tokens = value.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':')));
@@ -127,8 +177,8 @@ fn references<'a>(value: &str, namespace: &str, by_service: &ServiceIndex<'a, '_
         };
         let found = match host.split('.').collect::<Vec<_>>().as_slice() {
             [name, ns] => find(name, ns),
-            // A short name: only with a port, or as the whole value.
-            [name] if !svc && (port.is_some() || value == *name) => find(name, namespace),
+            // A short name: only with a port, or as the whole value of a host variable.
+            [name] if !svc && (port.is_some() || (value == *name && names_a_host(var))) => find(name, namespace),
             _ => None,
         };
         let Some((name, pods)) = found else { continue };
@@ -148,24 +198,25 @@ fn references<'a>(value: &str, namespace: &str, by_service: &ServiceIndex<'a, '_
 type Rule<'r> = (Option<&'r Vec<NetworkPolicyPeer>>, Option<&'r Vec<NetworkPolicyPort>>);
 
 struct Net<'a> {
-    policies: Vec<&'a NetworkPolicy>,
+    policies: HashMap<&'a str, Vec<&'a NetworkPolicy>>,
     namespace_labels: BTreeMap<&'a str, Labels>,
 }
 
 impl Net<'_> {
     /// Whether (egress of `client`, ingress of `server`) drop a connection to `port`.
+    /// A pod on the host network is outside its own policies.
     fn blocks(&self, client: &Pods, server: &Pods, port: &AppPort) -> (bool, bool) {
-        (!self.admits(client, false, server, server, port), !self.admits(server, true, client, server, port))
+        let egress = !client.host_network && !self.admits(client, false, server, server, port);
+        let ingress = !server.host_network && !self.admits(server, true, client, server, port);
+        (egress, ingress)
     }
 
     /// Whether the policies isolating `pod` in one direction admit `peer`.
     fn admits(&self, pod: &Pods, ingress: bool, peer: &Pods, server: &Pods, port: &AppPort) -> bool {
         let mut isolated = false;
-        for policy in &self.policies {
+        for policy in self.policies.get(pod.namespace.as_str()).into_iter().flatten() {
             let Some(spec) = &policy.spec else { continue };
-            if policy.metadata.namespace.as_deref() != Some(pod.namespace.as_str())
-                || !selects(spec.pod_selector.as_ref(), &pod.labels)
-            {
+            if !selects(spec.pod_selector.as_ref(), &pod.labels) {
                 continue;
             }
             let direction = if ingress { "Ingress" } else { "Egress" };
@@ -196,8 +247,9 @@ impl Net<'_> {
     }
 
     fn peer_matches(&self, peer: &NetworkPolicyPeer, policy_namespace: &str, pods: &Pods) -> bool {
-        if peer.ip_block.is_some() {
-            return false;
+        if peer.ip_block.is_some() || pods.host_network {
+            // The node's address is unknown here: any block may hold it.
+            return peer.ip_block.is_some() && pods.host_network;
         }
         let namespace_ok = match &peer.namespace_selector {
             Some(sel) => {

@@ -1,9 +1,20 @@
 #!/usr/bin/env python3
 """Writes a nixflux spec with N apps shaped like the example's typical app:
 Namespace, ServiceAccount, Deployment, Service, Ingress, NetworkPolicy
-(6 objects each). Usage: gen_spec.py N [changed-app-index] [--via-map] > spec.json
+(6 objects each). Usage: gen_spec.py N [changed-app-index] [--via-map] [--features] > spec.json
 With --via-map every app names its image symbolically, resolved through the
-spec's `images` map (N entries)."""
+spec's `images` map (N entries).
+
+With --features the apps come in sites of four sharing a namespace and a
+host, using the app-model features of issue 11: a frontend on `/` that
+`allowTo`s its API; the API on `/api` plus an Exact `/hooks` route, env
+references to a Secret (made by a raw ExternalSecret), a ConfigMap (raw,
+with `${VAR}`s from `vars`) and a field, a container patch; a database
+(backend profile, `allowFrom` the API, node selector, toleration, TCP
+probes, a claim, a pod patch); a nightly CronJob that `allowTo`s the
+database. Every env value naming a neighbour's Service is allowed, so
+the reachability check runs (and finds nothing). A partial last site is
+made of plain apps."""
 import hashlib
 import json
 import sys
@@ -37,16 +48,109 @@ def app(i, changed, via_map):
     }
 
 
+def site_apps(i):
+    """The four apps of site i//4 when it is complete."""
+    site = f"site{i // 4:05d}"
+    names = [f"{site}-{r}" for r in ("front", "api", "db", "job")]
+    front, api, db, job = names
+    host = f"{site}.home.example.org"
+    tls = {"secretName": f"{site}-tls"}
+    issuer = {"cert-manager.io/cluster-issuer": "letsencrypt"}
+    res = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}}
+    secret = {"secretKeyRef": {"name": f"{site}-db", "key": "password"}}
+    k = i % 4
+    if k == 0:
+        return front, {
+            "namespace": site,
+            "image": image(front),
+            "port": 3000,
+            "health": "/",
+            "env": {"API_URL": f"http://{api}.{site}.svc:80", "TZ": "Europe/Berlin"},
+            "resources": res,
+            "networkPolicy": {"profile": "web-app-internal", "allowTo": [{"app": api, "ports": ["http"]}]},
+            "ingress": {"host": host, "path": "/", "tls": tls, "annotations": issuer},
+        }
+    if k == 1:
+        return api, {
+            "namespace": site,
+            "image": image(api),
+            "port": 8080,
+            "extraPorts": {"metrics": {"port": 9090}},
+            "health": "/healthz",
+            "env": {
+                "DB_HOST": f"{db}.{site}.svc",
+                "DB_PASSWORD": secret,
+                "MODE": {"configMapKeyRef": {"name": f"{site}-settings", "key": "mode"}},
+                "POD_NAME": {"fieldRef": {"fieldPath": "metadata.name"}},
+            },
+            "resources": res,
+            "networkPolicy": {"profile": "web-app-internal"},
+            "containerPatch": {"lifecycle": {"preStop": {"exec": {"command": ["/bin/drain"]}}}},
+            "ingress": {"host": host, "path": "/api", "tls": tls, "annotations": issuer},
+            "routes": {"hooks": {"host": host, "path": "/hooks", "pathType": "Exact", "tls": tls}},
+            "objects": [
+                {
+                    "apiVersion": "external-secrets.io/v1",
+                    "kind": "ExternalSecret",
+                    "metadata": {"name": f"{site}-db"},
+                    "spec": {
+                        "secretStoreRef": {"kind": "ClusterSecretStore", "name": "sops"},
+                        "target": {"name": f"{site}-db"},
+                        "data": [{"secretKey": "password", "remoteRef": {"key": "${SECRET_PREFIX}/" + site + "/db"}}],
+                    },
+                },
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {"name": f"{site}-settings"},
+                    "data": {"mode": "fast", "url": f"https://{site}.${{DOMAIN}}/", "tz": "${TZ:=UTC}"},
+                },
+            ],
+        }
+    if k == 2:
+        return db, {
+            "namespace": site,
+            "image": image(db),
+            "port": 5432,
+            "servicePort": 5432,
+            "env": {"POSTGRES_PASSWORD": secret},
+            "resources": res,
+            "probes": {"readiness": {"tcpSocket": {}}, "liveness": {"tcpSocket": {}, "failureThreshold": 6}},
+            "nodeSelector": {"homelab.example.org/disk": "ssd"},
+            "tolerations": [{"key": "dedicated", "value": "db", "effect": "NoSchedule"}],
+            "podAnnotations": {"homelab.example.org/backup": "nightly"},
+            "podPatch": {"terminationGracePeriodSeconds": 60},
+            "networkPolicy": {"profile": "backend", "allowFrom": [{"app": api, "ports": ["http"]}]},
+            "volumes": {"data": {"mountPath": "/var/lib/postgresql", "persistentVolumeClaim": {"size": "1Gi"}}},
+        }
+    return job, {
+        "namespace": site,
+        "image": image(job),
+        "schedule": f"{i % 60} 3 * * *",
+        "job": {"timeZone": "Europe/Berlin", "successfulJobsHistoryLimit": 7},
+        "command": ["/bin/backup", "/dump"],
+        "env": {"PGHOST": f"{db}.{site}.svc", "PGPASSWORD": secret},
+        "resources": res,
+        "networkPolicy": {"allowTo": [{"app": db, "ports": ["http"]}]},
+        "initContainers": [{"name": "prepare", "image": image(job), "command": ["/bin/prepare"], "volumes": ["dump"]}],
+        "volumes": {"dump": {"mountPath": "/dump", "emptyDir": {}}},
+    }
+
+
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     via_map = "--via-map" in sys.argv
+    features = "--features" in sys.argv
     n = int(args[0])
     changed = int(args[1]) if len(args) > 1 else -1
+    full_sites = n // 4 * 4 if features else 0
     spec = {
         "apiVersion": "nixflux/v1alpha1",
         "defaults": {"ingressClassName": "traefik"},
-        "apps": dict(app(i, changed, via_map) for i in range(n)),
+        "apps": dict(site_apps(i) if i < full_sites else app(i, changed, via_map) for i in range(n)),
     }
+    if features:
+        spec["vars"] = {"DOMAIN": "home.example.org", "SECRET_PREFIX": "sites"}
     if via_map:
         spec["images"] = {f"img-app{i:05d}": image(f"app{i:05d}") for i in range(n)}
     json.dump(spec, sys.stdout)

@@ -1,6 +1,8 @@
 //! Which apps of the example can talk to which, computed from the rendered
 //! NetworkPolicies alone (`netpol.rs` evaluates them): the connections the
-//! example declares work, and nothing else between its apps does.
+//! example declares work, and nothing else between its apps does (the blog
+//! does not reach the photos' database, only `ledger-api` reaches
+//! `ledger-rates`, only `open-webui` reaches `ollama`).
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -39,18 +41,28 @@ fn example_cluster() -> Cluster {
     cluster
 }
 
-/// The pods of the apps nixflux renders a workload for (each has a policy).
+/// The pods of the apps nixflux renders a workload for, off the host
+/// network (each is held to its own policy).
 const APPS: &[&str] = &[
     "vaultwarden/vaultwarden",
     "photos/immich",
     "photos/immich-ml",
+    "photos/immich-db",
     "media/jellyfin",
     "media/transmission",
-    "home/home-assistant",
     "home/mosquitto",
     "ledger/ledger-api",
+    "ledger/ledger-web",
+    "ledger/ledger-rates",
     "default/whoami",
+    "ai/ollama",
+    "ai/open-webui",
+    "blog/blog",
+    "backup/nightly-backup",
 ];
+
+/// The apps on the host network: outside every policy, their node's address to others.
+const HOST_APPS: &[&str] = &["home/home-assistant", "home/matter-server"];
 
 /// Every (client, server) pair of distinct pods where the client may reach
 /// at least one of the server's ports.
@@ -70,16 +82,27 @@ fn talking_pairs(c: &Cluster, clients: &[&str]) -> BTreeSet<(String, String)> {
     pairs
 }
 
+/// Whether `client` reaches any port of `server`.
+fn reaches(c: &Cluster, client: &str, server: &str) -> bool {
+    let to = c.pod(server);
+    to.ports.iter().any(|(_, p, proto)| c.allows(Endpoint::Pod(c.pod(client)), Endpoint::Pod(to), *p, proto))
+}
+
 #[test]
 fn example_apps_reach_exactly_what_they_declare() {
     let c = example_cluster();
-    assert!(APPS.iter().all(|a| c.pods.iter().any(|p| p.id == *a)), "pods: {:?}", c.pods);
+    for a in APPS.iter().chain(HOST_APPS) {
+        assert!(c.pods.iter().any(|p| p.id == *a), "{a} not in pods: {:?}", c.pods);
+    }
     let mut expected: BTreeSet<(String, String)> =
         APPS.iter().map(|a| (a.to_string(), "kube-system/coredns".to_owned())).collect();
     for (client, server) in [
         ("photos/immich", "photos/immich-ml"),
-        ("home/home-assistant", "home/mosquitto"),
+        ("photos/immich", "photos/immich-db"),
+        ("backup/nightly-backup", "photos/immich-db"),
         ("ledger/ledger-api", "ledger/ledger-db-1"),
+        ("ledger/ledger-api", "ledger/ledger-rates"),
+        ("ai/open-webui", "ai/ollama"),
     ] {
         expected.insert((client.into(), server.into()));
     }
@@ -93,14 +116,69 @@ fn example_apps_reach_exactly_what_they_declare() {
 }
 
 #[test]
+fn the_important_denials_hold() {
+    let c = example_cluster();
+    for (client, server) in [
+        ("blog/blog", "photos/immich-db"),
+        ("photos/immich-ml", "photos/immich-db"),
+        ("ai/open-webui", "photos/immich-db"),
+        ("vaultwarden/vaultwarden", "photos/immich-db"),
+        ("ledger/ledger-web", "ledger/ledger-api"),
+        ("photos/immich", "ai/ollama"),
+        ("backup/nightly-backup", "ledger/ledger-db-1"),
+        ("home/home-assistant", "photos/immich-db"),
+        ("home/home-assistant", "ai/ollama"),
+        ("monitoring/uptime", "photos/immich-db"),
+    ] {
+        assert!(!reaches(&c, client, server), "{client} must not reach {server}");
+    }
+}
+
+/// `ledger-rates` admits `ledger-api` and nothing else: not its frontend in
+/// the same namespace, not the ingress controller, not a pod without a
+/// policy (`uptime`), not a pod on the host network.
+#[test]
+fn only_the_one_caller_reaches_the_internal_service() {
+    let c = example_cluster();
+    let callers: Vec<&str> =
+        c.pods.iter().map(|p| p.id.as_str()).filter(|id| reaches(&c, id, "ledger/ledger-rates")).collect();
+    assert_eq!(callers, ["ledger/ledger-api"]);
+    let callers: Vec<&str> = c.pods.iter().map(|p| p.id.as_str()).filter(|id| reaches(&c, id, "ai/ollama")).collect();
+    assert_eq!(callers, ["ai/open-webui"]);
+}
+
+/// Home Assistant runs on the host network: it reaches its MQTT broker
+/// from the node's address, which the broker's LAN rule admits; a pod
+/// selector naming it would not.
+#[test]
+fn home_automation_on_the_host_network_reaches_its_broker() {
+    let c = example_cluster();
+    let p = |id| Endpoint::Pod(c.pod(id));
+    for host in HOST_APPS {
+        assert!(c.pod(host).host_network.is_some(), "{host}");
+    }
+    assert!(c.allows(p("home/home-assistant"), p("home/mosquitto"), 1883, "TCP"));
+    assert!(!c.allows(p("home/home-assistant"), p("home/mosquitto"), 1883, "UDP"));
+    assert!(c.allows(Endpoint::External(LAN_DEVICE.parse().unwrap()), p("home/mosquitto"), 1883, "TCP"));
+    assert!(!c.allows(Endpoint::External(INTERNET.parse().unwrap()), p("home/mosquitto"), 1883, "TCP"));
+    // The other pods of the namespace reach neither the broker nor, off the node, Home Assistant.
+    assert!(!reaches(&c, "ledger/ledger-api", "home/mosquitto"));
+    assert!(!c.allows(p("blog/blog"), p("home/home-assistant"), 8123, "TCP"));
+}
+
+#[test]
 fn declared_connections_use_the_right_ports_only() {
     let c = example_cluster();
     let p = |id| Endpoint::Pod(c.pod(id));
     assert!(c.allows(p("photos/immich"), p("photos/immich-ml"), 3003, "TCP"));
     assert!(!c.allows(p("photos/immich"), p("photos/immich-ml"), 80, "TCP"), "80 is the Service port, not the pod's");
-    assert!(c.allows(p("home/home-assistant"), p("home/mosquitto"), 1883, "TCP"));
-    assert!(!c.allows(p("home/home-assistant"), p("home/mosquitto"), 1883, "UDP"));
+    assert!(c.allows(p("photos/immich"), p("photos/immich-db"), 5432, "TCP"));
+    assert!(c.allows(p("backup/nightly-backup"), p("photos/immich-db"), 5432, "TCP"));
     assert!(c.allows(p("ledger/ledger-api"), p("ledger/ledger-db-1"), 5432, "TCP"));
+    assert!(c.allows(p("ledger/ledger-api"), p("ledger/ledger-rates"), 8080, "TCP"));
+    assert!(!c.allows(p("ledger/ledger-api"), p("ledger/ledger-rates"), 80, "TCP"));
+    assert!(c.allows(p("ai/open-webui"), p("ai/ollama"), 11434, "TCP"));
+    assert!(!c.allows(p("ai/open-webui"), p("ai/ollama"), 11434, "UDP"));
     for app in APPS {
         assert!(c.allows(p(app), p("kube-system/coredns"), 53, "UDP"), "{app}: DNS over UDP");
         assert!(c.allows(p(app), p("kube-system/coredns"), 53, "TCP"), "{app}: DNS over TCP");
@@ -118,12 +196,22 @@ fn ingress_controller_reaches_the_web_apps_but_not_the_backends() {
         ("media/transmission", 9091),
         ("home/home-assistant", 8123),
         ("ledger/ledger-api", 8080),
+        ("ledger/ledger-web", 8080),
         ("default/whoami", 8080),
+        ("ai/open-webui", 8080),
+        ("blog/blog", 8080),
     ] {
         assert!(c.allows(traefik, Endpoint::Pod(c.pod(app)), port, "TCP"), "traefik -> {app}:{port}");
     }
-    assert!(!c.allows(traefik, Endpoint::Pod(c.pod("photos/immich-ml")), 3003, "TCP"));
-    assert!(!c.allows(traefik, Endpoint::Pod(c.pod("home/mosquitto")), 1883, "TCP"));
+    for (backend, port) in [
+        ("photos/immich-ml", 3003),
+        ("photos/immich-db", 5432),
+        ("home/mosquitto", 1883),
+        ("ledger/ledger-rates", 8080),
+        ("ai/ollama", 11434),
+    ] {
+        assert!(!c.allows(traefik, Endpoint::Pod(c.pod(backend)), port, "TCP"), "traefik -> {backend}:{port}");
+    }
 }
 
 #[test]
@@ -145,7 +233,15 @@ fn the_outside_world_reaches_only_what_is_opened_to_it() {
     // web-app goes out on 80/443; web-app-internal and backend do not.
     assert!(c.allows(p("vaultwarden/vaultwarden"), ip(INTERNET), 443, "TCP"));
     assert!(!c.allows(p("vaultwarden/vaultwarden"), ip(INTERNET), 25, "TCP"));
-    for internal in ["ledger/ledger-api", "photos/immich-ml", "home/mosquitto"] {
+    for internal in [
+        "ledger/ledger-api",
+        "ledger/ledger-rates",
+        "photos/immich-ml",
+        "photos/immich-db",
+        "home/mosquitto",
+        "ai/ollama",
+        "blog/blog",
+    ] {
         assert!(!c.allows(p(internal), ip(INTERNET), 443, "TCP"), "{internal}");
     }
     assert!(!c.allows(ip(INTERNET), p("home/mosquitto"), 1883, "TCP"));
