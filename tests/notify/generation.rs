@@ -8,13 +8,38 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::common::{bundle, nixflux, spec_of};
-use super::harness::{client, event, post, start};
+use super::harness::{client, event, post, start, Running};
 use super::recorder::Recorder;
 
 fn publish(bundle: &std::path::Path, to: &std::path::Path) -> serde_json::Value {
-    let out = nixflux().arg("publish").arg(bundle).arg("--to").arg(to).args(["--output", "json"]).output().unwrap();
+    publish_with(bundle, to, &[])
+}
+
+fn publish_with(bundle: &std::path::Path, to: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let out = nixflux()
+        .arg("publish")
+        .arg(bundle)
+        .arg("--to")
+        .arg(to)
+        .args(["--output", "json"])
+        .args(args)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The notifier reading the target at `target` as `flux-system/nixflux-home`,
+/// with a webhook sink.
+async fn notifier(dir: &std::path::Path, target: &std::path::Path) -> (Recorder, Running) {
+    let hook = Recorder::start().await;
+    let rest = format!(
+        "grace = \"50ms\"\n[targets.home]\nto = \"{}\"\nbucket = \"flux-system/nixflux-home\"\n\n[[sink]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\n",
+        target.display(),
+        hook.url("/")
+    );
+    let n = start(dir, "", &rest).await;
+    (hook, n)
 }
 
 /// `dir` added to the Nix store (`nix-store --add`), so a publish records its store path.
@@ -38,13 +63,7 @@ async fn a_failure_at_a_retained_revision_names_its_generation() {
     let reports = [publish(&a, &target), publish(std::path::Path::new(&b), &target), publish(&c, &target)];
     let revisions: Vec<&str> = reports.iter().map(|r| r["fluxRevision"].as_str().unwrap()).collect();
     assert!(revisions[0] != revisions[1] && revisions[1] != revisions[2], "{revisions:?}");
-    let hook = Recorder::start().await;
-    let rest = format!(
-        "grace = \"50ms\"\n[targets.home]\nto = \"{}\"\nbucket = \"flux-system/nixflux-home\"\n\n[[sink]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\n",
-        target.display(),
-        hook.url("/")
-    );
-    let n = start(dir.path(), "", &rest).await;
+    let (hook, n) = notifier(dir.path(), &target).await;
     let c = client();
     let failing = |kind: &str, name: &str, revision: &str| event(kind, name, "error", "HealthCheckFailed", revision);
     // The live one (3), then an older one (2: Flux still on it, or back on it).
@@ -76,16 +95,7 @@ async fn a_revision_garbage_collected_with_its_generation_names_none() {
     let mut revisions = Vec::new();
     for (i, replicas) in [1, 2, 3].into_iter().enumerate() {
         let b = bundle(dir.path(), &format!("b{i}"), &spec_of(&["web"], &[("web", replicas)]));
-        let out = nixflux()
-            .arg("publish")
-            .arg(&b)
-            .arg("--to")
-            .arg(&target)
-            .args(["--keep", "2", "--output", "json"])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let report = publish_with(&b, &target, &["--keep", "2"]);
         revisions.push(report["fluxRevision"].as_str().unwrap().to_owned());
     }
     let notes: Vec<String> = std::fs::read_dir(target.join("generations"))
@@ -96,13 +106,7 @@ async fn a_revision_garbage_collected_with_its_generation_names_none() {
     let mut notes = notes;
     notes.sort();
     assert_eq!(notes, ["00000002.revision.json", "00000003.revision.json"], "the first note goes with its record");
-    let hook = Recorder::start().await;
-    let rest = format!(
-        "grace = \"50ms\"\n[targets.home]\nto = \"{}\"\nbucket = \"flux-system/nixflux-home\"\n\n[[sink]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\n",
-        target.display(),
-        hook.url("/")
-    );
-    let n = start(dir.path(), "", &rest).await;
+    let (hook, n) = notifier(dir.path(), &target).await;
     let c = client();
     post(&c, n.addr(), "/flux", &event("Bucket", "nixflux-home", "error", "X", &revisions[0]), None).await;
     post(&c, n.addr(), "/flux", &event("Kustomization", "nixflux-home", "error", "X", &revisions[1]), None).await;
