@@ -81,6 +81,21 @@ async fn metric(port: u16, line: &str) {
     }
 }
 
+/// The metric names docs/notify.md's table lists (`_retries_total` after a
+/// `nixflux_notify_sink_` name is short for `nixflux_notify_sink_retries_total`).
+fn documented_metrics() -> std::collections::BTreeSet<String> {
+    let doc = std::fs::read_to_string(super::common::root().join("docs/notify.md")).unwrap();
+    let mut names = std::collections::BTreeSet::new();
+    for row in doc.lines().filter(|l| l.starts_with("| `nixflux_notify_") || l.starts_with("| `_")) {
+        let first = row.split('|').nth(1).unwrap();
+        for name in first.split(',').map(|n| n.trim().trim_matches('`')) {
+            let full = if name.starts_with('_') { format!("nixflux_notify_sink{name}") } else { name.to_owned() };
+            names.insert(full);
+        }
+    }
+    names
+}
+
 fn summary(requests: &[super::recorder::Request]) -> Vec<(String, String, Value)> {
     let mut got: Vec<_> = requests
         .iter()
@@ -122,7 +137,16 @@ async fn the_daemon_watches_fails_per_app_relists_after_410_and_recovers() {
     metric(port, &ready_line("", 1)).await;
     metric(port, &ready_line("web", 1)).await;
     metric(port, &ready_line("db", 1)).await;
-    assert!(!get(port, "/metrics").unwrap().contains("app=\"shop\""), "the Service went with its Deployment's app");
+    let text = get(port, "/metrics").unwrap();
+    assert!(!text.contains("app=\"shop\""), "the Service went with its Deployment's app");
+    // Every metric the docs name is served, and nothing else.
+    let served: std::collections::BTreeSet<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .map(|l| l.split(' ').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(served, documented_metrics());
+    assert!(text.contains("nixflux_notify_sink_queue_depth{sink=\"web\",kind=\"webhook\"} 0\n"), "{text}");
 
     // The app's Deployment breaks, and Flux's health check with it.
     kube.patch_status(&DEPLOYMENT, "shop", "front", &json!({ "status": deployment(1)["status"] }));
