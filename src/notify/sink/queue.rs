@@ -63,3 +63,35 @@ impl SinkQueue {
         self.dropped.load(Ordering::Relaxed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::{Severity, Subject};
+
+    fn n(name: &str) -> Notification {
+        Notification {
+            severity: Severity::Failure,
+            subject: Subject { kind: "Bucket".into(), namespace: "ns".into(), name: name.into(), app: None },
+            reason: String::new(),
+            message: String::new(),
+            revision: None,
+            since: std::time::SystemTime::UNIX_EPOCH,
+            down_for: None,
+            at: std::time::SystemTime::UNIX_EPOCH,
+            generation: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_drops_the_oldest_and_counts_it() {
+        let q = SinkQueue::new(2);
+        for name in ["a", "b", "c"] {
+            q.push(n(name));
+        }
+        assert_eq!((q.len(), q.dropped()), (2, 1));
+        assert_eq!(q.pop().await.subject.name, "b");
+        assert_eq!(q.pop().await.subject.name, "c");
+        assert!(q.is_empty());
+    }
+}
