@@ -67,7 +67,8 @@ impl SinkQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::{Severity, Subject};
+    use crate::notify::notification::Severity;
+    use crate::notify::observation::Subject;
 
     fn n(name: &str) -> Notification {
         Notification {
