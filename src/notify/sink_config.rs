@@ -277,17 +277,7 @@ mod tests {
             name: name.into(),
             app: app.map(Into::into),
         };
-        let n = |severity, s: Subject| Notification {
-            severity,
-            subject: s,
-            reason: String::new(),
-            message: String::new(),
-            revision: None,
-            since: std::time::SystemTime::UNIX_EPOCH,
-            down_for: None,
-            at: std::time::SystemTime::UNIX_EPOCH,
-            generation: None,
-        };
+        let n = |severity, subject: Subject| Notification { subject, ..super::super::notification::sample(severity) };
         let web = subject("Kustomization", "flux-system", "apps", Some("web"));
         let object = subject("Kustomization", "flux-system", "apps", None);
         assert!(Filter::default().matches(&n(Severity::Failure, object.clone())));

@@ -67,21 +67,12 @@ impl SinkQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::notification::Severity;
+    use crate::notify::notification::{sample, Severity};
     use crate::notify::observation::Subject;
 
     fn n(name: &str) -> Notification {
-        Notification {
-            severity: Severity::Failure,
-            subject: Subject { kind: "Bucket".into(), namespace: "ns".into(), name: name.into(), app: None },
-            reason: String::new(),
-            message: String::new(),
-            revision: None,
-            since: std::time::SystemTime::UNIX_EPOCH,
-            down_for: None,
-            at: std::time::SystemTime::UNIX_EPOCH,
-            generation: None,
-        }
+        let subject = Subject { kind: "Bucket".into(), namespace: "ns".into(), name: name.into(), app: None };
+        Notification { subject, ..sample(Severity::Failure) }
     }
 
     #[tokio::test]
