@@ -136,29 +136,31 @@ fn eval_module(lib: &str, extra: &Value, attr: &str) -> Value {
 
 /// Evaluates the module settings of the spec file `example` merged with `extra`.
 fn eval_module_of(lib: &str, example: &std::path::Path, extra: &Value, attr: &str) -> Value {
+    eval_module_with(lib, example, extra, attr, &[])
+}
+
+/// [`eval_module_of`] with more `nix-instantiate` flags (`--read-write-mode`
+/// for what writes to the store and reads it back).
+fn eval_module_with(lib: &str, example: &std::path::Path, extra: &Value, attr: &str, flags: &[&str]) -> Value {
     let expr = root().join("tests/nix/example.nix");
     let extra = extra.to_string();
-    let out = nix(
-        "nix-instantiate",
-        &[
-            "--eval",
-            "--strict",
-            "--json",
-            expr.to_str().unwrap(),
-            "--argstr",
-            "libPath",
-            lib,
-            "--argstr",
-            "examplePath",
-            example.to_str().unwrap(),
-            "--argstr",
-            "extra",
-            &extra,
-            "-A",
-            attr,
-        ],
-    );
-    serde_json::from_str(&out).unwrap()
+    let mut args = vec!["--eval", "--strict", "--json"];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&[
+        expr.to_str().unwrap(),
+        "--argstr",
+        "libPath",
+        lib,
+        "--argstr",
+        "examplePath",
+        example.to_str().unwrap(),
+        "--argstr",
+        "extra",
+        &extra,
+        "-A",
+        attr,
+    ]);
+    serde_json::from_str(&nix("nix-instantiate", &args)).unwrap()
 }
 
 #[test]

@@ -30,3 +30,6 @@ mod generation;
 
 #[path = "notify/cli.rs"]
 mod cli;
+
+#[path = "notify/watched.rs"]
+mod watched;

@@ -375,8 +375,14 @@ fn retention_keeps_the_last_generations_and_gc_deletes_the_rest() {
         let objects = keys.iter().filter(|k| k.contains("objects/")).count();
         // api's file is shared by all; web's differs per generation: 2 kept + api.
         assert_eq!(objects, 3, "{}: {keys:?}", t.name());
-        let records: Vec<&String> = keys.iter().filter(|k| k.contains("generations/")).collect();
-        assert_eq!(records.len(), 2, "{}: {keys:?}", t.name());
+        // The retained records, each with its revision note; the older ones went together.
+        let records: Vec<&str> = keys.iter().filter_map(|k| k.split_once("generations/").map(|(_, r)| r)).collect();
+        assert_eq!(
+            records,
+            ["00000003.json", "00000003.revision.json", "00000004.json", "00000004.revision.json"],
+            "{}: {keys:?}",
+            t.name()
+        );
         assert_eq!(t.consumer(), Some(expected(&bundles[3])));
         let out = t.run("rollback", &["--generation", "1"]);
         assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
@@ -387,6 +393,9 @@ fn retention_keeps_the_last_generations_and_gc_deletes_the_rest() {
         let r: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(r["objectsDeleted"], 1);
         assert_eq!(t.consumer(), Some(expected(&bundles[3])));
+        let keys: Vec<String> = t.snapshot().into_iter().map(|(k, _)| k).collect();
+        let notes = keys.iter().filter(|k| k.ends_with(".revision.json")).count();
+        assert_eq!(notes, 1, "gc deletes a note with its record: {keys:?}");
     }
 }
 

@@ -197,19 +197,32 @@ pub fn deployment_ids(ids: &[ObjectId]) -> Vec<&ObjectId> {
 /// Reads each Deployment (concurrently); one that cannot be read is
 /// `Missing` (404) or `Unknown` (any other answer), never an error.
 pub async fn deployments(client: &kube::Client, ids: &[&ObjectId]) -> Vec<DeploymentState> {
+    deployments_labelled(client, ids).await.0
+}
+
+/// [`deployments`], and the app label each Deployment read carries in
+/// the cluster (for a reader with no object files, such as the notifier).
+pub async fn deployments_labelled(
+    client: &kube::Client,
+    ids: &[&ObjectId],
+) -> (Vec<DeploymentState>, BTreeMap<ObjectId, String>) {
     let reads = ids.iter().map(|id| async move {
         let ns = id.namespace.as_deref().unwrap_or_default();
         let api: Api<Deployment> = Api::namespaced(client.clone(), ns);
         match api.get(&id.name).await {
-            Ok(d) => DeploymentState::of(id, &d),
-            Err(kube::Error::Api(s)) if s.code == 404 => DeploymentState::unread(id, AppState::Missing, None),
-            Err(kube::Error::Api(s)) => {
-                DeploymentState::unread(id, AppState::Unknown, Some(format!("{} ({})", s.message, s.code)))
+            Ok(d) => {
+                let label = d.metadata.labels.as_ref().and_then(|l| l.get(NAME_LABEL)).cloned();
+                (DeploymentState::of(id, &d), label.map(|l| ((*id).clone(), l)))
             }
-            Err(e) => DeploymentState::unread(id, AppState::Unknown, Some(e.to_string())),
+            Err(kube::Error::Api(s)) if s.code == 404 => (DeploymentState::unread(id, AppState::Missing, None), None),
+            Err(kube::Error::Api(s)) => {
+                (DeploymentState::unread(id, AppState::Unknown, Some(format!("{} ({})", s.message, s.code))), None)
+            }
+            Err(e) => (DeploymentState::unread(id, AppState::Unknown, Some(e.to_string())), None),
         }
     });
-    futures::future::join_all(reads).await
+    let (states, labels): (Vec<_>, Vec<_>) = futures::future::join_all(reads).await.into_iter().unzip();
+    (states, labels.into_iter().flatten().collect())
 }
 
 /// The app an object belongs to (see the module's doc).

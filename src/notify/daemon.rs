@@ -179,7 +179,8 @@ impl Daemon {
     }
 
     /// Stops listening, lets the loop take in what is queued and write the
-    /// state, and gives the sinks up to `drain` to deliver what they hold.
+    /// state, and gives the sinks up to `drain` to deliver what they hold
+    /// (waiting and under way).
     pub async fn stop(self, drain: Duration) {
         let _ = self.stop.send(true);
         drop(self.observations);
@@ -189,7 +190,9 @@ impl Daemon {
         let _ = self.engine.await;
         let deadline = tokio::time::Instant::now() + drain;
         for (m, task) in self.workers {
-            while !m.queue.is_empty() && tokio::time::Instant::now() < deadline {
+            // Waiting and in-flight deliveries both: one the loop told just
+            // before the stop is already saved as told.
+            while !m.queue.is_idle() && tokio::time::Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             task.abort();

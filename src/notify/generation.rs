@@ -3,13 +3,15 @@
 //! names, or the Kustomization of the same namespace and name, which is
 //! what `nixflux flux bootstrap` renders), the target is read: if the
 //! revision Flux reports is the one Flux computes from the target's
-//! listing now, the live generation's record is the one behind it, and
-//! its number, publisher, store path and bundle digest go with the
-//! notification. Generation records do not store the Bucket revision (it
-//! depends on the listing's ETags, known only after the switch), so an
-//! older revision is not matched and the notification goes without.
-//! Reading is bounded by a timeout, and answers are remembered per
-//! revision, so a reminder does not read the target again.
+//! listing now, the live generation's record is the one behind it;
+//! otherwise the revision notes a publish leaves beside each record
+//! (`publish::revision_note`) say which retained generation went live as
+//! that revision. The record's number, publisher, store path and bundle
+//! digest go with the notification. A revision no retained generation
+//! went live as (published before the notes existed, or garbage
+//! collected) goes without. Reading is bounded by a timeout, and answers
+//! are remembered per revision, so a reminder does not read the target
+//! again.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -19,10 +21,11 @@ use tokio::sync::{Mutex, OnceCell};
 use super::config::Config;
 use super::notification::{GenerationInfo, Notification, Severity};
 use crate::flux::revision::DEFAULT_BUCKET_IGNORE;
+use crate::publish::state::load_record;
 use crate::publish::target::any::AnyTarget;
 use crate::publish::target::s3::S3Options;
 use crate::publish::target::url::TargetUrl;
-use crate::publish::{bucket_ignore, flux_revision, State};
+use crate::publish::{bucket_ignore, flux_revision, revision_note, State};
 
 /// How long one look-up may take (the loop waits for it).
 const LOOKUP: Duration = Duration::from_secs(5);
@@ -109,11 +112,18 @@ async fn look_up(watched: &Watched, revision: &str) -> anyhow::Result<Option<Gen
         .await?;
     let (state, ignore) = tokio::join!(State::load(target), bucket_ignore(target, DEFAULT_BUCKET_IGNORE));
     let state = state?;
-    if flux_revision(target, &state.listing, &ignore) != revision {
-        tracing::debug!(target = %watched.name, revision, "not the target's live revision");
-        return Ok(None);
-    }
-    Ok(state.live.map(|record| GenerationInfo {
+    let record = if flux_revision(target, &state.listing, &ignore) == revision {
+        state.live
+    } else {
+        match revision_note::generation_of(target, &state.listing, revision).await? {
+            Some(n) => load_record(target, n).await?,
+            None => {
+                tracing::debug!(target = %watched.name, revision, "no retained generation went live as this revision");
+                None
+            }
+        }
+    };
+    Ok(record.map(|record| GenerationInfo {
         target: watched.name.clone(),
         number: record.generation,
         publisher: record.publisher.clone(),

@@ -153,28 +153,30 @@ impl Notification {
     }
 }
 
+/// A notification for tests: `apps` failing its health check.
+#[cfg(test)]
+pub(crate) fn sample(severity: Severity) -> Notification {
+    Notification {
+        severity,
+        subject: Subject {
+            kind: "Kustomization".into(),
+            namespace: "flux-system".into(),
+            name: "apps".into(),
+            app: None,
+        },
+        reason: "HealthCheckFailed".into(),
+        message: "timeout waiting for: [Deployment/web/web status: 'InProgress']".into(),
+        revision: Some("sha256:abc".into()),
+        since: SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+        down_for: (severity != Severity::Failure).then_some(Duration::from_secs(3720)),
+        at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_003_720),
+        generation: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sample(severity: Severity) -> Notification {
-        Notification {
-            severity,
-            subject: Subject {
-                kind: "Kustomization".into(),
-                namespace: "flux-system".into(),
-                name: "apps".into(),
-                app: None,
-            },
-            reason: "HealthCheckFailed".into(),
-            message: "timeout waiting for: [Deployment/web/web status: 'InProgress']".into(),
-            revision: Some("sha256:abc".into()),
-            since: SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
-            down_for: (severity != Severity::Failure).then_some(Duration::from_secs(3720)),
-            at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_003_720),
-            generation: None,
-        }
-    }
 
     #[test]
     fn the_event_json_has_the_documented_shape() {

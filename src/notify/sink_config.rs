@@ -268,4 +268,39 @@ mod tests {
         assert_eq!(sink("kind = \"ntfy\"\nurl = \"ftp://x\"").unwrap_err().0, "url");
         assert_eq!(sink("kind = \"exec\"\nargv = []").unwrap_err().0, "argv");
     }
+
+    #[test]
+    fn a_filter_takes_only_what_every_non_empty_list_names() {
+        let subject = |kind: &str, ns: &str, name: &str, app: Option<&str>| Subject {
+            kind: kind.into(),
+            namespace: ns.into(),
+            name: name.into(),
+            app: app.map(Into::into),
+        };
+        let n = |severity, subject: Subject| Notification { subject, ..super::super::notification::sample(severity) };
+        let web = subject("Kustomization", "flux-system", "apps", Some("web"));
+        let object = subject("Kustomization", "flux-system", "apps", None);
+        assert!(Filter::default().matches(&n(Severity::Failure, object.clone())));
+        let apps = Filter { apps: vec!["web".into()], ..Filter::default() };
+        assert!(apps.matches(&n(Severity::Failure, web.clone())));
+        assert!(!apps.matches(&n(Severity::Failure, object.clone())), "an app filter takes apps only");
+        assert!(!apps.matches(&n(Severity::Failure, subject("Kustomization", "flux-system", "apps", Some("db")))));
+        let severities = Filter { severities: vec![Severity::Failure, Severity::Recovery], ..Filter::default() };
+        assert!(severities.matches(&n(Severity::Recovery, object.clone())));
+        assert!(!severities.matches(&n(Severity::Reminder, object.clone())));
+        let narrow = Filter {
+            kinds: vec!["Kustomization".into()],
+            namespaces: vec!["flux-system".into()],
+            names: vec!["apps".into()],
+            ..Filter::default()
+        };
+        assert!(narrow.matches(&n(Severity::Failure, web.clone())));
+        for other in [
+            subject("HelmRelease", "flux-system", "apps", None),
+            subject("Kustomization", "default", "apps", None),
+            subject("Kustomization", "flux-system", "infra", None),
+        ] {
+            assert!(!narrow.matches(&n(Severity::Failure, other.clone())), "{other}");
+        }
+    }
 }

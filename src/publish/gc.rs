@@ -1,5 +1,5 @@
 //! Garbage collection: deletes the object files no retained generation
-//! references, and the records of generations that fell out of the
+//! references, and the records (with their revision notes) of generations that fell out of the
 //! retention window (or never went live above it). Never deletes what the
 //! live pointer, read again just before deleting, references; keeps
 //! everything when a retained record cannot be read.
@@ -11,6 +11,7 @@ use super::error::PublishError;
 use super::failpoint;
 use super::generation::{parse_record_key, record_key, Pointer, OBJECTS_PREFIX, POINTER_KEY};
 use super::lease::Lease;
+use super::revision_note::{note_key, parse_note_key};
 use super::state::load_pointer;
 use super::target::{ObjectInfo, Target, TargetError};
 
@@ -49,6 +50,8 @@ pub async fn collect_garbage<T: Target>(
     let oldest_kept = live.saturating_sub(keep.max(1) as u64 - 1);
     let records: Vec<u64> = listing.iter().filter_map(|o| parse_record_key(&o.key)).collect();
     let stale_records: Vec<u64> = records.iter().copied().filter(|n| *n < oldest_kept || *n > live).collect();
+    let stale_notes: Vec<u64> =
+        listing.iter().filter_map(|o| parse_note_key(&o.key)).filter(|n| *n < oldest_kept || *n > live).collect();
 
     let mut retained: BTreeSet<String> = pointer.resources.iter().cloned().collect();
     let mut candidates: Vec<&str> = listing
@@ -91,7 +94,7 @@ pub async fn collect_garbage<T: Target>(
             }
         }
     }
-    if candidates.is_empty() && stale_records.is_empty() {
+    if candidates.is_empty() && stale_records.is_empty() && stale_notes.is_empty() {
         return Ok(Collected::default());
     }
     lease.check(target).await?;
@@ -109,8 +112,7 @@ pub async fn collect_garbage<T: Target>(
         collected.object_files += 1;
         failpoint::hit("gc");
     }
-    for n in stale_records {
-        let key = record_key(n);
+    for key in stale_records.into_iter().map(record_key).chain(stale_notes.into_iter().map(note_key)) {
         target.delete(&key).await?;
         collected.keys.push(key);
     }

@@ -28,6 +28,7 @@ pub mod options;
 pub mod plan;
 pub mod progress;
 pub mod protocol;
+pub mod revision_note;
 pub mod state;
 pub mod target;
 pub mod tracked;

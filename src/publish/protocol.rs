@@ -185,6 +185,7 @@ pub async fn publish<T: Target>(
         t.unsure(LEASE_KEY);
     }
     let revision = revision_after(target, outcome.tracked.as_ref(), &ignore).await?;
+    super::revision_note::note(target, outcome.plan.generation, &revision, &ignore).await;
     // Changes and uploads as planned under the lease, which the record holds too.
     Ok(Report::of_plan(name, before, digest, outcome, revision, false))
 }

@@ -6,37 +6,14 @@
 use serde_json::{json, Value};
 
 use super::common::root;
-use super::{eval_module, nix, nixpkgs_lib};
+use super::{eval_module, eval_module_with, nixpkgs_lib};
 
 /// The notifier's unit and configuration with `notifier` settings, in
 /// read-write mode: the configuration file is written to the store and read
 /// back, as the unit will read it.
 fn notifier(lib: &str, notifier: Value) -> Value {
-    let expr = root().join("tests/nix/example.nix");
     let example = root().join("docs/examples/homelab.json");
-    let extra = json!({ "notifier": notifier }).to_string();
-    let out = nix(
-        "nix-instantiate",
-        &[
-            "--eval",
-            "--strict",
-            "--json",
-            "--read-write-mode",
-            expr.to_str().unwrap(),
-            "--argstr",
-            "libPath",
-            lib,
-            "--argstr",
-            "examplePath",
-            example.to_str().unwrap(),
-            "--argstr",
-            "extra",
-            &extra,
-            "-A",
-            "notifier",
-        ],
-    );
-    serde_json::from_str(&out).unwrap()
+    eval_module_with(lib, &example, &json!({ "notifier": notifier }), "notifier", &["--read-write-mode"])
 }
 
 #[test]

@@ -213,8 +213,14 @@ async fn a_restart_keeps_what_was_told_and_what_is_still_to_tell() {
     assert!(dir.path().join("state.json").is_file());
 
     let second = start(dir.path(), "", &sinks).await;
-    // `apps` (and maybe `late`) were told before the stop: not again.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // `apps` (and maybe `late`) were told before the stop: not again. The
+    // pending `late` is told once its grace is over (waited for, not slept
+    // on: a loaded machine can take longer), then nothing more comes.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !hook.taken().iter().any(|r| r.json()["name"] == "late") && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let names: Vec<String> = hook.taken().iter().map(|r| r.json()["name"].as_str().unwrap().to_owned()).collect();
     assert_eq!(names.iter().filter(|n| *n == "apps").count(), 1, "{names:?}");
     assert_eq!(

@@ -135,6 +135,7 @@ pub async fn run(mut sink: Sink, delivery: Delivery, metrics: Arc<SinkMetrics>) 
         let n = metrics.queue.pop().await;
         let span = tracing::info_span!("deliver", sink = %metrics.name, subject = %n.subject, severity = %n.severity);
         deliver(&mut sink, &n, delivery, &metrics).instrument(span).await;
+        metrics.queue.finished();
     }
 }
 

@@ -2,16 +2,21 @@
 //! Kustomization's inventory grouped by app with `flux::apps`, each app
 //! as ready as its least ready Deployment (read with a GET each).
 //!
-//! The watcher has no target files to read app labels from (what `nixflux
-//! status` does), so an object's app is its namespace, which is the app's
-//! name in nixflux unless the spec says otherwise; cluster-scoped objects
-//! fall under `(cluster)`. Deployments are read when the Kustomization
-//! changes and again every resync interval (a Deployment can break
-//! without its Kustomization changing). Reading them, rather than parsing
-//! the `HealthCheckFailed` message, also covers Kustomizations without
-//! `wait`.
+//! An object's app is its `app.kubernetes.io/name` label, as for `nixflux
+//! status`. The watcher has no target files to read labels from, so it
+//! takes them from what it reads anyway: each Deployment's own label in
+//! the cluster. An unlabelled object (a Service, a ConfigMap: the
+//! inventory holds only ids) joins the app of its namespace's labelled
+//! Deployments when they all carry one app; otherwise (no labelled
+//! Deployment there, or several apps share the namespace) its app is its
+//! namespace, which is the app's name in nixflux unless the spec says
+//! otherwise, and cluster-scoped objects fall under `(cluster)`.
+//! Deployments are read when the Kustomization changes and again every
+//! resync interval (a Deployment can break without its Kustomization
+//! changing). Reading them, rather than parsing the `HealthCheckFailed`
+//! message, also covers Kustomizations without `wait`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::SystemTime;
 
 use kube::core::DynamicObject;
@@ -40,8 +45,30 @@ pub fn inventory(object: &DynamicObject) -> Vec<ObjectId> {
 /// The apps of `inventory`, with their Deployments read through `client`.
 pub async fn read(client: &kube::Client, inventory: &[ObjectId]) -> Vec<App> {
     let ids = apps::deployment_ids(inventory);
-    let deployments = apps::deployments(client, &ids).await;
-    apps::group(inventory, &BTreeMap::new(), &deployments)
+    let (deployments, labels) = apps::deployments_labelled(client, &ids).await;
+    apps::group(inventory, &spread(inventory, labels), &deployments)
+}
+
+/// The Deployments' labels, and for each unlabelled namespaced object the
+/// one app its namespace's labelled Deployments carry (see the module's doc).
+fn spread(inventory: &[ObjectId], mut labels: BTreeMap<ObjectId, String>) -> BTreeMap<ObjectId, String> {
+    let mut per_namespace: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (id, app) in &labels {
+        if let Some(ns) = &id.namespace {
+            per_namespace.entry(ns).or_default().insert(app);
+        }
+    }
+    let joined: Vec<(ObjectId, String)> = inventory
+        .iter()
+        .filter(|id| !labels.contains_key(*id))
+        .filter_map(|id| {
+            let apps = per_namespace.get(id.namespace.as_deref()?)?;
+            let only = apps.first().filter(|_| apps.len() == 1)?;
+            Some((id.clone(), (*only).to_owned()))
+        })
+        .collect();
+    labels.extend(joined);
+    labels
 }
 
 fn readiness(state: AppState) -> Option<Readiness> {
@@ -111,6 +138,28 @@ mod tests {
             progressing: None,
             error: None,
         }
+    }
+
+    #[test]
+    fn unlabelled_objects_join_their_namespace_app() {
+        let id = |s: &str| s.parse::<ObjectId>().unwrap();
+        let inventory = vec![
+            id("shop_front_apps_Deployment"),
+            id("shop_front__Service"),
+            id("mixed_a_apps_Deployment"),
+            id("mixed_b_apps_Deployment"),
+            id("mixed_c__Service"),
+            id("db_config__ConfigMap"),
+            id("_things.example.com_apiextensions.k8s.io_CustomResourceDefinition"),
+        ];
+        let labels = BTreeMap::from([
+            (inventory[0].clone(), "web".to_owned()),
+            (inventory[2].clone(), "a".to_owned()),
+            (inventory[3].clone(), "b".to_owned()),
+        ]);
+        let grouped = apps::group(&inventory, &spread(&inventory, labels), &[]);
+        let names: Vec<(&str, usize)> = grouped.iter().map(|a| (a.name.as_str(), a.objects)).collect();
+        assert_eq!(names, [("(cluster)", 1), ("a", 1), ("b", 1), ("db", 1), ("mixed", 1), ("web", 2)]);
     }
 
     #[test]
