@@ -6,7 +6,9 @@
 //! apps' and raw ones alike.
 //!
 //! A Secret counts as in the bundle when a `Secret`, an External Secrets
-//! `ExternalSecret` (its `spec.target.name`, else its name) or a cert-manager
+//! `ExternalSecret` (its `spec.target.name`, else its name; those nixflux
+//! renders for `secretEnv`, `secretFiles` included), a SOPS-encrypted
+//! `Secret` (passed through untyped) or a cert-manager
 //! `Certificate` (its `spec.secretName`) of the bundle makes it. Anything
 //! else that something outside the bundle creates (an operator, a chart) is
 //! declared in the spec's `external.<namespace>`. What exists in every
@@ -98,6 +100,10 @@ fn build<'a>(spec: &'a Spec, all: &[&'a Manifest], problems: &mut Vec<Problem>) 
                 let ports = svc.spec.iter().flat_map(|s| s.ports.iter().flatten());
                 index.ports.insert((ns, m.name()), ports.map(|p| (p.name.as_deref(), p.port)).collect());
             }
+            Body::ExternalSecret(es) => {
+                let target = es.spec.target.as_ref().and_then(|t| t.name.as_deref());
+                index.add(Kind::Secret, ns, target.unwrap_or(m.name()));
+            }
             Body::Dynamic(obj) => {
                 let group = crate::object::group_of(m.body.api_version());
                 let spec_str = |field: &str| obj.get("spec").and_then(|s| s.get(field));
@@ -106,6 +112,8 @@ fn build<'a>(spec: &'a Spec, all: &[&'a Manifest], problems: &mut Vec<Problem>) 
                         Some(spec_str("target").and_then(|t| t.get("name")).and_then(Value::as_str).unwrap_or(m.name()))
                     }
                     ("cert-manager.io", "Certificate") => spec_str("secretName").and_then(Value::as_str),
+                    // A SOPS-encrypted Secret, passed through untyped.
+                    ("", "Secret") => Some(m.name()),
                     _ => None,
                 };
                 if let Some(name) = made {
