@@ -5,6 +5,7 @@
 //! Tests that need `../shared/crds` skip with a message when it is absent.
 
 mod maximal;
+mod secrets_db;
 
 use std::path::PathBuf;
 
