@@ -121,6 +121,8 @@ pub fn render(
         // Routes to other Services need no workload of the app's own.
         out.extend(routes::ingresses(cx));
     }
+    out.extend(super::secrets::render(cx, problems));
+    out.extend(super::postgres::render(cx, problems));
     let mut raw = Vec::new();
     for (i, obj) in app.objects.iter().enumerate() {
         let origin = at.key("objects").index(i);

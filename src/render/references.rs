@@ -9,7 +9,8 @@
 //! `ExternalSecret` (its `spec.target.name`, else its name; those nixflux
 //! renders for `secretEnv`, `secretFiles` included), a SOPS-encrypted
 //! `Secret` (passed through untyped) or a cert-manager
-//! `Certificate` (its `spec.secretName`) of the bundle makes it. Anything
+//! `Certificate` (its `spec.secretName`) of the bundle makes it, or a
+//! CloudNativePG `Cluster` (its owner's `<cluster>-app`). Anything
 //! else that something outside the bundle creates (an operator, a chart) is
 //! declared in the spec's `external.<namespace>`. What exists in every
 //! namespace (the `default` ServiceAccount, the `kube-root-ca.crt`
@@ -66,6 +67,8 @@ struct Index<'a> {
     names: HashMap<(Kind, &'a str), HashSet<&'a str>>,
     /// Services of the bundle (not external ones: their ports are unknown).
     ports: HashMap<(&'a str, &'a str), Ports<'a>>,
+    /// Secrets named by a rule rather than a field (CloudNativePG's).
+    made: Vec<(&'a str, String)>,
 }
 
 impl<'a> Index<'a> {
@@ -79,7 +82,9 @@ impl<'a> Index<'a> {
             Kind::ConfigMap => name == "kube-root-ca.crt",
             Kind::Secret | Kind::Service => false,
         };
-        everywhere || self.names.get(&(kind, namespace)).is_some_and(|n| n.contains(name))
+        everywhere
+            || self.names.get(&(kind, namespace)).is_some_and(|n| n.contains(name))
+            || (kind == Kind::Secret && self.made.iter().any(|(ns, n)| *ns == namespace && n == name))
     }
 }
 
@@ -99,6 +104,14 @@ fn build<'a>(spec: &'a Spec, all: &[&'a Manifest], problems: &mut Vec<Problem>) 
                 index.add(Kind::Service, ns, m.name());
                 let ports = svc.spec.iter().flat_map(|s| s.ports.iter().flatten());
                 index.ports.insert((ns, m.name()), ports.map(|p| (p.name.as_deref(), p.port)).collect());
+            }
+            // CloudNativePG makes the owner's Secret `<cluster>-app` unless
+            // the bootstrap names one.
+            Body::Cluster(c) => {
+                let initdb = c.spec.bootstrap.as_ref().and_then(|b| b.initdb.as_ref());
+                if initdb.is_none_or(|i| i.secret.is_none()) {
+                    index.made.push((ns, format!("{}-app", m.name())));
+                }
             }
             Body::ExternalSecret(es) => {
                 let target = es.spec.target.as_ref().and_then(|t| t.name.as_deref());

@@ -14,6 +14,7 @@ pub mod problem;
 pub mod quantity;
 pub mod resources;
 pub mod schedule;
+pub mod secrets_db;
 
 pub use cidr::Cidr;
 pub use model::*;

@@ -19,6 +19,7 @@ use super::problem::json_type;
 use super::quantity::Quantity;
 pub use super::resources::{ResourceList, Resources};
 pub use super::schedule::CronSchedule;
+pub use super::secrets_db::{AppDatabase, PostgresCluster, SecretEnv, SecretFiles, SecretStoreDecl};
 
 pub const API_VERSION: &str = "nixflux/v1alpha1";
 
@@ -99,6 +100,17 @@ pub struct Defaults {
     pub labels: Labels,
     #[serde(default)]
     pub annotations: Annotations,
+    // Secrets and databases (types in `spec/secrets_db.rs`).
+    /// External Secrets stores apps may read, by name.
+    #[serde(default)]
+    pub secret_stores: BTreeMap<String, SecretStoreDecl>,
+    /// The store `secretEnv`/`secretFiles` entries read unless they name one
+    /// (default: the only one declared).
+    #[serde(default)]
+    pub secret_store: Option<String>,
+    /// The shared CloudNativePG Cluster of `database.postgres`.
+    #[serde(default)]
+    pub postgres: Option<PostgresCluster>,
 }
 
 impl Default for Defaults {
@@ -110,6 +122,9 @@ impl Default for Defaults {
             create_namespaces: true,
             labels: Labels::new(),
             annotations: Annotations::new(),
+            secret_stores: BTreeMap::new(),
+            secret_store: None,
+            postgres: None,
         }
     }
 }
@@ -235,6 +250,15 @@ pub struct App {
     /// More routes, each its own Ingress `<app>-<route>`.
     #[serde(default)]
     pub routes: BTreeMap<RouteName, Route>,
+    // Secrets and databases (types in `spec/secrets_db.rs`).
+    /// Environment variables from External Secrets store entries.
+    #[serde(default)]
+    pub secret_env: SecretEnv,
+    /// Volumes of files from External Secrets store entries.
+    #[serde(default)]
+    pub secret_files: SecretFiles,
+    #[serde(default)]
+    pub database: AppDatabase,
 }
 
 /// A TCP/UDP port number, 1 to 65535.
