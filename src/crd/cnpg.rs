@@ -26,7 +26,7 @@ pub use super::external_secrets::OpaqueStatus;
     derive = "Default",
     schema = "disabled"
 )]
-#[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ClusterSpec {
     pub instances: i64,
     /// The PostgreSQL image; pinned like any container image.
@@ -142,7 +142,7 @@ pub struct ClusterSpec {
 
 /// The volume of each instance.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ClusterStorage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
@@ -155,7 +155,7 @@ pub struct ClusterStorage {
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ClusterBootstrap {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initdb: Option<InitDb>,
@@ -168,7 +168,7 @@ pub struct ClusterBootstrap {
 /// A new cluster's first database and its owner (CloudNativePG makes the
 /// owner's Secret `<cluster>-app` unless `secret` names one).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct InitDb {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
@@ -215,12 +215,13 @@ pub struct InitDb {
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct SecretName {
     pub name: String,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ClusterManaged {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<ManagedRole>,
@@ -230,7 +231,7 @@ pub struct ClusterManaged {
 
 /// A role the operator keeps as declared.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ManagedRole {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -273,6 +274,7 @@ pub enum Ensure {
 
 /// Labels and annotations the operator puts on what it creates.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct InheritedMetadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<BTreeMap<String, String>>,
@@ -292,7 +294,7 @@ pub struct InheritedMetadata {
     derive = "Default",
     schema = "disabled"
 )]
-#[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct DatabaseSpec {
     pub cluster: ClusterRef,
     /// The database's name in PostgreSQL.
@@ -341,6 +343,7 @@ pub struct DatabaseSpec {
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct ClusterRef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,

@@ -28,7 +28,7 @@ pub type OpaqueStatus = Map<String, Value>;
     derive = "Default",
     schema = "disabled"
 )]
-#[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ExternalSecretSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_store_ref: Option<StoreRef>,
@@ -49,7 +49,7 @@ pub struct ExternalSecretSpec {
 
 /// Which store an ExternalSecret (or one of its entries) reads.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct StoreRef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<StoreKind>,
@@ -74,7 +74,7 @@ impl StoreKind {
 
 /// The Secret an ExternalSecret makes (named after the ExternalSecret unless `name`).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ExternalSecretTarget {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -108,7 +108,7 @@ pub enum DeletionPolicy {
 
 /// One key of the target Secret and where its value comes from.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ExternalSecretData {
     pub secret_key: String,
     pub remote_ref: RemoteRef,
@@ -118,7 +118,7 @@ pub struct ExternalSecretData {
 
 /// The entry of the store: its key and, for structured entries, the property.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RemoteRef {
     pub key: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -137,7 +137,7 @@ pub struct RemoteRef {
 
 /// An entry's own store (instead of the ExternalSecret's).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SourceRef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store_ref: Option<StoreRef>,
@@ -148,7 +148,7 @@ pub struct SourceRef {
 /// What a SecretStore and a ClusterSecretStore share: the provider (one
 /// key naming it, its settings untyped) and how often stores are checked.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct StoreSpec {
     pub provider: BTreeMap<String, Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -15,7 +15,20 @@ use crate::spec::{json_path, JsonPath, Problem};
 /// one `T` does not have: reported as an unknown field at its path.
 pub fn round_trip<T: DeserializeOwned + Serialize>(map: &Map<String, Value>, at: &JsonPath) -> Result<T, Vec<Problem>> {
     let typed: T = serde_path_to_error::deserialize(Value::Object(map.clone())).map_err(|e| {
-        vec![Problem::new(join(at, &json_path(e.path())), crate::spec::humanize(&e.inner().to_string()))]
+        // Types that deny unknown fields (the CRD structs) say which they know.
+        let inner = e.inner().to_string();
+        let hint = crate::spec::suggestion(&inner);
+        let mut message = crate::spec::humanize(&inner);
+        if hint.as_deref().is_some_and(|h| h.starts_with("did you mean")) {
+            if let Some((head, _)) = message.split_once(", expected") {
+                message = head.to_owned();
+            }
+        }
+        let p = Problem::new(join(at, &json_path(e.path())), message);
+        vec![match hint {
+            Some(h) => p.with_hint(h),
+            None => p,
+        }]
     })?;
     let back = serde_json::to_value(&typed).map_err(|e| vec![Problem::new(at.clone(), e.to_string())])?;
     let mut problems = Vec::new();

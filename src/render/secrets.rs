@@ -73,13 +73,12 @@ pub fn external_secret<'a>(
     let mut first: Option<StoreRef> = None;
     let mut data = Vec::new();
     for (secret_key, entry, at) in entries {
-        let store = match store_of(spec, entry, &at) {
-            Ok(s) => s,
-            Err(p) => {
-                problems.push(p);
-                continue;
-            }
-        };
+        // On a bad store the render fails anyway; the ExternalSecret is still
+        // made so that the Secret it names raises no second problem.
+        let store = store_of(spec, entry, &at).unwrap_or_else(|p| {
+            problems.push(p);
+            StoreRef { kind: None, name: entry.store.clone() }
+        });
         if entry.key.is_empty() {
             problems.push(Problem::new(at.key("key"), "the store entry's `key` is empty"));
         }
