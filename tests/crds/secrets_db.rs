@@ -89,15 +89,21 @@ fn typed_secret_and_database_kinds_round_trip_a_maximal_instance_of_the_upstream
 }
 
 #[test]
-fn a_misspelled_secret_store_ref_is_an_unknown_field_at_its_path() {
-    let es = json!({
-        "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
-        "metadata": { "name": "web" },
-        "spec": { "secretStorRef": { "kind": "ClusterSecretStore", "name": "vault" },
-                  "data": [{ "secretKey": "token", "remoteRef": { "key": "web", "propery": "token" } }] },
-    });
-    let ps = type_raw(es.as_object().unwrap(), &JsonPath::root().key("objects").index(0)).unwrap().unwrap_err();
-    let text = messages(&ps);
-    assert!(text.contains("objects[0].spec.secretStorRef") && text.contains("unknown field"), "{text}");
-    assert!(text.contains("objects[0].spec.data[0].remoteRef.propery"), "{text}");
+fn a_misspelled_field_is_an_unknown_field_at_its_path_with_the_right_name() {
+    let cases = [
+        (json!({ "secretStorRef": { "kind": "ClusterSecretStore", "name": "vault" } }), "spec.secretStorRef", "secretStoreRef"),
+        (json!({ "data": [{ "secretKey": "t", "remoteRef": { "key": "web", "propery": "t" } }] }), "spec.data[0].remoteRef.propery", "property"),
+        (json!({ "target": { "nmae": "web" } }), "spec.target.nmae", "name"),
+    ];
+    for (spec, path, right) in cases {
+        let es = json!({ "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": { "name": "web" }, "spec": spec });
+        let ps = type_raw(es.as_object().unwrap(), &JsonPath::root().key("objects").index(0)).unwrap().unwrap_err();
+        let text = messages(&ps);
+        assert!(text.contains(&format!("at `objects[0].{path}`")), "{text}");
+        assert!(text.contains(&format!("did you mean `{right}`?")), "{text}");
+    }
+    let cluster = json!({ "apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": { "name": "pg" },
+        "spec": { "instances": 1, "storage": { "sise": "1Gi" } } });
+    let ps = type_raw(cluster.as_object().unwrap(), &JsonPath::root()).unwrap().unwrap_err();
+    assert!(messages(&ps).contains("spec.storage.sise"), "{}", messages(&ps));
 }
