@@ -13,6 +13,22 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use super::external_secrets::OpaqueStatus;
+use super::flux::HealthCheckExpr;
+
+/// The Flux Kustomization's health check for a Cluster: kstatus cannot
+/// read CloudNativePG's status, so the `Ready` condition decides (until
+/// the operator reports one, the Cluster is in progress).
+pub fn health_check_expr() -> HealthCheckExpr {
+    HealthCheckExpr {
+        api_version: "postgresql.cnpg.io/v1".to_owned(),
+        kind: Some("Cluster".to_owned()),
+        current: "has(status.conditions) && status.conditions.filter(e, e.type == 'Ready').all(e, e.status == 'True') \
+                  && status.conditions.exists(e, e.type == 'Ready')"
+            .to_owned(),
+        failed: None,
+        in_progress: None,
+    }
+}
 
 /// `postgresql.cnpg.io/v1` Cluster.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]

@@ -140,3 +140,35 @@ fn sops_objects_pass_through_exactly_as_written() {
     let objects = objects();
     assert_eq!(find(&objects, "Secret", "gitea", "gitea-admin"), &written);
 }
+
+#[test]
+fn bootstrap_kustomization_judges_cnpg_clusters_by_ready_and_decrypts_sops() {
+    let out = common::run_ok(common::nixflux().args([
+        "flux",
+        "bootstrap",
+        "--to",
+        "s3://flux/home/",
+        "--endpoint",
+        "https://s3.lan:9000",
+        "--health-check-cnpg",
+        "--sops-secret",
+        "sops-age",
+    ]));
+    let docs = common::yaml_documents(&String::from_utf8(out.stdout).unwrap());
+    let k = docs.iter().find(|d| d["kind"] == "Kustomization").unwrap();
+    let exprs = k["spec"]["healthCheckExprs"].as_array().unwrap();
+    assert_eq!(exprs.len(), 1);
+    assert_eq!(exprs[0]["apiVersion"], "postgresql.cnpg.io/v1");
+    assert_eq!(exprs[0]["kind"], "Cluster");
+    assert!(exprs[0]["current"].as_str().unwrap().contains("e.type == 'Ready'"));
+    assert_eq!(k["spec"]["decryption"], json!({ "provider": "sops", "secretRef": { "name": "sops-age" } }));
+    if let Some(dir) = shared_crds("fluxcd") {
+        let problems = Crds::load_dir(&dir).unwrap().validate(k);
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+    // Without the flag, none.
+    let out = common::run_ok(common::nixflux().args(["flux", "bootstrap", "--to", "s3://flux/home/", "--endpoint", "https://s3.lan:9000"]));
+    let docs = common::yaml_documents(&String::from_utf8(out.stdout).unwrap());
+    let k = docs.iter().find(|d| d["kind"] == "Kustomization").unwrap();
+    assert!(k["spec"].get("healthCheckExprs").is_none());
+}
