@@ -46,9 +46,15 @@ fn probes() -> Vec<(&'static str, String)> {
         ("config map key ref", app(&format!(r#"{{"env":{{"A":{{"configMapKeyRef":{{{u}}}}}}}}}"#))),
         ("field ref", app(&format!(r#"{{"env":{{"A":{{"fieldRef":{{{u}}}}}}}}}"#))),
         // Secrets and databases.
-        ("secret store", format!(r#"{{"apiVersion":"nixflux/v1alpha1","defaults":{{"secretStores":{{"s":{{{u}}}}}}}}}"#)),
+        (
+            "secret store",
+            format!(r#"{{"apiVersion":"nixflux/v1alpha1","defaults":{{"secretStores":{{"s":{{{u}}}}}}}}}"#),
+        ),
         ("shared postgres", format!(r#"{{"apiVersion":"nixflux/v1alpha1","defaults":{{"postgres":{{{u}}}}}}}"#)),
-        ("postgres storage", format!(r#"{{"apiVersion":"nixflux/v1alpha1","defaults":{{"postgres":{{"storage":{{{u}}}}}}}}}"#)),
+        (
+            "postgres storage",
+            format!(r#"{{"apiVersion":"nixflux/v1alpha1","defaults":{{"postgres":{{"storage":{{{u}}}}}}}}}"#),
+        ),
         ("secret env", app(&format!(r#"{{"secretEnv":{{"A":{{{u}}}}}}}"#))),
         ("secret files", app(&format!(r#"{{"secretFiles":{{"v":{{{u}}}}}}}"#))),
         ("database", app(&format!(r#"{{"database":{{{u}}}}}"#))),

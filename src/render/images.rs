@@ -167,7 +167,14 @@ pub fn pin(
 
 /// A CloudNativePG `imageName` (which has no pull policy or tag rule of
 /// nix-snapshotter's to follow): through the `images` map, then pinned.
-fn resolve(spec: &Spec, map: &ImageMap, text: &str, at: JsonPath, whose: &str, problems: &mut Vec<Problem>) -> Option<ImageRef> {
+fn resolve(
+    spec: &Spec,
+    map: &ImageMap,
+    text: &str,
+    at: JsonPath,
+    whose: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<ImageRef> {
     match map.lookup(text) {
         Some(Ok(mapped)) => Some(mapped.clone()),
         Some(Err(())) => None,

@@ -58,9 +58,9 @@ impl Manifest {
     pub fn from_raw(map: &Map<String, Value>, origin: JsonPath) -> Result<Self, Vec<Problem>> {
         // SOPS-encrypted objects stay exactly as written: typing them would
         // refuse their `sops` stanza, and Flux decrypts them as they are.
-        let body = if super::secrets::is_sops(map) {
+        let body = if super::sops::is_sops(map) {
             let mut problems = Vec::new();
-            super::secrets::check_sops(map, &origin, &mut problems);
+            super::sops::check_sops(map, &origin, &mut problems);
             if !problems.is_empty() {
                 return Err(problems);
             }

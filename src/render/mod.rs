@@ -26,6 +26,7 @@ pub mod retention;
 pub mod routes;
 pub mod rules;
 pub mod secrets;
+pub mod sops;
 pub mod traffic;
 pub mod validation;
 pub mod vars;
@@ -195,10 +196,10 @@ pub fn render_with(spec: &Spec, crds: Option<&Crds>) -> Result<Rendered, Vec<Pro
         let sops: Vec<JsonPath> = groups
             .iter()
             .flat_map(|g| &g.manifests)
-            .filter(|m| matches!(&m.body, crate::object::Body::Dynamic(o) if secrets::is_sops(o)))
+            .filter(|m| matches!(&m.body, crate::object::Body::Dynamic(o) if sops::is_sops(o)))
             .map(|m| m.origin.clone())
             .collect();
-        warnings.extend(secrets::sops_warning(&sops));
+        warnings.extend(sops::sops_warning(&sops));
         let notes = apps.iter().flat_map(pod_fields::notes).collect();
         Ok(Rendered { groups, images: uses, layers, warnings, notes })
     } else {

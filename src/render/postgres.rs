@@ -15,8 +15,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::json;
 
 use crate::crd::cnpg::{
-    Cluster, ClusterBootstrap, ClusterManaged, ClusterRef, ClusterSpec, ClusterStorage, Database, DatabaseSpec,
-    Ensure, InitDb, ManagedRole, ReclaimPolicy, SecretName,
+    Cluster, ClusterBootstrap, ClusterManaged, ClusterRef, ClusterSpec, ClusterStorage, Database, DatabaseSpec, Ensure,
+    InitDb, ManagedRole, ReclaimPolicy, SecretName,
 };
 use crate::spec::secrets_db::{PostgresCluster, PostgresDatabase};
 use crate::spec::{JsonPath, Problem, Spec};
@@ -73,7 +73,13 @@ fn at_of(cx: &AppContext) -> JsonPath {
 }
 
 /// A Cluster from its declaration; `imageName` is pinned later with every image.
-fn cluster(name: &str, meta: ObjectMeta, c: &PostgresCluster, bootstrap: Option<InitDb>, roles: Vec<ManagedRole>) -> Cluster {
+fn cluster(
+    name: &str,
+    meta: ObjectMeta,
+    c: &PostgresCluster,
+    bootstrap: Option<InitDb>,
+    roles: Vec<ManagedRole>,
+) -> Cluster {
     let mut meta = ObjectMeta { name: Some(name.to_owned()), ..meta };
     meta.annotations
         .get_or_insert_with(BTreeMap::new)
@@ -114,8 +120,11 @@ pub fn render(cx: &AppContext, problems: &mut Vec<Problem>) -> Vec<Manifest> {
         let taken = cx.app.env.keys().chain(cx.app.secret_env.keys()).any(|k| k.as_str() == name);
         if taken {
             problems.push(
-                Problem::new(at.clone(), format!("`{name}` is set by `database.postgres` and also in `env` or `secretEnv`"))
-                    .with_hint("drop it from `env`/`secretEnv`: nixflux sets libpq's variables for the database"),
+                Problem::new(
+                    at.clone(),
+                    format!("`{name}` is set by `database.postgres` and also in `env` or `secretEnv`"),
+                )
+                .with_hint("drop it from `env`/`secretEnv`: nixflux sets libpq's variables for the database"),
             );
         }
     }
@@ -136,8 +145,11 @@ pub fn render(cx: &AppContext, problems: &mut Vec<Problem>) -> Vec<Manifest> {
         }
         if db.password.is_some() {
             problems.push(
-                Problem::new(at.key("password"), format!("CloudNativePG generates the owner's password of an own Cluster (`{}`)", p.secret))
-                    .with_hint("drop `password`"),
+                Problem::new(
+                    at.key("password"),
+                    format!("CloudNativePG generates the owner's password of an own Cluster (`{}`)", p.secret),
+                )
+                .with_hint("drop `password`"),
             );
         }
         let initdb = InitDb { database: Some(p.database.clone()), owner: Some(p.owner.clone()), ..Default::default() };
@@ -174,7 +186,13 @@ pub fn render(cx: &AppContext, problems: &mut Vec<Problem>) -> Vec<Manifest> {
         }
         for ns in namespaces {
             let entries = [("password".to_owned(), password, at.key("password"))];
-            if let Some(es) = secrets::external_secret(cx.spec, meta(p.secret.clone(), &ns), entries, Some(template.clone()), problems) {
+            if let Some(es) = secrets::external_secret(
+                cx.spec,
+                meta(p.secret.clone(), &ns),
+                entries,
+                Some(template.clone()),
+                problems,
+            ) {
                 out.push(Manifest::new(es, at.key("password")));
             }
         }
@@ -204,7 +222,9 @@ pub fn shared_cluster(spec: &Spec, apps: &[AppContext], problems: &mut Vec<Probl
     let (name, namespace) = shared_name(shared);
     let mut roles: Vec<ManagedRole> = apps
         .iter()
-        .filter_map(|cx| cx.app.database.postgres.as_ref().filter(|db| db.cluster.is_none()).and_then(|db| placement(cx, db)))
+        .filter_map(|cx| {
+            cx.app.database.postgres.as_ref().filter(|db| db.cluster.is_none()).and_then(|db| placement(cx, db))
+        })
         .map(|p| ManagedRole {
             name: p.owner.clone(),
             ensure: Some(Ensure::Present),

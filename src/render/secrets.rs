@@ -3,14 +3,12 @@
 //! read entries of the stores declared in `defaults.secretStores`; the
 //! container reads the Secrets they make through `env.valueFrom.secretKeyRef`
 //! and read-only secret volumes. No value is ever in the spec or the bundle.
-//! Also the SOPS pass-through: raw objects with a `sops` stanza are
-//! encrypted by SOPS and stay exactly as written for Flux to decrypt; their
-//! `data`/`stringData` values must be encrypted (`ENC[...]`).
+//! (SOPS-encrypted raw objects are `sops.rs`.)
 
 use k8s_openapi::api::core::v1::{
     EnvVar, EnvVarSource, SecretKeySelector, SecretVolumeSource, Volume as K8sVolume, VolumeMount,
 };
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::crd::external_secrets::{
     ExternalSecret, ExternalSecretData, ExternalSecretSpec, ExternalSecretTarget, RemoteRef, SourceRef, StoreRef,
@@ -90,14 +88,11 @@ pub fn external_secret<'a>(
         });
     }
     let store = first?;
-    let refresh = store.name.as_ref().and_then(|n| spec.defaults.secret_stores.get(n)).map(|d| d.refresh_interval.clone());
+    let refresh =
+        store.name.as_ref().and_then(|n| spec.defaults.secret_stores.get(n)).map(|d| d.refresh_interval.clone());
     Some(ExternalSecret {
         spec: ExternalSecretSpec {
-            target: Some(ExternalSecretTarget {
-                name: meta.name.clone(),
-                template,
-                ..Default::default()
-            }),
+            target: Some(ExternalSecretTarget { name: meta.name.clone(), template, ..Default::default() }),
             secret_store_ref: Some(store),
             refresh_interval: refresh,
             data,
@@ -203,51 +198,4 @@ pub fn mounts(cx: &AppContext) -> Vec<VolumeMount> {
             ..Default::default()
         })
         .collect()
-}
-
-/// Whether a raw object is SOPS-encrypted (has a top-level `sops` stanza).
-pub fn is_sops(map: &Map<String, Value>) -> bool {
-    map.contains_key("sops")
-}
-
-/// A SOPS-encrypted raw object: its stanza has the `mac` SOPS writes, and
-/// a Secret's `data` and `stringData` values are encrypted, so no
-/// plaintext value reaches the bundle by a mistake in encryption rules.
-pub fn check_sops(map: &Map<String, Value>, at: &JsonPath, problems: &mut Vec<Problem>) {
-    let stanza = map.get("sops").and_then(Value::as_object);
-    if !stanza.is_some_and(|s| s.get("mac").and_then(Value::as_str).is_some_and(|m| !m.is_empty())) {
-        problems.push(
-            Problem::new(at.key("sops"), "a `sops` stanza without its `mac`: this object was not encrypted by SOPS")
-                .with_hint("encrypt the file with `sops --encrypt` and pass the result unchanged"),
-        );
-    }
-    if map.get("kind").and_then(Value::as_str) != Some("Secret") {
-        return;
-    }
-    for field in ["data", "stringData"] {
-        for (key, value) in map.get(field).and_then(Value::as_object).into_iter().flatten() {
-            if !value.as_str().is_some_and(|s| s.starts_with("ENC[")) {
-                problems.push(
-                    Problem::new(at.key(field).key(key), format!("`{field}.{key}` is a plaintext secret value"))
-                        .with_hint("encrypt `data` and `stringData` (sops `--encrypted-regex '^(data|stringData)$'`)"),
-                );
-            }
-        }
-    }
-}
-
-/// The warning `check` prints for a bundle with SOPS-encrypted objects
-/// (at the first of them).
-pub fn sops_warning(sops_objects: &[JsonPath]) -> Option<Problem> {
-    let first = sops_objects.first()?;
-    Some(
-        Problem::new(
-            first.clone(),
-            format!(
-                "the bundle holds {} SOPS-encrypted object(s): Flux applies them only when its Kustomization has `decryption`",
-                sops_objects.len()
-            ),
-        )
-        .with_hint("`nixflux flux bootstrap --sops-secret NAME` (module: `targets.<name>.flux.bootstrap.sopsSecret`)"),
-    )
 }

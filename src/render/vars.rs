@@ -45,7 +45,7 @@ pub fn substitute<'a>(
     problems: &mut Vec<Problem>,
 ) -> Cow<'a, Map<String, Value>> {
     // SOPS-encrypted objects are passed through exactly as written.
-    if disabled(obj) || super::secrets::is_sops(obj) {
+    if disabled(obj) || super::sops::is_sops(obj) {
         return Cow::Borrowed(obj);
     }
     let mut changed: Option<Map<String, Value>> = None;

@@ -13,7 +13,12 @@ use super::{maximal, messages, shared_crds, upstream_schema};
 const KINDS: &[(&str, &str, &str, &str)] = &[
     ("external-secrets", "external-secrets.io_externalsecrets.yaml", "external-secrets.io/v1", "ExternalSecret"),
     ("external-secrets", "external-secrets.io_secretstores.yaml", "external-secrets.io/v1", "SecretStore"),
-    ("external-secrets", "external-secrets.io_clustersecretstores.yaml", "external-secrets.io/v1", "ClusterSecretStore"),
+    (
+        "external-secrets",
+        "external-secrets.io_clustersecretstores.yaml",
+        "external-secrets.io/v1",
+        "ClusterSecretStore",
+    ),
     ("cloudnative-pg", "postgresql.cnpg.io_clusters.yaml", "postgresql.cnpg.io/v1", "Cluster"),
     ("cloudnative-pg", "postgresql.cnpg.io_databases.yaml", "postgresql.cnpg.io/v1", "Database"),
 ];
@@ -91,8 +96,16 @@ fn typed_secret_and_database_kinds_round_trip_a_maximal_instance_of_the_upstream
 #[test]
 fn a_misspelled_field_is_an_unknown_field_at_its_path_with_the_right_name() {
     let cases = [
-        (json!({ "secretStorRef": { "kind": "ClusterSecretStore", "name": "vault" } }), "spec.secretStorRef", "secretStoreRef"),
-        (json!({ "data": [{ "secretKey": "t", "remoteRef": { "key": "web", "propery": "t" } }] }), "spec.data[0].remoteRef.propery", "property"),
+        (
+            json!({ "secretStorRef": { "kind": "ClusterSecretStore", "name": "vault" } }),
+            "spec.secretStorRef",
+            "secretStoreRef",
+        ),
+        (
+            json!({ "data": [{ "secretKey": "t", "remoteRef": { "key": "web", "propery": "t" } }] }),
+            "spec.data[0].remoteRef.propery",
+            "property",
+        ),
         (json!({ "target": { "nmae": "web" } }), "spec.target.nmae", "name"),
     ];
     for (spec, path, right) in cases {

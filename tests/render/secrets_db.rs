@@ -27,7 +27,11 @@ fn objects() -> Vec<Value> {
 fn find<'a>(objects: &'a [Value], kind: &str, namespace: &str, name: &str) -> &'a Value {
     objects
         .iter()
-        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name && o["metadata"]["namespace"].as_str().unwrap_or_default() == namespace)
+        .find(|o| {
+            o["kind"] == kind
+                && o["metadata"]["name"] == name
+                && o["metadata"]["namespace"].as_str().unwrap_or_default() == namespace
+        })
         .unwrap_or_else(|| panic!("no {kind} {namespace}/{name}"))
 }
 
@@ -84,13 +88,18 @@ fn secrets_and_credentials_are_references_only() {
     let wiki = find(&objects, "Deployment", "wiki", "wiki");
     let env = wiki["spec"]["template"]["spec"]["containers"][0]["env"].as_array().unwrap();
     let by_name = |n: &str| env.iter().find(|e| e["name"] == n).unwrap_or_else(|| panic!("no {n}"));
-    assert_eq!(by_name("OIDC_CLIENT_SECRET")["valueFrom"]["secretKeyRef"], json!({ "name": "wiki-env", "key": "OIDC_CLIENT_SECRET" }));
+    assert_eq!(
+        by_name("OIDC_CLIENT_SECRET")["valueFrom"]["secretKeyRef"],
+        json!({ "name": "wiki-env", "key": "OIDC_CLIENT_SECRET" })
+    );
     assert_eq!(by_name("PGHOST")["value"], "pg-rw.databases.svc");
     assert_eq!(by_name("PGPORT")["value"], "5432");
     assert_eq!(by_name("PGDATABASE")["value"], "wiki");
     assert_eq!(by_name("PGUSER")["valueFrom"]["secretKeyRef"], json!({ "name": "pg-wiki", "key": "username" }));
     assert_eq!(by_name("PGPASSWORD")["valueFrom"]["secretKeyRef"], json!({ "name": "pg-wiki", "key": "password" }));
-    for e in env.iter().filter(|e| ["OIDC_CLIENT_SECRET", "SMTP_PASSWORD", "PGUSER", "PGPASSWORD"].contains(&e["name"].as_str().unwrap())) {
+    for e in env.iter().filter(|e| {
+        ["OIDC_CLIENT_SECRET", "SMTP_PASSWORD", "PGUSER", "PGPASSWORD"].contains(&e["name"].as_str().unwrap())
+    }) {
         assert!(e.get("value").is_none(), "{e}");
     }
     let pod = &wiki["spec"]["template"]["spec"];
@@ -123,13 +132,19 @@ fn clusters_are_kept_from_pruning_unless_allowed_and_roles_are_managed() {
     let roles: Vec<&str> =
         shared["spec"]["managed"]["roles"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
     assert_eq!(roles, ["gitea", "wiki"]);
-    assert_eq!(find(&objects, "Namespace", "", "databases")["metadata"]["annotations"]["kustomize.toolkit.fluxcd.io/prune"], "disabled");
+    assert_eq!(
+        find(&objects, "Namespace", "", "databases")["metadata"]["annotations"]["kustomize.toolkit.fluxcd.io/prune"],
+        "disabled"
+    );
     let own = find(&objects, "Cluster", "analytics", "analytics-db");
     assert_eq!(own["metadata"]["annotations"]["kustomize.toolkit.fluxcd.io/prune"], "enabled");
     assert_eq!(own["spec"]["bootstrap"]["initdb"], json!({ "database": "analytics", "owner": "analytics" }));
     assert!(own["spec"]["imageName"].as_str().unwrap().contains("@sha256:"));
     let db = find(&objects, "Database", "databases", "pg-git");
-    assert_eq!(db["spec"], json!({ "cluster": { "name": "pg" }, "name": "git", "owner": "gitea", "ensure": "present", "databaseReclaimPolicy": "retain" }));
+    assert_eq!(
+        db["spec"],
+        json!({ "cluster": { "name": "pg" }, "name": "git", "owner": "gitea", "ensure": "present", "databaseReclaimPolicy": "retain" })
+    );
 }
 
 #[test]
@@ -167,7 +182,14 @@ fn bootstrap_kustomization_judges_cnpg_clusters_by_ready_and_decrypts_sops() {
         assert!(problems.is_empty(), "{problems:?}");
     }
     // Without the flag, none.
-    let out = common::run_ok(common::nixflux().args(["flux", "bootstrap", "--to", "s3://flux/home/", "--endpoint", "https://s3.lan:9000"]));
+    let out = common::run_ok(common::nixflux().args([
+        "flux",
+        "bootstrap",
+        "--to",
+        "s3://flux/home/",
+        "--endpoint",
+        "https://s3.lan:9000",
+    ]));
     let docs = common::yaml_documents(&String::from_utf8(out.stdout).unwrap());
     let k = docs.iter().find(|d| d["kind"] == "Kustomization").unwrap();
     assert!(k["spec"].get("healthCheckExprs").is_none());
