@@ -144,6 +144,40 @@ let
     };
   };
 
+  # --- secrets / databases ---
+  # An entry of an External Secrets store (a reference, never a value).
+  secretRef = types.submodule {
+    options = {
+      key = req types.str "The entry's key in the store." "apps/wiki/oidc";
+      property = opt types.str "The property of a structured entry." "client-secret";
+      store = opt types.str "One of defaults.secretStores (default: defaults.secretStore, or the only one)." "vault";
+    };
+  };
+  # A CloudNativePG Cluster: defaults.postgres, or an app's own.
+  postgresCluster = types.submodule {
+    options = {
+      name = opt types.str "The Cluster's name (nixflux's default: `postgres` shared, `<app>-db` an app's own)." "pg";
+      namespace = opt types.str "The shared Cluster's namespace (nixflux's default: postgres; an app's own is in the app's)." "databases";
+      instances = opt types.ints.positive "PostgreSQL instances (nixflux's default: 1)." 2;
+      storage = req (types.submodule {
+        options = {
+          size = req quantity "Each instance's volume size." "10Gi";
+          storageClass = opt types.str "Storage class of the volumes (default: the cluster's)." "local-path";
+        };
+      }) "Each instance's volume." { size = "10Gi"; };
+      image = req types.str "The PostgreSQL image (`imageName`): a key of `images` or a pinned reference." "postgres";
+      allowPrune = opt types.bool "Let Flux prune the Cluster, its volumes and data (nixflux's default: false, `prune: disabled`)." true;
+    };
+  };
+  # Whether the bundle holds a CloudNativePG Cluster (Flux then needs its health expression).
+  hasCnpgCluster =
+    (cfg.defaults != null && cfg.defaults.postgres != null)
+    || lib.any (a: a.database != null && a.database.postgres != null && a.database.postgres.cluster != null) (lib.attrValues cfg.apps)
+    || lib.any (o: (o.kind or null) == "Cluster" && lib.hasPrefix "postgresql.cnpg.io/" (o.apiVersion or "")) allObjects;
+  # SOPS-encrypted raw objects (a `sops` stanza), passed through for Flux to decrypt.
+  sopsObjects = lib.filter (o: o ? sops) allObjects;
+  # --- end secrets / databases ---
+
   appModule =
     { name, ... }:
     {
@@ -321,6 +355,25 @@ let
             restartPolicy = opt (types.enum [ "OnFailure" "Never" ]) "The pod's restart policy (nixflux's default: OnFailure)." "Never";
           };
         }) "CronJob settings (only with `schedule`)." { timeZone = "Europe/Berlin"; };
+        # --- secrets / databases ---
+        secretEnv = opt (types.attrsOf secretRef) "Environment variables from External Secrets store entries (ExternalSecret `<app>-env`)." { OIDC_CLIENT_SECRET = { key = "apps/wiki/oidc"; property = "client-secret"; }; };
+        secretFiles = opt (types.attrsOf (types.submodule {
+          options = {
+            mountPath = req types.str "Where the files are mounted (read-only)." "/etc/wiki/tls";
+            files = req (types.attrsOf secretRef) "File name -> store entry." { };
+          };
+        })) "Volumes of files from store entries (ExternalSecret `<app>-<volume>`)." { tls = { mountPath = "/etc/wiki/tls"; files."ca.crt" = { key = "pki/home"; property = "ca"; }; }; };
+        database = opt (types.submodule {
+          options.postgres = opt (types.submodule {
+            options = {
+              name = opt types.str "The database's name (nixflux's default: the app's name)." "git";
+              owner = opt types.str "The role owning it (nixflux's default: the app's name)." "gitea";
+              cluster = opt postgresCluster "The app's own Cluster (default: the shared defaults.postgres)." { storage.size = "5Gi"; image = "postgres"; };
+              password = opt secretRef "On the shared Cluster: the role's password from a store entry (ExternalSecrets `<cluster>-<owner>`)." { key = "postgres/wiki"; property = "password"; };
+            };
+          }) "A CloudNativePG database with its own role; libpq's PG* variables are set." { };
+        }) "Databases of the app." { postgres = { }; };
+        # --- end secrets / databases ---
       };
     };
 
@@ -577,7 +630,7 @@ let
   listObjects = lib.filter isList allObjects;
   expandedObjects = lib.concatMap (o: if isList o then (o.items or [ ]) else [ o ]) allObjects;
   plaintextSecrets = lib.filter (
-    o: (o.kind or null) == "Secret" && ((o.data or { }) != { } || (o.stringData or { }) != { })
+    o: (o.kind or null) == "Secret" && !(o ? sops) && ((o.data or { }) != { } || (o.stringData or { }) != { })
   ) expandedObjects;
 
   # `nixflux flux bootstrap` flags for a target: names and durations only.
@@ -603,6 +656,7 @@ let
     ++ flag "--notifier-url" b.notifierUrl
     ++ flag "--notifier-secret" b.notifierSecret
     ++ flag "--sops-secret" b.sopsSecret
+    ++ lib.optional hasCnpgCluster "--health-check-cnpg"
     ++ flag "--service-account" b.serviceAccount
     ++ flag "--rbac-service-account" b.rbacServiceAccount
     ++ lib.concatMap (s: [ "--rbac-subject" s ]) b.rbacSubjects
@@ -775,6 +829,16 @@ in
         annotations = opt stringMap "Annotations on every rendered object of the apps." { };
         traefik = opt traefikDefaults "Routes render as Traefik IngressRoutes on these entrypoints." { entryPoints.websecure.tls = true; };
         tls = opt tlsDefaults "cert-manager issuers and the wildcard certificate." { };
+        # --- secrets / databases ---
+        secretStores = opt (types.attrsOf (types.submodule {
+          options = {
+            kind = opt (types.enum [ "ClusterSecretStore" "SecretStore" ]) "The store's kind (nixflux's default: ClusterSecretStore)." "SecretStore";
+            refreshInterval = opt types.str "How often entries are read again (nixflux's default: 1h)." "15m";
+          };
+        })) "External Secrets stores apps may read, by name." { vault = { kind = "ClusterSecretStore"; }; };
+        secretStore = opt types.str "The store entries read unless they name one (default: the only one declared)." "vault";
+        postgres = opt postgresCluster "The shared CloudNativePG Cluster of `database.postgres`." { name = "pg"; namespace = "databases"; storage.size = "10Gi"; image = "postgres"; };
+        # --- end secrets / databases ---
       };
     }) "Settings every app inherits." { ingressClassName = "traefik"; };
     vars = opt (types.attrsOf types.str) "Variables substituted into raw objects' strings at render time (`\${NAME}`, `\${NAME:=default}`; `$\${` is a literal `\${`)." { DOMAIN = "home.example.org"; };
@@ -851,6 +915,10 @@ in
         {
           assertion = writable name t;
           message = "services.nixflux.targets.${name} writes `${toString (dirPath t)}`, which its unit (DynamicUser) cannot write: use a path under /var/lib/nixflux/${name}, or add the directory to services.nixflux.targets.${name}.readWritePaths.";
+        }
+        {
+          assertion = !t.flux.bootstrap.enable || sopsObjects == [ ] || t.flux.bootstrap.sopsSecret != null;
+          message = "services.nixflux.targets.${name}.flux.bootstrap: the bundle holds SOPS-encrypted objects (`${(lib.head sopsObjects).metadata.name or "?"}`), which Flux applies only with `decryption`; set sopsSecret.";
         }
         {
           assertion = !t.flux.bootstrap.enable || t.flux.bootstrap.source != null || lib.hasPrefix "s3://" t.url;

@@ -58,6 +58,21 @@ fn probes() -> Vec<(&'static str, String)> {
         ("tls", defaults(&format!(r#"{{"tls":{{{u}}}}}"#))),
         ("issuer", defaults(&format!(r#"{{"tls":{{"issuers":{{"i":{{{u}}}}}}}}}"#))),
         ("wildcard", defaults(&format!(r#"{{"tls":{{"wildcard":{{"domain":"d","issuer":"i",{u}}}}}}}"#))),
+        // Secrets and databases.
+        (
+            "secret store",
+            format!(r#"{{"apiVersion":"nixflux/v1alpha1","defaults":{{"secretStores":{{"s":{{{u}}}}}}}}}"#),
+        ),
+        ("shared postgres", format!(r#"{{"apiVersion":"nixflux/v1alpha1","defaults":{{"postgres":{{{u}}}}}}}"#)),
+        (
+            "postgres storage",
+            format!(r#"{{"apiVersion":"nixflux/v1alpha1","defaults":{{"postgres":{{"storage":{{{u}}}}}}}}}"#),
+        ),
+        ("secret env", app(&format!(r#"{{"secretEnv":{{"A":{{{u}}}}}}}"#))),
+        ("secret files", app(&format!(r#"{{"secretFiles":{{"v":{{{u}}}}}}}"#))),
+        ("database", app(&format!(r#"{{"database":{{{u}}}}}"#))),
+        ("postgres database", app(&format!(r#"{{"database":{{"postgres":{{{u}}}}}}}"#))),
+        ("own postgres cluster", app(&format!(r#"{{"database":{{"postgres":{{"cluster":{{{u}}}}}}}}}"#))),
     ]
 }
 

@@ -545,3 +545,37 @@ fn module_layers_reach_the_spec_and_the_bootstrap() {
     let args = eval_module(&lib, &plain, "bootstrapArgs");
     assert!(!args["home"].as_array().unwrap().iter().any(|a| a == "--layer"));
 }
+
+/// The secrets and databases options (`# --- secrets / databases ---` in
+/// the module) mirror the spec: `tests/specs/secrets-db.json` set option
+/// for option gives exactly that spec; a bundle with a CloudNativePG
+/// Cluster gets `--health-check-cnpg` in its bootstrap, and SOPS objects
+/// need the bootstrap's `sopsSecret`.
+#[test]
+fn module_mirrors_secrets_and_databases() {
+    let Some(lib) = nixpkgs_lib() else { return };
+    let path = root().join("tests/specs/secrets-db.json");
+    let spec = eval_module_of(&lib, &path, &serde_json::json!({}), "spec");
+    let expected: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(spec, expected);
+    let target = |sops: Option<&str>| {
+        let mut bootstrap = serde_json::json!({ "enable": true, "endpoint": "https://s3.lan:9000" });
+        if let Some(s) = sops {
+            bootstrap["sopsSecret"] = serde_json::json!(s);
+        }
+        serde_json::json!({ "targets": { "home": { "url": "s3://flux/home", "credentialsFile": "/run/keys/s3",
+            "flux": { "bootstrap": bootstrap } } } })
+    };
+    assert_eq!(
+        eval_module_of(&lib, &path, &target(None), "failedAssertions"),
+        serde_json::json!(["services.nixflux.targets.home.flux.bootstrap: the bundle holds SOPS-encrypted objects (`gitea-admin`), which Flux applies only with `decryption`; set sopsSecret."])
+    );
+    assert_eq!(eval_module_of(&lib, &path, &target(Some("sops-age")), "failedAssertions"), serde_json::json!([]));
+    let args = eval_module_of(&lib, &path, &target(Some("sops-age")), "bootstrapArgs.home");
+    let args: Vec<&str> = args.as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert!(args.contains(&"--health-check-cnpg") && args.contains(&"sops-age"), "{args:?}");
+    // A bundle without a Cluster: no health expression.
+    let minimal = root().join("tests/specs/minimal.json");
+    let args = eval_module_of(&lib, &minimal, &target(None), "bootstrapArgs.home");
+    assert!(!args.to_string().contains("--health-check-cnpg"), "{args}");
+}

@@ -11,6 +11,8 @@ mod layers;
 mod netpol;
 #[path = "render/reachability.rs"]
 mod reachability;
+#[path = "render/secrets_db.rs"]
+mod secrets_db;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -90,6 +90,10 @@ pub struct BootstrapArgs {
     /// Decrypt SOPS-encrypted objects with the keys in this Secret
     #[arg(long, value_name = "NAME")]
     pub sops_secret: Option<String>,
+    /// Judge CloudNativePG Clusters by their `Ready` condition (Kustomization
+    /// `healthCheckExprs`); for bundles with a Cluster (the module sets it)
+    #[arg(long)]
+    pub health_check_cnpg: bool,
     /// The rclone image, pinned: `nix:0/nix/store/...` or `IMAGE@sha256:...`
     #[arg(long, value_name = "REF")]
     pub rclone_image: Option<String>,
@@ -257,6 +261,7 @@ pub fn options(args: &BootstrapArgs) -> anyhow::Result<BootstrapOptions> {
         cert_secret: args.cert_secret.clone(),
         service_account_name: args.service_account.clone(),
         sops_secret: args.sops_secret.clone(),
+        health_check_exprs: args.health_check_cnpg.then(crate::crd::cnpg::health_check_expr).into_iter().collect(),
         rbac,
         layers: args.layers.clone(),
     })

@@ -1,11 +1,14 @@
 //! Custom resources: the typed CRD structs nixflux writes and reads
-//! (`flux`, `traefik`, `cert_manager`, registered in the kind table like the built-in kinds), and the
+//! (`flux`, `traefik`, `cert_manager`, `external_secrets`, `cnpg`,
+//! registered in the kind table like the built-in kinds), and the
 //! check of any object against the `openAPIV3Schema` of its CRD
 //! (`schema` compiles a schema, `validate` checks values against it,
 //! `crds` loads CRD files and picks the schema of an object's version).
 
 pub mod cert_manager;
+pub mod cnpg;
 pub mod crds;
+pub mod external_secrets;
 pub mod flux;
 pub mod schema;
 pub mod traefik;

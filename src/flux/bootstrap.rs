@@ -122,6 +122,7 @@ fn layer_kustomization(opts: &BootstrapOptions, name: String, path: String, afte
             timeout: Some(opts.kustomization_timeout.clone()),
             retry_interval: Some(opts.retry_interval.clone()),
             service_account_name: opts.service_account_name.clone(),
+            health_check_exprs: opts.health_check_exprs.clone(),
             decryption: opts.sops_secret.clone().map(|name| Decryption {
                 provider: DecryptionProvider::Sops,
                 secret_ref: Some(LocalObjectReference { name }),
@@ -260,6 +261,7 @@ mod tests {
             cert_secret: None,
             service_account_name: None,
             sops_secret: None,
+            health_check_exprs: Vec::new(),
             receiver: None,
             rbac: None,
             layers: Vec::new(),

@@ -53,6 +53,8 @@ pub struct BootstrapOptions {
     pub service_account_name: Option<String>,
     /// SOPS decryption with the keys in this Secret.
     pub sops_secret: Option<String>,
+    /// The Kustomization's `healthCheckExprs` (CloudNativePG Clusters).
+    pub health_check_exprs: Vec<crate::crd::flux::HealthCheckExpr>,
     pub receiver: Option<ReceiverOptions>,
     pub rbac: Option<RbacOptions>,
     /// The bundle's layers in order: one Kustomization `<name>-<layer>` each

@@ -30,6 +30,8 @@ use serde_json::{Map, Value};
 use super::id::group_of;
 use super::round_trip::round_trip;
 use crate::crd::cert_manager::Certificate;
+use crate::crd::cnpg::{Cluster, Database};
+use crate::crd::external_secrets::{ClusterSecretStore, ExternalSecret, SecretStore};
 use crate::crd::flux::{Alert, Bucket, Kustomization, Provider, Receiver};
 use crate::crd::traefik::{IngressRoute, Middleware, TlsStore};
 use crate::spec::names::NameRule;
@@ -224,12 +226,18 @@ kinds! {
         TlsStore => NameRule::Dns1123Subdomain;
         Middleware => NameRule::Dns1123Subdomain;
         IngressRoute => NameRule::Dns1123Subdomain;
+        // A store before the ExternalSecrets reading it, a Cluster before
+        // its Databases.
+        ClusterSecretStore => NameRule::Dns1123Subdomain;
+        SecretStore => NameRule::Dns1123Subdomain;
+        ExternalSecret => NameRule::Dns1123Subdomain;
+        Cluster => NameRule::Dns1123Subdomain;
+        Database => NameRule::Dns1123Subdomain;
     }
     // Cluster-scoped custom kinds of operators a homelab commonly runs (from
     // their upstream CRDs), until their CRD structs are typed rows above.
     untyped {
         ("cert-manager.io", "ClusterIssuer", namespaced: false);
-        ("external-secrets.io", "ClusterSecretStore", namespaced: false);
         ("external-secrets.io", "ClusterExternalSecret", namespaced: false);
         ("external-secrets.io", "ClusterPushSecret", namespaced: false);
         ("postgresql.cnpg.io", "ClusterImageCatalog", namespaced: false);
@@ -296,6 +304,11 @@ mod tests {
         assert!(typed_kind("source.toolkit.fluxcd.io/v1", "Bucket").is_some_and(|k| k.namespaced));
         assert!(typed_kind("source.toolkit.fluxcd.io/v1beta2", "Bucket").is_none());
         assert!(typed_kind("notification.toolkit.fluxcd.io/v1beta3", "Alert").is_some());
+        assert!(typed_kind("external-secrets.io/v1", "ExternalSecret").is_some_and(|k| k.namespaced));
+        assert!(typed_kind("external-secrets.io/v1", "ClusterSecretStore").is_some_and(|k| !k.namespaced));
+        assert!(typed_kind("external-secrets.io/v1beta1", "ExternalSecret").is_none());
+        assert!(typed_kind("postgresql.cnpg.io/v1", "Cluster").is_some_and(|k| k.namespaced));
+        assert!(typed_kind("postgresql.cnpg.io/v1", "Database").is_some());
     }
 
     #[test]
@@ -310,6 +323,8 @@ mod tests {
         assert!(apply_rank("Certificate") < apply_rank("TLSStore"));
         assert!(apply_rank("Middleware") < apply_rank("IngressRoute"));
         assert_eq!(apply_rank("ServersTransport"), TYPED.len());
+        assert!(apply_rank("ClusterSecretStore") < apply_rank("ExternalSecret"));
+        assert!(apply_rank("Cluster") < apply_rank("Database"));
         assert_eq!(apply_rank("ClusterIssuer"), TYPED.len());
     }
 

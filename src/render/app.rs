@@ -121,6 +121,8 @@ pub fn render(
         // Routes to other Services need no workload of the app's own.
         out.extend(routes::ingresses(cx));
     }
+    out.extend(super::secrets::render(cx, problems));
+    out.extend(super::postgres::render(cx, problems));
     let mut raw = Vec::new();
     for (i, obj) in app.objects.iter().enumerate() {
         let origin = at.key("objects").index(i);
@@ -183,7 +185,7 @@ fn validate(cx: &AppContext, problems: &mut Vec<Problem>) {
         problems.push(if hint.is_empty() { p } else { p.with_hint(hint) });
     };
     if app.image.is_none() {
-        let needs_image: [(&str, bool); 9] = [
+        let needs_image: [(&str, bool); 11] = [
             ("port", app.port.is_some()),
             ("extraPorts", !app.extra_ports.is_empty()),
             ("health", app.health.is_some()),
@@ -193,6 +195,8 @@ fn validate(cx: &AppContext, problems: &mut Vec<Problem>) {
             ("env", !app.env.is_empty()),
             ("volumes", !app.volumes.is_empty()),
             ("resources", app.resources.is_some()),
+            ("secretEnv", !app.secret_env.is_empty()),
+            ("secretFiles", !app.secret_files.is_empty()),
         ];
         for (field, set) in needs_image {
             if set {

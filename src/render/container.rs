@@ -45,7 +45,7 @@ pub fn main(cx: &AppContext, image: &str) -> Container {
         image: Some(image.to_owned()),
         command: app.command.clone(),
         args: app.args.clone(),
-        env: env(&app.env),
+        env: with(env(&app.env), super::secrets::env_vars(cx).into_iter().chain(super::postgres::env_vars(cx))),
         env_from: env_from(&app.env_from_secrets),
         ports: non_empty(ports),
         resources: app.resources.as_ref().map(resources),
@@ -53,9 +53,14 @@ pub fn main(cx: &AppContext, image: &str) -> Container {
         readiness_probe: probes.readiness,
         liveness_probe: probes.liveness,
         security_context: Some(security_context(cx)),
-        volume_mounts: mounts(cx, app.volumes.keys()),
+        volume_mounts: with(mounts(cx, app.volumes.keys()), super::secrets::mounts(cx)),
         ..Default::default()
     }
+}
+
+/// `list` with `more` appended (none when both are empty).
+fn with<T>(list: Option<Vec<T>>, more: impl IntoIterator<Item = T>) -> Option<Vec<T>> {
+    non_empty(list.unwrap_or_default().into_iter().chain(more).collect())
 }
 
 /// An init container or sidecar. Sidecars are native sidecars: init

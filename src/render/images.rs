@@ -79,6 +79,18 @@ pub fn pin(
     problems: &mut Vec<Problem>,
 ) {
     for m in manifests {
+        if matches!(m.body, crate::object::Body::Cluster(_)) {
+            let at = if m.generated { m.origin.key("image") } else { m.origin.key("spec").key("imageName") };
+            let object = m.id();
+            let crate::object::Body::Cluster(cluster) = &mut m.body else { continue };
+            if let Some(text) = cluster.spec.image_name.clone() {
+                if let Some(reference) = resolve(spec, map, &text, at, "", problems) {
+                    cluster.spec.image_name = Some(reference.to_string());
+                    uses.push(ImageUse { reference, object, container: "postgres".to_owned() });
+                }
+            }
+            continue;
+        }
         if m.pod_template().is_none() {
             continue;
         }
@@ -150,6 +162,34 @@ pub fn pin(
             }
             uses.push(ImageUse { reference, object: object.clone(), container: container.name.clone() });
         });
+    }
+}
+
+/// A CloudNativePG `imageName` (which has no pull policy or tag rule of
+/// nix-snapshotter's to follow): through the `images` map, then pinned.
+fn resolve(
+    spec: &Spec,
+    map: &ImageMap,
+    text: &str,
+    at: JsonPath,
+    whose: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<ImageRef> {
+    match map.lookup(text) {
+        Some(Ok(mapped)) => Some(mapped.clone()),
+        Some(Err(())) => None,
+        None => match text.parse::<ImageRef>() {
+            Ok(r) if r.is_pinned() || spec.allow_unpinned_images => Some(r),
+            Ok(r) => {
+                let p = unpinned(at, &r);
+                problems.push(Problem { message: format!("{whose}{}", p.message), ..p });
+                None
+            }
+            Err(e) => {
+                problems.push(Problem::new(at, format!("{whose}{e}")));
+                None
+            }
+        },
     }
 }
 

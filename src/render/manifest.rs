@@ -56,9 +56,20 @@ impl Manifest {
 
     /// Builds a manifest from a raw object, typing built-in kinds.
     pub fn from_raw(map: &Map<String, Value>, origin: JsonPath) -> Result<Self, Vec<Problem>> {
-        let body = match type_raw(map, &origin) {
-            Some(typed) => typed?,
-            None => Body::Dynamic(map.clone()),
+        // SOPS-encrypted objects stay exactly as written: typing them would
+        // refuse their `sops` stanza, and Flux decrypts them as they are.
+        let body = if super::sops::is_sops(map) {
+            let mut problems = Vec::new();
+            super::sops::check_sops(map, &origin, &mut problems);
+            if !problems.is_empty() {
+                return Err(problems);
+            }
+            Body::Dynamic(map.clone())
+        } else {
+            match type_raw(map, &origin) {
+                Some(typed) => typed?,
+                None => Body::Dynamic(map.clone()),
+            }
         };
         Ok(Manifest { body, origin, generated: false, image_origins: BTreeMap::new(), raw: true })
     }

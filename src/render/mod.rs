@@ -17,6 +17,7 @@ pub mod manifest;
 pub mod network_policy;
 pub mod patch;
 pub mod pod_fields;
+pub mod postgres;
 pub mod probes;
 pub mod reach;
 #[cfg(test)]
@@ -27,6 +28,8 @@ pub mod route_view;
 pub mod routes;
 pub mod rules;
 pub mod traefik;
+pub mod secrets;
+pub mod sops;
 pub mod traffic;
 pub mod validation;
 pub mod vars;
@@ -161,6 +164,19 @@ pub fn render_with(spec: &Spec, crds: Option<&Crds>) -> Result<Rendered, Vec<Pro
             layer,
         });
     }
+    // The shared CloudNativePG Cluster (and its Namespace unless an app's
+    // file has it), in the first layer so its apps' Databases find it.
+    if let Some(cluster) = postgres::shared_cluster(spec, &apps, &mut problems) {
+        let origin = cluster.origin.clone();
+        let ns = cluster.namespace().unwrap_or_default().to_owned();
+        let mut manifests = Vec::new();
+        let has_ns = namespace_users.contains_key(ns.as_str()) || context::SYSTEM_NAMESPACES.contains(&ns.as_str());
+        if spec.defaults.create_namespaces && !has_ns {
+            manifests.push(Manifest::new(app::namespace_object(spec, &ns, None, true), origin.key("namespace")));
+        }
+        manifests.push(cluster);
+        groups.push(Group { owner: format!("`{origin}`"), manifests, layer: 0 });
+    }
     let layer_objects = spec.layers.iter().enumerate().flat_map(|(l, layer)| {
         let at = JsonPath::root().key("layers").index(l).key("objects");
         layer.objects.iter().enumerate().map(move |(i, obj)| (l, at.index(i), obj))
@@ -196,7 +212,14 @@ pub fn render_with(spec: &Spec, crds: Option<&Crds>) -> Result<Rendered, Vec<Pro
     if problems.is_empty() {
         uses.sort();
         let layers = spec.layers.iter().map(|l| l.name.clone()).collect();
-        let warnings = reach::warnings(spec, &groups);
+        let mut warnings = reach::warnings(spec, &groups);
+        let sops: Vec<JsonPath> = groups
+            .iter()
+            .flat_map(|g| &g.manifests)
+            .filter(|m| matches!(&m.body, crate::object::Body::Dynamic(o) if sops::is_sops(o)))
+            .map(|m| m.origin.clone())
+            .collect();
+        warnings.extend(sops::sops_warning(&sops));
         let notes = apps.iter().flat_map(pod_fields::notes).collect();
         let public_apps = traefik::public_apps(spec, &apps);
         Ok(Rendered { groups, images: uses, layers, warnings, notes, public_apps })

@@ -6,8 +6,11 @@
 //! ServiceAccounts of pods (of every workload kind, the apps' and raw ones).
 //!
 //! A Secret counts as in the bundle when a `Secret`, an External Secrets
-//! `ExternalSecret` (its `spec.target.name`, else its name) or a cert-manager
-//! `Certificate` (its `spec.secretName`) of the bundle makes it. Anything
+//! `ExternalSecret` (its `spec.target.name`, else its name; those nixflux
+//! renders for `secretEnv`, `secretFiles` included), a SOPS-encrypted
+//! `Secret` (passed through untyped) or a cert-manager
+//! `Certificate` (its `spec.secretName`) of the bundle makes it, or a
+//! CloudNativePG `Cluster` (its owner's `<cluster>-app`). Anything
 //! else that something outside the bundle creates (an operator, a chart) is
 //! declared in the spec's `external.<namespace>`. What exists in every
 //! namespace (the `default` ServiceAccount, the `kube-root-ca.crt`
@@ -65,6 +68,8 @@ struct Index<'a> {
     names: HashMap<(Kind, &'a str), HashSet<&'a str>>,
     /// Services of the bundle (not external ones: their ports are unknown).
     ports: HashMap<(&'a str, &'a str), Ports<'a>>,
+    /// Secrets named by a rule rather than a field (CloudNativePG's).
+    made: Vec<(&'a str, String)>,
 }
 
 impl<'a> Index<'a> {
@@ -78,7 +83,9 @@ impl<'a> Index<'a> {
             Kind::ConfigMap => name == "kube-root-ca.crt",
             Kind::Secret | Kind::Service => false,
         };
-        everywhere || self.names.get(&(kind, namespace)).is_some_and(|n| n.contains(name))
+        everywhere
+            || self.names.get(&(kind, namespace)).is_some_and(|n| n.contains(name))
+            || (kind == Kind::Secret && self.made.iter().any(|(ns, n)| *ns == namespace && n == name))
     }
 }
 
@@ -100,6 +107,18 @@ fn build<'a>(spec: &'a Spec, all: &[&'a Manifest], problems: &mut Vec<Problem>) 
                 index.ports.insert((ns, m.name()), ports.map(|p| (p.name.as_deref(), p.port)).collect());
             }
             Body::Certificate(c) => index.add(Kind::Secret, ns, &c.spec.secret_name),
+            // CloudNativePG makes the owner's Secret `<cluster>-app` unless
+            // the bootstrap names one.
+            Body::Cluster(c) => {
+                let initdb = c.spec.bootstrap.as_ref().and_then(|b| b.initdb.as_ref());
+                if initdb.is_none_or(|i| i.secret.is_none()) {
+                    index.made.push((ns, format!("{}-app", m.name())));
+                }
+            }
+            Body::ExternalSecret(es) => {
+                let target = es.spec.target.as_ref().and_then(|t| t.name.as_deref());
+                index.add(Kind::Secret, ns, target.unwrap_or(m.name()));
+            }
             Body::Dynamic(obj) => {
                 let group = crate::object::group_of(m.body.api_version());
                 let spec_str = |field: &str| obj.get("spec").and_then(|s| s.get(field));
@@ -107,6 +126,8 @@ fn build<'a>(spec: &'a Spec, all: &[&'a Manifest], problems: &mut Vec<Problem>) 
                     ("external-secrets.io", "ExternalSecret") => {
                         Some(spec_str("target").and_then(|t| t.get("name")).and_then(Value::as_str).unwrap_or(m.name()))
                     }
+                    // A SOPS-encrypted Secret, passed through untyped.
+                    ("", "Secret") => Some(m.name()),
                     _ => None,
                 };
                 if let Some(name) = made {

@@ -1,10 +1,11 @@
 //! Data is never pruned by accident: every PersistentVolumeClaim of the
-//! bundle (raw ones too, not only those nixflux renders for volumes) keeps
-//! Flux's prune protection, and so does every Namespace of the bundle that
+//! bundle (raw ones too, not only those nixflux renders for volumes) and
+//! every CloudNativePG `Cluster` (whose volumes the operator deletes with
+//! it) keeps Flux's prune protection, and so does every Namespace of the bundle that
 //! holds a protected claim (deleting a Namespace deletes what is in it).
 //! An object opts out by carrying the annotation with another value
 //! (`kustomize.toolkit.fluxcd.io/prune: enabled`), and a claim nixflux
-//! renders with `prune: true` does the same.
+//! renders with `prune: true` or a Cluster with `allowPrune: true` does the same.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,13 +28,17 @@ pub fn protect_data(groups: &mut [Group]) {
     let mut holding = BTreeSet::new();
     for m in groups.iter_mut().flat_map(|g| g.manifests.iter_mut()) {
         let namespace = m.namespace().map(str::to_owned);
-        if let Body::PersistentVolumeClaim(pvc) = &mut m.body {
-            if annotation(&pvc.metadata.annotations).is_none() {
-                protect(&mut pvc.metadata.annotations);
-            }
-            if annotation(&pvc.metadata.annotations) == Some(DISABLED) {
-                holding.extend(namespace);
-            }
+        let meta = match &mut m.body {
+            Body::PersistentVolumeClaim(pvc) => &mut pvc.metadata,
+            // CloudNativePG deletes a Cluster's volumes with it.
+            Body::Cluster(cluster) => &mut cluster.metadata,
+            _ => continue,
+        };
+        if annotation(&meta.annotations).is_none() {
+            protect(&mut meta.annotations);
+        }
+        if annotation(&meta.annotations) == Some(DISABLED) {
+            holding.extend(namespace);
         }
     }
     for m in groups.iter_mut().flat_map(|g| g.manifests.iter_mut()) {

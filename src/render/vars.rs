@@ -44,7 +44,8 @@ pub fn substitute<'a>(
     origin: &JsonPath,
     problems: &mut Vec<Problem>,
 ) -> Cow<'a, Map<String, Value>> {
-    if disabled(obj) {
+    // SOPS-encrypted objects are passed through exactly as written.
+    if disabled(obj) || super::sops::is_sops(obj) {
         return Cow::Borrowed(obj);
     }
     let mut changed: Option<Map<String, Value>> = None;

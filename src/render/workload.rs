@@ -153,7 +153,13 @@ fn pod_spec(cx: &AppContext, image: &str) -> PodSpec {
         }),
         init_containers: non_empty(extras.chain(sidecars).collect()),
         containers: vec![container::main(cx, image)],
-        volumes: non_empty(app.volumes.iter().map(|(name, v)| volume(cx, name.as_str(), v)).collect()),
+        volumes: non_empty(
+            app.volumes
+                .iter()
+                .map(|(name, v)| volume(cx, name.as_str(), v))
+                .chain(super::secrets::volumes(cx))
+                .collect(),
+        ),
         ..Default::default()
     }
 }

@@ -15,6 +15,7 @@ pub mod quantity;
 pub mod resources;
 pub mod schedule;
 pub mod traefik;
+pub mod secrets_db;
 
 pub use cidr::Cidr;
 pub use model::*;

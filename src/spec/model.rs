@@ -20,6 +20,7 @@ use super::quantity::Quantity;
 pub use super::resources::{ResourceList, Resources};
 pub use super::schedule::CronSchedule;
 pub use super::traefik::*;
+pub use super::secrets_db::{AppDatabase, PostgresCluster, SecretEnv, SecretFiles, SecretStoreDecl};
 
 pub const API_VERSION: &str = "nixflux/v1alpha1";
 
@@ -105,6 +106,17 @@ pub struct Defaults {
     pub traefik: Option<TraefikDefaults>,
     #[serde(default)]
     pub tls: TlsDefaults,
+    // Secrets and databases (types in `spec/secrets_db.rs`).
+    /// External Secrets stores apps may read, by name.
+    #[serde(default)]
+    pub secret_stores: BTreeMap<String, SecretStoreDecl>,
+    /// The store `secretEnv`/`secretFiles` entries read unless they name one
+    /// (default: the only one declared).
+    #[serde(default)]
+    pub secret_store: Option<String>,
+    /// The shared CloudNativePG Cluster of `database.postgres`.
+    #[serde(default)]
+    pub postgres: Option<PostgresCluster>,
 }
 
 impl Default for Defaults {
@@ -118,6 +130,9 @@ impl Default for Defaults {
             annotations: Annotations::new(),
             traefik: None,
             tls: TlsDefaults::default(),
+            secret_stores: BTreeMap::new(),
+            secret_store: None,
+            postgres: None,
         }
     }
 }
@@ -246,6 +261,15 @@ pub struct App {
     /// The app's routes skip `defaults.traefik.auth`.
     #[serde(default)]
     pub public: bool,
+    // Secrets and databases (types in `spec/secrets_db.rs`).
+    /// Environment variables from External Secrets store entries.
+    #[serde(default)]
+    pub secret_env: SecretEnv,
+    /// Volumes of files from External Secrets store entries.
+    #[serde(default)]
+    pub secret_files: SecretFiles,
+    #[serde(default)]
+    pub database: AppDatabase,
 }
 
 /// A TCP/UDP port number, 1 to 65535.

@@ -6,6 +6,7 @@
 
 mod maximal;
 mod traefik;
+mod secrets_db;
 
 use std::path::PathBuf;
 
