@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 
 use super::id::group_of;
 use super::round_trip::round_trip;
-use crate::crd::flux::{Alert, Bucket, Kustomization, Provider, Receiver};
+use crate::crd::flux::{Alert, Bucket, HelmRelease, HelmRepository, Kustomization, OCIRepository, Provider, Receiver};
 use crate::spec::names::NameRule;
 use crate::spec::{JsonPath, Problem};
 
@@ -212,7 +212,10 @@ kinds! {
         // kinds, a source before what builds from it, a Provider before
         // the Alerts that name it.
         Bucket => NameRule::Dns1123Subdomain;
+        HelmRepository => NameRule::Dns1123Subdomain;
+        OCIRepository => NameRule::Dns1123Subdomain;
         Kustomization => NameRule::Dns1123Subdomain;
+        HelmRelease => NameRule::Dns1123Subdomain;
         Receiver => NameRule::Dns1123Subdomain;
         Provider => NameRule::Dns1123Subdomain;
         Alert => NameRule::Dns1123Subdomain;
@@ -285,6 +288,10 @@ mod tests {
         assert!(typed_kind("source.toolkit.fluxcd.io/v1", "Bucket").is_some_and(|k| k.namespaced));
         assert!(typed_kind("source.toolkit.fluxcd.io/v1beta2", "Bucket").is_none());
         assert!(typed_kind("notification.toolkit.fluxcd.io/v1beta3", "Alert").is_some());
+        assert!(typed_kind("helm.toolkit.fluxcd.io/v2", "HelmRelease").is_some_and(|k| k.namespaced));
+        assert!(typed_kind("source.toolkit.fluxcd.io/v1", "HelmRepository").is_some());
+        assert!(typed_kind("source.toolkit.fluxcd.io/v1", "OCIRepository").is_some());
+        assert!(typed_kind("source.toolkit.fluxcd.io/v1beta2", "OCIRepository").is_none());
     }
 
     #[test]
@@ -296,6 +303,8 @@ mod tests {
         assert!(apply_rank("HorizontalPodAutoscaler") < apply_rank("Bucket"));
         assert!(apply_rank("Bucket") < apply_rank("Kustomization"));
         assert!(apply_rank("Provider") < apply_rank("Alert"));
+        assert!(apply_rank("HelmRepository") < apply_rank("HelmRelease"));
+        assert!(apply_rank("OCIRepository") < apply_rank("HelmRelease"));
         assert_eq!(apply_rank("Middleware"), TYPED.len());
         assert_eq!(apply_rank("ClusterIssuer"), TYPED.len());
     }
