@@ -45,6 +45,9 @@ fn probes() -> Vec<(&'static str, String)> {
         ("secret key ref", app(&format!(r#"{{"env":{{"A":{{"secretKeyRef":{{{u}}}}}}}}}"#))),
         ("config map key ref", app(&format!(r#"{{"env":{{"A":{{"configMapKeyRef":{{{u}}}}}}}}}"#))),
         ("field ref", app(&format!(r#"{{"env":{{"A":{{"fieldRef":{{{u}}}}}}}}}"#))),
+        ("helm", app(&format!(r#"{{"helm":{{{u}}}}}"#))),
+        ("helm values from", app(&format!(r#"{{"helm":{{"valuesFrom":[{{{u}}}]}}}}"#))),
+        ("helm image value", app(&format!(r#"{{"helm":{{"imageValues":[{{{u}}}]}}}}"#))),
     ]
 }
 
