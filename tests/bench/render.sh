@@ -5,11 +5,21 @@
 #
 #   tests/bench/render.sh            # N = 1000 and 10000, 5 runs each
 #   RUNS=9 tests/bench/render.sh 1000 20000
+#   MODE=integrations tests/bench/render.sh 1000   # every app uses the integrations (issue 13)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${RUNS:-5}
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(1000 10000)
+
+# --- integrations mode (issue 13) ---
+# MODE=integrations: gen_spec.py --integrations (each app also has a Helm
+# chart with image values; the other integrations hook in there).
+gen_args=()
+if [ "${MODE:-plain}" = integrations ]; then
+  gen_args+=(--integrations)
+fi
+# --- end integrations mode ---
 
 cargo build --release --quiet
 bin=target/release/nixflux
@@ -20,7 +30,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 
 printf '%-8s %-8s %-12s %-12s %-10s\n' apps objects wall_s peak_MB files
 for n in "${sizes[@]}"; do
-  python3 tests/bench/gen_spec.py "$n" > "$work/spec.json"
+  python3 tests/bench/gen_spec.py "$n" ${gen_args[@]+"${gen_args[@]}"} > "$work/spec.json"
   "$bin" render "$work/spec.json" --out "$work/out" --quiet   # warm-up
   : > "$work/wall"; : > "$work/rss"
   for _ in $(seq "$runs"); do
