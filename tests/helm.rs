@@ -197,3 +197,28 @@ fn version_ranges_render_only_when_allowed() {
     let objects = rendered_objects(&spec.to_string());
     assert_eq!(find(&objects, "OCIRepository", "podinfo")["spec"]["ref"], json!({ "tag": "6.7.1" }));
 }
+
+#[test]
+fn image_value_keys_that_clash_with_the_split_are_refused() {
+    let mut spec: Value = serde_json::from_str(&std::fs::read_to_string(spec()).unwrap()).unwrap();
+    spec["apps"]["podinfo"]["helm"]["imageValues"] = json!([
+        { "path": "image", "image": "podinfo", "registryKey": "tag" },
+        { "path": "ui", "image": "podinfo", "form": "reference", "digestKey": "digest" },
+        { "path": "ui.message", "image": "podinfo" },
+        { "path": "a..b", "image": "podinfo" },
+    ]);
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("spec.json");
+    std::fs::write(&path, spec.to_string()).unwrap();
+    let out = nixflux().arg("check").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    for want in [
+        "at `apps.podinfo.helm.imageValues[0].registryKey`: `tag` cannot be the `registryKey`",
+        "at `apps.podinfo.helm.imageValues[1].digestKey`: `digestKey` applies to the `split` form only",
+        "at `apps.podinfo.helm.values.ui.message`: `values.ui.message` is a string, not an object",
+        "at `apps.podinfo.helm.imageValues[3].path`: `a..b` is not a value path",
+    ] {
+        assert!(stderr.contains(want), "missing {want:?} in\n{stderr}");
+    }
+}

@@ -40,6 +40,16 @@ pub fn values(
             );
             continue;
         };
+        for (field, key) in [("registryKey", &iv.registry_key), ("digestKey", &iv.digest_key)] {
+            if let Some(k) =
+                key.as_deref().filter(|k| k.is_empty() || k.contains('.') || ["repository", "tag"].contains(k))
+            {
+                problems.push(
+                    Problem::new(here.key(field), format!("`{k}` cannot be the `{field}`"))
+                        .with_hint("name one key beside `repository` and `tag`, such as `registry` or `digest`"),
+                );
+            }
+        }
         if iv.form == ImageValueForm::Reference {
             for (field, set) in [("registryKey", iv.registry_key.is_some()), ("digestKey", iv.digest_key.is_some())] {
                 if set {
