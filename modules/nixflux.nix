@@ -232,9 +232,7 @@ let
             host = req types.str "Host name." "photos.example.org";
             path = opt types.str "Path prefix (nixflux's default: /)." "/api";
             className = opt types.str "Ingress class (default: defaults.ingressClassName)." "traefik";
-            tls = opt (types.submodule {
-              options.secretName = req types.str "TLS Secret name." "photos-tls";
-            }) "TLS for the host." { secretName = "photos-tls"; };
+            tls = opt routeTls "TLS for the host." { secretName = "photos-tls"; };
             annotations = opt stringMap "Annotations on the Ingress." { "cert-manager.io/cluster-issuer" = "letsencrypt"; };
           };
         }) "An Ingress for `port` (the route named like the app)." { host = "photos.example.org"; };
@@ -251,13 +249,13 @@ let
               service = opt types.str "The Service the route reaches (nixflux's default: the app's own)." "immich-ml";
               port = opt (types.either types.str types.port) "The Service's port, by name or number (nixflux's default: http)." "metrics";
               className = opt types.str "Ingress class (default: defaults.ingressClassName)." "traefik";
-              tls = opt (types.submodule {
-                options.secretName = req types.str "TLS Secret name." "hooks-tls";
-              }) "TLS for the host." { secretName = "hooks-tls"; };
+              tls = opt routeTls "TLS for the host." { secretName = "hooks-tls"; };
               annotations = opt stringMap "Annotations on this route's Ingress." { };
-            };
+            }
+            // traefikRouteOptions;
           }
         )) "More routes, each its own Ingress `<app>-<route>`." { webhooks = { host = "hooks.example.org"; path = "/api/webhook"; }; };
+        public = opt types.bool "The app's routes skip defaults.traefik.auth (nixflux's default: false)." true;
         networkPolicy = opt (types.submodule {
           options = {
             profile = opt types.str "Network policy profile (default: defaults.networkPolicyProfile)." "web-app-internal";
@@ -511,6 +509,62 @@ let
         };
       };
     };
+
+  # --- traefik / cert-manager ---
+  # defaults.traefik (entrypoints, auth middleware), defaults.tls (issuers,
+  # wildcard), and what apps and routes add (public, entryPoints,
+  # middlewares, tls.issuer, external.<ns>.middlewares); see docs/spec.md,
+  # "Traefik routes and TLS".
+  routeTls = types.submodule {
+    options = {
+      secretName = opt types.str "An existing TLS Secret, or the one the Certificate from `issuer` fills." "hooks-tls";
+      issuer = opt types.str "A key of `defaults.tls.issuers`: a Certificate for the host." "letsencrypt";
+    };
+  };
+  traefikRouteOptions = {
+    entryPoints = opt (types.listOf types.str) "Traefik entrypoints of the route (nixflux's default: every one of defaults.traefik.entryPoints)." [ "websecure" ];
+    middlewares = opt (types.listOf types.str) "Traefik middlewares after the auth one: `name` or `namespace/name`." [ "kube-system/lan-only" ];
+  };
+  traefikDefaults = types.submodule {
+    options = {
+      entryPoints = req (types.attrsOf (types.submodule {
+        options.tls = opt types.bool "Traefik terminates TLS on this entrypoint (nixflux's default: false)." true;
+      })) "The cluster's entrypoints; routes get all of them unless they name a subset." { websecure.tls = true; tunnel = { }; };
+      auth = opt (types.submodule {
+        options = {
+          name = req types.str "The Middleware's name." "sso";
+          namespace = opt types.str "Where an existing middleware is (without `forwardAuth`)." "auth";
+          forwardAuth = opt (types.submodule {
+            options = {
+              address = req types.str "The auth server's URL." "http://oauth2-proxy.auth.svc/oauth2/auth";
+              trustForwardHeader = opt types.bool "Trust X-Forwarded-* headers (nixflux's default: true)." true;
+              authResponseHeaders = opt (types.listOf types.str) "Response headers copied to the request." [ "X-Auth-Request-User" ];
+              authSigninUrl = opt types.str "Where to send a user who is not signed in." "https://auth.example.org/oauth2/start";
+            };
+          }) "Render the middleware (forward auth) into every namespace with a route through it." { address = "http://oauth2-proxy.auth.svc/oauth2/auth"; };
+        };
+      }) "The auth middleware of every route whose app is not `public`." { name = "sso"; };
+    };
+  };
+  tlsDefaults = types.submodule {
+    options = {
+      issuers = opt (types.attrsOf (types.submodule {
+        options = {
+          kind = opt (types.enum [ "ClusterIssuer" "Issuer" ]) "Issuer kind (nixflux's default: ClusterIssuer)." "Issuer";
+          namespace = opt types.str "The namespace of an Issuer." "web";
+        };
+      })) "cert-manager issuers Certificates may name." { letsencrypt = { }; };
+      wildcard = opt (types.submodule {
+        options = {
+          domain = req types.str "The domain: the certificate is for `*.<domain>` and `<domain>`." "home.example.org";
+          issuer = req types.str "A key of `issuers`." "letsencrypt";
+          secretName = opt types.str "The Certificate and Secret name (nixflux's default: wildcard-tls)." "wildcard-tls";
+          namespace = opt types.str "Namespace of the Certificate and TLSStore (default: defaults.ingressControllerNamespace)." "traefik";
+        };
+      }) "The cluster's wildcard certificate, served by Traefik's default TLSStore." { domain = "home.example.org"; issuer = "letsencrypt"; };
+    };
+  };
+  # --- end traefik / cert-manager ---
 
   # Drops nulls from option values (not from raw objects or rules).
   clean =
@@ -773,6 +827,8 @@ in
         createNamespaces = opt types.bool "Render app Namespaces (nixflux's default: true)." false;
         labels = opt stringMap "Labels on every rendered object." { };
         annotations = opt stringMap "Annotations on every rendered object of the apps." { };
+        traefik = opt traefikDefaults "Routes render as Traefik IngressRoutes on these entrypoints." { entryPoints.websecure.tls = true; };
+        tls = opt tlsDefaults "cert-manager issuers and the wildcard certificate." { };
       };
     }) "Settings every app inherits." { ingressClassName = "traefik"; };
     vars = opt (types.attrsOf types.str) "Variables substituted into raw objects' strings at render time (`\${NAME}`, `\${NAME:=default}`; `$\${` is a literal `\${`)." { DOMAIN = "home.example.org"; };
@@ -783,6 +839,7 @@ in
           configMaps = opt (types.listOf types.str) "ConfigMaps of this namespace created outside the bundle." [ ];
           services = opt (types.listOf types.str) "Services of this namespace created outside the bundle." [ ];
           serviceAccounts = opt (types.listOf types.str) "ServiceAccounts of this namespace created outside the bundle." [ ];
+          middlewares = opt (types.listOf types.str) "Traefik Middlewares of this namespace created outside the bundle." [ ];
         };
       }
     )) "Objects, by namespace, that references may name although the bundle does not hold them." { photos.secrets = [ "immich-db" ]; };

@@ -11,6 +11,7 @@ const UNKNOWN: &str = "qqqqqqqqqqqqqqqqqqqq";
 fn probes() -> Vec<(&'static str, String)> {
     let app = |inner: &str| format!(r#"{{"apiVersion":"nixflux/v1alpha1","apps":{{"a":{inner}}}}}"#);
     let u = format!(r#""{UNKNOWN}":1"#);
+    let defaults = |inner: &str| format!(r#"{{"apiVersion":"nixflux/v1alpha1","defaults":{inner}}}"#);
     vec![
         ("top level", format!(r#"{{"apiVersion":"nixflux/v1alpha1",{u}}}"#)),
         ("defaults", format!(r#"{{"apiVersion":"nixflux/v1alpha1","defaults":{{{u}}}}}"#)),
@@ -45,6 +46,18 @@ fn probes() -> Vec<(&'static str, String)> {
         ("secret key ref", app(&format!(r#"{{"env":{{"A":{{"secretKeyRef":{{{u}}}}}}}}}"#))),
         ("config map key ref", app(&format!(r#"{{"env":{{"A":{{"configMapKeyRef":{{{u}}}}}}}}}"#))),
         ("field ref", app(&format!(r#"{{"env":{{"A":{{"fieldRef":{{{u}}}}}}}}}"#))),
+        ("traefik", defaults(&format!(r#"{{"traefik":{{"entryPoints":{{}},{u}}}}}"#))),
+        ("entry point", defaults(&format!(r#"{{"traefik":{{"entryPoints":{{"e":{{{u}}}}}}}}}"#))),
+        ("auth", defaults(&format!(r#"{{"traefik":{{"entryPoints":{{}},"auth":{{"name":"a",{u}}}}}}}"#))),
+        (
+            "forward auth",
+            defaults(&format!(
+                r#"{{"traefik":{{"entryPoints":{{}},"auth":{{"name":"a","forwardAuth":{{"address":"x",{u}}}}}}}}}"#
+            )),
+        ),
+        ("tls", defaults(&format!(r#"{{"tls":{{{u}}}}}"#))),
+        ("issuer", defaults(&format!(r#"{{"tls":{{"issuers":{{"i":{{{u}}}}}}}}}"#))),
+        ("wildcard", defaults(&format!(r#"{{"tls":{{"wildcard":{{"domain":"d","issuer":"i",{u}}}}}}}"#))),
         ("helm", app(&format!(r#"{{"helm":{{{u}}}}}"#))),
         ("helm values from", app(&format!(r#"{{"helm":{{"valuesFrom":[{{{u}}}]}}}}"#))),
         ("helm image value", app(&format!(r#"{{"helm":{{"imageValues":[{{{u}}}]}}}}"#))),

@@ -210,6 +210,19 @@ fn module_spec_equals_the_helm_spec() {
     assert_eq!(spec, want);
 }
 
+/// The Traefik and cert-manager options (`defaults.traefik`, `defaults.tls`,
+/// `public`, a route's `entryPoints`, `middlewares` and `tls.issuer`,
+/// `external.<ns>.middlewares`) pass through the module unchanged.
+#[test]
+fn module_spec_equals_the_traefik_spec() {
+    let Some(lib) = nixpkgs_lib() else { return };
+    let path = root().join("tests/specs/traefik.json");
+    let spec = eval_module_of(&lib, &path, &serde_json::json!({}), "spec");
+    let expected: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(spec, expected);
+    assert_eq!(eval_module_of(&lib, &path, &serde_json::json!({}), "failedAssertions"), serde_json::json!([]));
+}
+
 /// Patches pass through the module untouched, their nulls (which remove a
 /// field) included; the typed pod options reach the spec as written.
 #[test]

@@ -38,12 +38,12 @@ fn render_to(spec: &Path, out: &Path) {
     run_ok(nixflux().arg("render").arg(spec).arg("--out").arg(out));
 }
 
-#[test]
-fn example_matches_golden_bundle() {
+/// Renders `spec` and compares every file with `tests/golden/<name>`.
+fn matches_golden(spec: &Path, name: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("bundle");
-    render_to(&example(), &out);
-    let golden = root().join("tests/golden/homelab");
+    render_to(spec, &out);
+    let golden = root().join("tests/golden").join(name);
     let actual = files(&out);
     if common::blessing() {
         let _ = std::fs::remove_dir_all(&golden);
@@ -57,6 +57,18 @@ fn example_matches_golden_bundle() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn example_matches_golden_bundle() {
+    matches_golden(&example(), "homelab");
+}
+
+/// Routes as IngressRoutes on two entrypoints, forward auth, public apps,
+/// the wildcard certificate with its TLSStore and a per-host Certificate.
+#[test]
+fn traefik_spec_matches_golden_bundle() {
+    matches_golden(&root().join("tests/specs/traefik.json"), "traefik");
 }
 
 /// Specs that must render: the example and the extra cases in tests/specs.

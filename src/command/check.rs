@@ -17,7 +17,7 @@ pub struct Args {
 
 pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     let crds = args.crds.load()?;
-    let SpecBuild { bundle, apps, warnings, notes } =
+    let SpecBuild { bundle, apps, warnings, notes, public_apps } =
         super::input::build_bundle_with(&args.input, crds.as_ref(), super::input::Additions::default())?;
     let notes_json: Vec<_> =
         notes.iter().map(|n| serde_json::json!({ "path": n.path.to_string(), "message": n.message })).collect();
@@ -31,6 +31,7 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
                 "digest": bundle.digest(),
                 "warnings": warnings_json(&warnings),
                 "notes": notes_json,
+                "publicApps": public_apps,
             })
         ),
         Output::Text => {
@@ -39,6 +40,10 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
             if !global.quiet {
                 for n in &notes {
                     eprintln!("note: at `{}`: {}", n.path, n.message);
+                }
+                if !public_apps.is_empty() {
+                    let names: Vec<String> = public_apps.iter().map(|a| format!("`{a}`")).collect();
+                    eprintln!("public: {} (their routes skip the auth middleware)", names.join(", "));
                 }
                 eprintln!("ok: {apps} apps, {} objects, digest {}", bundle.object_count(), bundle.digest())
             }

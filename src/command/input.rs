@@ -119,6 +119,8 @@ pub struct SpecBuild {
     /// What `check` reports beside success: valid choices the reader
     /// should know about (an app on the host network).
     pub notes: Vec<Problem>,
+    /// Apps whose routes skip the auth middleware.
+    pub public_apps: Vec<String>,
 }
 
 /// Reads, parses, renders and bundles a spec: everything but writing.
@@ -164,7 +166,7 @@ pub fn build_bundle_with(input: &SpecInput, crds: Option<&Crds>, extra: Addition
     tracing::debug!(files = bundle.file_count(), elapsed = ?started.elapsed(), "bundle built");
     let apps = spec.apps.values().filter(|a| a.enable).count();
     let warnings = Problems { source_name: name, problems: rendered.warnings };
-    Ok(SpecBuild { bundle, apps, warnings, notes: rendered.notes })
+    Ok(SpecBuild { bundle, apps, warnings, notes: rendered.notes, public_apps: rendered.public_apps })
 }
 
 /// The spec text with `extra` appended to its top-level `objects` and its

@@ -91,7 +91,38 @@ pub async fn client(access: &KubeAccess) -> Result<kube::Client, FluxError> {
         }
         KubeAccess::Infer => kube::Config::infer().await.map_err(|e| FluxError::NoAccess { message: e.to_string() })?,
     };
+    if config.cluster_url.scheme() == Some(&http::uri::Scheme::HTTP) {
+        return plain_http_client(config).map_err(|e| FluxError::NoAccess { message: e.to_string() });
+    }
     kube::Client::try_from(config).map_err(|e| FluxError::NoAccess { message: e.to_string() })
+}
+
+/// A client for an API server reached over plain HTTP (a local proxy such
+/// as `kubectl proxy`, a test server): the same layers as kube's default
+/// stack (base URI, credentials, extra headers, timeouts) without the TLS
+/// setup, which reads every system root certificate (about 10 ms of a
+/// publish) for a connection that never uses them.
+fn plain_http_client(config: kube::Config) -> Result<kube::Client, kube::Error> {
+    use hyper_util::client::legacy::connect::HttpConnector;
+    use hyper_util::rt::TokioExecutor;
+    use kube::client::ConfigExt;
+    use tower::ServiceBuilder;
+
+    let mut connector = HttpConnector::new();
+    connector.set_connect_timeout(config.connect_timeout);
+    connector.set_nodelay(true);
+    let mut connector = hyper_timeout::TimeoutConnector::new(connector);
+    connector.set_read_timeout(config.read_timeout);
+    connector.set_write_timeout(config.write_timeout);
+    let http: hyper_util::client::legacy::Client<_, kube::client::Body> =
+        hyper_util::client::legacy::Builder::new(TokioExecutor::new()).build(connector);
+    let service = ServiceBuilder::new()
+        .layer(config.base_uri_layer())
+        .option_layer(config.auth_layer()?)
+        .layer(config.extra_headers_layer()?)
+        .map_err(tower::BoxError::from)
+        .service(http);
+    Ok(kube::Client::new(service, config.default_namespace))
 }
 
 #[cfg(test)]

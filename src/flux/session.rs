@@ -3,7 +3,7 @@
 //! inventory (fetched while the publish reads the target); the moment the
 //! pointer switches, the reconcile request (annotation or Receiver).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -272,15 +272,15 @@ pub enum Gate<'a> {
     Layers(&'a [(String, BundleIndex)]),
 }
 
-impl Gate<'_> {
+impl<'a> Gate<'a> {
     /// What Flux would delete: live inventory no layer keeps.
     fn gone(&self, facts: &ClusterFacts) -> Vec<ObjectId> {
-        let ids = |indexes: &[&BundleIndex]| -> BTreeSet<ObjectId> {
-            indexes.iter().flat_map(|d| d.files.iter().flat_map(|f| f.objects.iter().map(|o| o.id.clone()))).collect()
+        let ids = |indexes: &[&'a BundleIndex]| -> HashSet<&'a ObjectId> {
+            indexes.iter().flat_map(|d| d.files.iter().flat_map(|f| f.objects.iter().map(|o| &o.id))).collect()
         };
         match self {
             Gate::One(desired) => {
-                let kept = ids(&[desired]);
+                let kept = ids(&[*desired]);
                 facts.inventory.iter().filter(|id| !kept.contains(id)).cloned().collect()
             }
             Gate::Layers(layers) => {

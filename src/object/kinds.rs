@@ -29,7 +29,9 @@ use serde_json::{Map, Value};
 
 use super::id::group_of;
 use super::round_trip::round_trip;
+use crate::crd::cert_manager::Certificate;
 use crate::crd::flux::{Alert, Bucket, HelmRelease, HelmRepository, Kustomization, OCIRepository, Provider, Receiver};
+use crate::crd::traefik::{IngressRoute, Middleware, TlsStore};
 use crate::spec::names::NameRule;
 use crate::spec::{JsonPath, Problem};
 
@@ -219,6 +221,12 @@ kinds! {
         Receiver => NameRule::Dns1123Subdomain;
         Provider => NameRule::Dns1123Subdomain;
         Alert => NameRule::Dns1123Subdomain;
+        // A Certificate before the TLSStore serving its Secret, Middlewares
+        // before the IngressRoutes naming them.
+        Certificate => NameRule::Dns1123Subdomain;
+        TlsStore => NameRule::Dns1123Subdomain;
+        Middleware => NameRule::Dns1123Subdomain;
+        IngressRoute => NameRule::Dns1123Subdomain;
     }
     // Cluster-scoped custom kinds of operators a homelab commonly runs (from
     // their upstream CRDs), until their CRD structs are typed rows above.
@@ -281,6 +289,9 @@ mod tests {
         assert!(!kind_info("rbac.authorization.k8s.io/v1", "ClusterRole").namespaced);
         assert!(!kind_info("apiextensions.k8s.io/v1", "CustomResourceDefinition").namespaced);
         assert!(kind_info("traefik.io/v1alpha1", "Middleware").namespaced);
+        assert!(typed_kind("traefik.io/v1alpha1", "IngressRoute").is_some_and(|k| k.namespaced));
+        assert!(typed_kind("traefik.io/v1alpha1", "TLSStore").is_some());
+        assert!(typed_kind("cert-manager.io/v1", "Certificate").is_some());
         assert!(!kind_info("cert-manager.io/v1", "ClusterIssuer").namespaced);
         assert!(typed_kind("cert-manager.io/v1", "ClusterIssuer").is_none());
         assert!(typed_kind("apps/v1", "Deployment").is_some());
@@ -305,7 +316,9 @@ mod tests {
         assert!(apply_rank("Provider") < apply_rank("Alert"));
         assert!(apply_rank("HelmRepository") < apply_rank("HelmRelease"));
         assert!(apply_rank("OCIRepository") < apply_rank("HelmRelease"));
-        assert_eq!(apply_rank("Middleware"), TYPED.len());
+        assert!(apply_rank("Certificate") < apply_rank("TLSStore"));
+        assert!(apply_rank("Middleware") < apply_rank("IngressRoute"));
+        assert_eq!(apply_rank("ServersTransport"), TYPED.len());
         assert_eq!(apply_rank("ClusterIssuer"), TYPED.len());
     }
 

@@ -15,7 +15,16 @@ use crate::spec::{json_path, JsonPath, Problem};
 /// one `T` does not have: reported as an unknown field at its path.
 pub fn round_trip<T: DeserializeOwned + Serialize>(map: &Map<String, Value>, at: &JsonPath) -> Result<T, Vec<Problem>> {
     let typed: T = serde_path_to_error::deserialize(Value::Object(map.clone())).map_err(|e| {
-        vec![Problem::new(join(at, &json_path(e.path())), crate::spec::humanize(&e.inner().to_string()))]
+        // Types that deny unknown fields (the CRD structs) say which they know.
+        let message = e.inner().to_string();
+        let problem = Problem::new(join(at, &json_path(e.path())), crate::spec::humanize(&message));
+        vec![match crate::spec::suggestion(&message) {
+            Some(hint) => {
+                let head = message.split_once(", expected").map_or(message.as_str(), |(h, _)| h);
+                Problem { message: head.to_owned(), ..problem }.with_hint(hint)
+            }
+            None => problem,
+        }]
     })?;
     let back = serde_json::to_value(&typed).map_err(|e| vec![Problem::new(at.clone(), e.to_string())])?;
     let mut problems = Vec::new();

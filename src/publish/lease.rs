@@ -12,6 +12,7 @@
 
 use std::time::Duration;
 
+use md5::Digest;
 use serde::{Deserialize, Serialize};
 
 use super::generation::LEASE_KEY;
@@ -46,6 +47,11 @@ pub enum LeaseError {
 #[derive(Debug)]
 pub struct Lease {
     owner: String,
+    /// Whether a stale lease was taken over: its dead holder may have
+    /// written to the target until it died.
+    took_over: bool,
+    /// The MD5 of the lease's body, hex: the ETag most servers give it.
+    body_md5: String,
 }
 
 fn now_unix() -> i64 {
@@ -118,7 +124,19 @@ impl Lease {
             }
             None => Condition::IfAbsent,
         };
-        Self::take(target, &condition, ttl).await
+        let mut lease = Self::take(target, &condition, ttl).await?;
+        lease.took_over = matches!(condition, Condition::IfMatch(_));
+        Ok(lease)
+    }
+
+    /// Whether `etag` is that of this lease's body as written.
+    pub fn is_own_etag(&self, etag: &str) -> bool {
+        etag == self.body_md5
+    }
+
+    /// Whether this lease replaced a stale one (see `took_over`).
+    pub fn took_over(&self) -> bool {
+        self.took_over
     }
 
     /// Writes a new lease under `condition` and reads it back.
@@ -143,7 +161,8 @@ impl Lease {
             }
             Err(e) => return Err(e.into()),
         }
-        let lease = Lease { owner };
+        let body_md5 = md5::Md5::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let lease = Lease { owner, took_over: false, body_md5 };
         lease.check(target).await?;
         tracing::debug!(owner = %lease.owner, "lease acquired");
         Ok(lease)

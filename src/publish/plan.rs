@@ -3,7 +3,7 @@
 //! object-level changes, the prune guard's verdict, and the object files to
 //! upload (those the target lacks, or holds only partly).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::desired::Loaded;
 use super::error::PublishError;
@@ -46,11 +46,30 @@ impl Plan {
     }
 
     /// The plan with the files of `desired` that `listing` lacks to upload.
-    pub fn with_uploads(mut self, listing: &[ObjectInfo], desired: &Loaded) -> Plan {
-        self.uploads = missing_files(listing, desired);
+    pub fn with_uploads(self, listing: &[ObjectInfo], desired: &Loaded, live: &BTreeSet<&str>) -> Plan {
+        let uploads = missing_files(listing, desired, live, &BTreeSet::new());
+        self.uploading(uploads, desired)
+    }
+
+    /// The plan uploading these files of `desired` (indexes).
+    pub fn uploading(mut self, uploads: Vec<usize>, desired: &Loaded) -> Plan {
+        self.uploads = uploads;
         self.upload_bytes = self.uploads.iter().map(|i| desired.files[*i].content.len() as u64).sum();
         self
     }
+}
+
+/// Indexes of the files of `desired` the live generation (`live`, its
+/// object files) does not hold, once each: what a publish uploads without
+/// waiting for a listing.
+pub fn entering(desired: &Loaded, live: &BTreeSet<&str>) -> Vec<usize> {
+    let mut seen = BTreeSet::new();
+    (0..desired.files.len())
+        .filter(|i| {
+            let path = desired.files[*i].path.as_str();
+            !live.contains(path) && seen.insert(path)
+        })
+        .collect()
 }
 
 /// The prune guard: no empty generation, and no removal of more than the
@@ -71,11 +90,33 @@ pub fn guard(target: &str, live: usize, objects: usize, removed: usize, opts: &O
     Ok(())
 }
 
-/// Indexes of the files the target lacks, or holds only partly.
-fn missing_files(listing: &[ObjectInfo], desired: &Loaded) -> Vec<usize> {
+/// Indexes of the files the target lacks, or holds only partly, once
+/// each, leaving out those in `skip` (uploaded already). A file of the live
+/// generation (`live`) was checked whole when it went live and is checked
+/// by size alone; any other copy is checked by its MD5 where it can be.
+pub fn missing_files(
+    listing: &[ObjectInfo],
+    desired: &Loaded,
+    live: &BTreeSet<&str>,
+    skip: &BTreeSet<&str>,
+) -> Vec<usize> {
     let listed: BTreeMap<&str, &ObjectInfo> = listing.iter().map(|o| (o.key.as_str(), o)).collect();
     let files = &desired.files;
-    (0..files.len()).filter(|i| !has_whole_copy(listed.get(files[*i].path.as_str()).copied(), &files[*i])).collect()
+    let mut seen = BTreeSet::new();
+    (0..files.len())
+        .filter(|i| {
+            let f = &files[*i];
+            let path = f.path.as_str();
+            if skip.contains(path) {
+                return false;
+            }
+            let whole = match listed.get(path) {
+                Some(o) if live.contains(path) => o.size == f.content.len() as u64,
+                listed => has_whole_copy(listed.copied(), f),
+            };
+            !whole && seen.insert(path)
+        })
+        .collect()
 }
 
 /// Whether the target's copy of `file` is whole: its ETag is the MD5 of the

@@ -18,10 +18,10 @@ use super::gc::{collect_garbage, Known};
 use super::generation::{record_key, Changes, Pointer, Record, LEASE_KEY, POINTER_KEY, RECORD_FORMAT};
 use super::lease::{self, Lease};
 use super::options::Options;
-use super::plan::Plan;
+use super::plan::{entering, missing_files, Plan};
 use super::progress::{Phase, Progress};
 use super::state::{bucket_ignore, flux_revision, pointer_etag, read_pointer, State};
-use super::target::{Condition, Target, TargetError};
+use super::target::{Condition, ObjectInfo, Target, TargetError};
 use super::tracked::{revision_after, Tracked};
 use crate::bundle::{BundleFile, Sha256Digest};
 
@@ -119,6 +119,11 @@ pub async fn publish<T: Target>(
     // Publishing what is live writes nothing, so the bucket and Flux's
     // revision stay as they are. One read of the pointer says so; the
     // listing (which only the printed revision would need) is skipped.
+    // The listing goes out at once, beside the pointer read: rclone hashes
+    // every file it lists, which makes it the slowest read of a publish.
+    // Taken before the lease, it is used under the lease only while nobody
+    // else can have written since (see `Listing::still_exact`).
+    let mut listing = Listing::spawn(target);
     let pointer = read_pointer(target).await?;
     tracing::debug!("pointer read");
     if let Some(live) = pointer.as_ref().filter(|p| &p.pointer.bundle_digest == desired.digest()) {
@@ -131,24 +136,12 @@ pub async fn publish<T: Target>(
         return Ok(Report::unchanged(name, live.pointer.generation, desired.digest().clone(), opts.dry_run));
     }
     // What else is read before the lease goes out together: the live
-    // record and the bucket's `.sourceignore`. The listing is taken under
-    // the lease, where nobody else writes; only a dry run (no lease) and a
-    // target without a pointer (whose listing says whether Flux builds
-    // stray files there) need one now.
+    // record and the bucket's `.sourceignore`. A target without a pointer
+    // needs the listing now (it says whether Flux builds stray files there).
     let load = async {
         match pointer {
-            None => State::with_record(target, target.list().await?, None).await,
-            Some(live) => {
-                let listing = async {
-                    if opts.dry_run {
-                        target.list().await
-                    } else {
-                        Ok(Vec::new())
-                    }
-                };
-                let (listing, state) = tokio::join!(listing, State::with_record(target, Vec::new(), Some(live)));
-                Ok(State { listing: listing?, ..state? })
-            }
+            None => State::with_record(target, listing.get().await?.to_vec(), None).await,
+            Some(live) => State::with_record(target, Vec::new(), Some(live)).await,
         }
     };
     let (planned, ignore) = tokio::join!(load, bucket_ignore(target, &opts.flux_ignore));
@@ -166,9 +159,10 @@ pub async fn publish<T: Target>(
         tracing::debug!("hooks checked the plan");
     }
     if opts.dry_run {
-        let revision = flux_revision(target, &planned.listing, &ignore);
+        let listed = listing.get().await?;
+        let revision = flux_revision(target, listed, &ignore);
         let outcome = Outcome {
-            plan: plan.with_uploads(&planned.listing, &desired),
+            plan: plan.with_uploads(listed, &desired, &live_resources(&planned)),
             deleted: 0,
             replaced_rollback_of: replaced_rollback(&planned, &desired),
             tracked: None,
@@ -178,7 +172,7 @@ pub async fn publish<T: Target>(
 
     let lease = Lease::acquire(target, opts.lease_ttl).await?;
     failpoint::hit("lease");
-    let result = publish_under_lease(target, &desired, opts, &lease, (planned, plan), progress).await;
+    let result = publish_under_lease(target, &desired, opts, &lease, (planned, plan, listing), progress).await;
     let release = lease.release(target).await;
     let mut outcome = result?;
     if let Err(e) = release {
@@ -191,6 +185,11 @@ pub async fn publish<T: Target>(
     let revision = revision_after(target, outcome.tracked.as_ref(), &ignore).await?;
     // Changes and uploads as planned under the lease, which the record holds too.
     Ok(Report::of_plan(name, before, digest, outcome, revision, false))
+}
+
+/// The object files of the live generation, as its pointer lists them.
+fn live_resources(state: &State) -> BTreeSet<&str> {
+    state.pointer.iter().flat_map(|p| p.pointer.resources.iter().map(String::as_str)).collect()
 }
 
 /// The generation a live rollback restored, when `desired` is a bundle
@@ -207,31 +206,44 @@ async fn publish_under_lease<T: Target>(
     desired: &Loaded,
     opts: &Options,
     lease: &Lease,
-    (planned, plan): (State, Plan),
+    (planned, plan, mut listing): (State, Plan, Listing),
     progress: &dyn Progress,
 ) -> Result<Outcome, PublishError> {
+    // The listing is awaited only where it decides something. A stale
+    // lease's dead holder may have written after it was taken: list again.
+    if lease.took_over() {
+        listing = Listing::spawn(target);
+    }
     // The plan holds if the pointer did not move before the lease was ours;
-    // otherwise it is made again, guard and all, from the state now. The
-    // listing taken now is exact: nobody else writes while the lease is held.
-    let (now, listing) = tokio::join!(read_pointer(target), target.list());
-    let (now, listing) = (now?, listing?);
-    tracing::debug!(keys = listing.len(), "listed under the lease");
+    // otherwise it is made again, guard and all, from the state now.
+    let now = read_pointer(target).await?;
     let (state, plan) = if now.as_ref().map(|p| p.etag.as_str()) == planned.pointer_etag() {
-        (State { listing, ..planned }, plan)
+        (planned, plan)
     } else {
-        let state = State::with_record(target, listing, now).await?;
+        // Someone switched since: what the early listing saw is not the target now.
+        listing = Listing::spawn(target);
+        let state = State::with_record(target, listing.get().await?.to_vec(), now).await?;
         let plan = Plan::new(&target.name(), &state, desired, opts)?;
         if let Some(hooks) = &opts.hooks {
             hooks.check(&state.live_files, &desired.index).await?;
         }
         (state, plan)
     };
-    let plan = plan.with_uploads(&state.listing, desired);
     let generation = plan.generation;
+    // The live generation's object files are there and whole (every
+    // publish leaves it so). A few files entering go out without waiting
+    // for the listing; the listing then says whether anything else is
+    // missing (a damaged target), which is uploaded before the switch.
+    let live = live_resources(&state);
+    let entering = entering(desired, &live);
+    let eager = state.pointer.is_some() && !desired.retained && entering.len() <= EAGER_UPLOADS;
+    let first: Vec<usize> = if eager {
+        entering
+    } else {
+        let listed = listing.get().await?;
+        missing_files(listed, desired, &live, &BTreeSet::new())
+    };
 
-    let uploads: Vec<BundleFile> = plan.uploads.iter().map(|i| desired.files[*i].clone()).collect();
-    // What the target holds, for garbage collection and Flux's revision, without listing it again.
-    let mut tracked = Tracked::from_listing(&state.listing);
     let record = Record {
         format_version: RECORD_FORMAT,
         generation,
@@ -252,11 +264,12 @@ async fn publish_under_lease<T: Target>(
         lease.check(target).await?;
         Ok::<_, PublishError>(target.put_tagged(&record_key(generation), &record_bytes, &Condition::None).await?)
     };
-    let (written, record_etag) = if desired.retained {
-        let written = upload_all(target, uploads, opts, progress).await?;
+    let files_of =
+        |indexes: &[usize]| -> Vec<BundleFile> { indexes.iter().map(|i| desired.files[*i].clone()).collect() };
+    let (mut written, record_etag, mut uploaded) = if desired.retained {
         // Every resource the new pointer lists must be in the target.
-        let after = target.list().await?;
-        let have: BTreeSet<&str> = after.iter().map(|o| o.key.as_str()).collect();
+        let listed = listing.get().await?;
+        let have: BTreeSet<&str> = listed.iter().map(|o| o.key.as_str()).collect();
         if let Some(lost) = desired.index.files.iter().find(|f| !have.contains(f.path.as_str())) {
             return Err(PublishError::Unrestorable {
                 target: target.name(),
@@ -264,11 +277,33 @@ async fn publish_under_lease<T: Target>(
                 why: format!("its object file `{}` is gone", lost.path),
             });
         }
-        (written, write_record.await?)
+        (Vec::new(), write_record.await?, first)
     } else {
-        let (written, etag) = tokio::join!(upload_all(target, uploads, opts, progress), write_record);
-        (written?, etag?)
+        let (written, etag, listed) =
+            tokio::join!(upload_all(target, files_of(&first), opts, progress), write_record, listing.get());
+        let (written, etag) = (written?, etag?);
+        listed?;
+        (written, etag, first)
     };
+    if !listing.still_exact(lease).await? {
+        listing = Listing::spawn(target);
+    }
+    let listed = listing.get().await?;
+    if eager {
+        let done: BTreeSet<&str> = uploaded.iter().map(|i| desired.files[*i].path.as_str()).collect();
+        let repair = missing_files(listed, desired, &live, &done);
+        if !repair.is_empty() {
+            tracing::warn!(
+                files = repair.len(),
+                "the target lacked object files of the live generation (it was damaged); uploading them again"
+            );
+            written.extend(upload_all(target, files_of(&repair), opts, progress).await?);
+            uploaded.extend(repair);
+        }
+    }
+    let plan = plan.uploading(uploaded, desired);
+    // What the target holds, for garbage collection and Flux's revision, without listing it again.
+    let mut tracked = Tracked::from_listing(listed);
     for (key, etag, size) in written {
         tracked.put(&key, etag, size);
     }
@@ -312,6 +347,58 @@ async fn publish_under_lease<T: Target>(
         }
     };
     Ok(Outcome { plan, deleted, replaced_rollback_of, tracked })
+}
+
+/// Up to this many object files entering the live generation are uploaded
+/// without waiting for the target's listing (which says whether a retained
+/// generation holds them already): uploading a few small files again costs
+/// less than the wait for a listing, which grows with the target.
+const EAGER_UPLOADS: usize = 8;
+
+/// The listing taken under the lease, awaited when first needed.
+/// A listing of the target, taken in the background and awaited where it
+/// decides something.
+struct Listing(tokio::task::JoinSet<Result<Vec<ObjectInfo>, TargetError>>, Option<Vec<ObjectInfo>>);
+
+impl Listing {
+    fn spawn<T: Target>(target: &T) -> Listing {
+        let mut task = tokio::task::JoinSet::new();
+        let target = target.clone();
+        task.spawn(async move { target.list().await });
+        Listing(task, None)
+    }
+
+    /// Whether a listing taken before the lease is still the target's
+    /// content, the pointer being unchanged and no stale lease taken over:
+    /// only a lease holder writes, and none held one while it was taken
+    /// (it shows no lease but this run's own). The one case it cannot see, another publisher
+    /// taking and releasing the lease inside this run's first milliseconds
+    /// without switching, leaves its unreferenced files unseen: the next
+    /// garbage collection removes them, and a revision computed without
+    /// them is not Flux's, so `--wait` times out rather than passing.
+    async fn still_exact(&mut self, lease: &Lease) -> Result<bool, PublishError> {
+        Ok(!self.get().await?.iter().any(|o| o.key == LEASE_KEY && !lease.is_own_etag(&o.etag)))
+    }
+
+    async fn get(&mut self) -> Result<&[ObjectInfo], PublishError> {
+        if self.1.is_none() {
+            let listed = match self.0.join_next().await {
+                Some(Ok(listed)) => listed?,
+                Some(Err(join)) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+                Some(Err(_)) | None => {
+                    return Err(TargetError::Failed {
+                        op: "list",
+                        key: String::new(),
+                        endpoint: String::new(),
+                        message: "the listing was cancelled".into(),
+                    }
+                    .into())
+                }
+            };
+            self.1 = Some(listed);
+        }
+        Ok(self.1.as_deref().unwrap_or_default())
+    }
 }
 
 /// Uploads `files`; returns each key with the ETag the target answered

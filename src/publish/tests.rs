@@ -289,3 +289,43 @@ async fn children_are_targets_of_their_own_under_the_root() {
     put(&a, &bundle(&[("web", 2)]), &Options::default()).await.unwrap();
     assert_eq!(b.list().await.unwrap(), before);
 }
+
+#[tokio::test]
+async fn a_small_change_still_repairs_a_damaged_live_generation() {
+    use super::target::Target;
+    let target = MemoryTarget::new();
+    let opts = Options::default();
+    let first = bundle(&[("a", 1), ("b", 1), ("c", 1)]);
+    put(&target, &first, &opts).await.unwrap();
+    // Someone deletes a file of the live generation that the next one keeps.
+    let second = bundle(&[("a", 2), ("b", 1), ("c", 1)]);
+    let kept: Vec<String> = files_of(&first).intersection(&files_of(&second)).cloned().collect();
+    assert!(!kept.is_empty());
+    target.delete(&kept[0]).await.unwrap();
+    // One app changed: its file goes out eagerly with the record; the
+    // listing then finds the lost file, which is uploaded before the switch.
+    let report = put(&target, &second, &opts).await.unwrap();
+    assert_eq!(report.files_uploaded, 2, "the changed file and the lost one");
+    assert!(files_of(&second).is_subset(&object_files(&target)));
+    let state = State::load(&target).await.unwrap();
+    assert_eq!(state.live.unwrap().generation, 2);
+}
+
+#[tokio::test]
+async fn a_listing_showing_another_lease_is_taken_again_under_ours() {
+    use super::target::{Condition, Target};
+    let target = MemoryTarget::new();
+    let opts = Options::default();
+    put(&target, &bundle(&[("a", 1), ("b", 1)]), &opts).await.unwrap();
+    // A stale lease of a dead publisher: taken over, so the early listing
+    // (which saw it) is not trusted and the target is listed again.
+    let stale = serde_json::json!({
+        "owner": "dead", "host": "h", "pid": 1, "acquiredAt": "2020-01-01T00:00:00Z", "expiresAtUnix": 0
+    });
+    target.put(super::generation::LEASE_KEY, stale.to_string().as_bytes(), &Condition::None).await.unwrap();
+    let next = bundle(&[("a", 2), ("b", 1)]);
+    let report = put(&target, &next, &opts).await.unwrap();
+    assert_eq!(report.files_uploaded, 1);
+    assert!(files_of(&next).is_subset(&object_files(&target)));
+    assert!(!target.keys().contains(&super::generation::LEASE_KEY.to_owned()), "the lease is released");
+}

@@ -22,6 +22,7 @@ pub fn run(spec: &Spec, groups: &[Group], problems: &mut Vec<Problem>) {
     super::validation::run(&all, problems);
     super::routes::collisions(&all, problems);
     super::references::run(spec, &all, problems);
+    super::traefik::check(spec, &all, problems);
     if !spec.allow_plaintext_secrets {
         plaintext_secrets(&all, problems);
     }

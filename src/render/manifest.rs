@@ -199,7 +199,7 @@ mod tests {
     #[test]
     fn unknown_kinds_pass_through() {
         let obj = raw(
-            json!({"apiVersion": "traefik.io/v1alpha1", "kind": "Middleware", "metadata": {"name": "x"}, "spec": {"anything": 1}}),
+            json!({"apiVersion": "traefik.io/v1alpha1", "kind": "ServersTransport", "metadata": {"name": "x"}, "spec": {"anything": 1}}),
         );
         let m = Manifest::from_raw(&obj, JsonPath::root()).unwrap();
         assert_eq!(m.body, Body::Dynamic(obj));

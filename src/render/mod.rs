@@ -13,6 +13,7 @@ pub mod hardening;
 pub mod helm;
 pub mod helm_values;
 pub mod images;
+pub mod ingress_route;
 pub mod layers;
 pub mod manifest;
 pub mod network_policy;
@@ -24,8 +25,10 @@ pub mod reach;
 mod reach_tests;
 pub mod references;
 pub mod retention;
+pub mod route_view;
 pub mod routes;
 pub mod rules;
+pub mod traefik;
 pub mod traffic;
 pub mod validation;
 pub mod vars;
@@ -53,6 +56,8 @@ pub struct Rendered {
     /// What `check` reports beside success: choices that are valid but
     /// that the reader should know about (an app on the host network).
     pub notes: Vec<Problem>,
+    /// Apps whose routes skip the auth middleware (`public: true`).
+    pub public_apps: Vec<String>,
 }
 
 impl Rendered {
@@ -71,7 +76,17 @@ impl Rendered {
                 let groups: Vec<Group> = self.groups.iter().filter(|g| g.layer == i).cloned().collect();
                 let ids: BTreeSet<_> = groups.iter().flat_map(|g| g.manifests.iter().map(|m| m.id())).collect();
                 let images = self.images.iter().filter(|u| ids.contains(&u.object)).cloned().collect();
-                (name.clone(), Rendered { groups, images, layers: Vec::new(), warnings: Vec::new(), notes: Vec::new() })
+                (
+                    name.clone(),
+                    Rendered {
+                        groups,
+                        images,
+                        layers: Vec::new(),
+                        warnings: Vec::new(),
+                        notes: Vec::new(),
+                        public_apps: Vec::new(),
+                    },
+                )
             })
             .collect()
     }
@@ -94,6 +109,7 @@ pub fn render_with(spec: &Spec, crds: Option<&Crds>) -> Result<Rendered, Vec<Pro
     let profiles = network_policy::Profiles::new(spec, &mut problems);
     let traffic = traffic::Traffic::new(spec, &mut problems);
     let image_map = images::ImageMap::new(spec, &mut problems);
+    traefik::validate(spec, &mut problems);
 
     let apps: Vec<context::AppContext> =
         spec.apps.iter().filter(|(_, a)| a.enable).map(|(name, a)| context::AppContext::new(spec, name, a)).collect();
@@ -165,6 +181,10 @@ pub fn render_with(spec: &Spec, crds: Option<&Crds>) -> Result<Rendered, Vec<Pro
         }
     }
 
+    let cluster = traefik::cluster_objects(spec, &apps);
+    if !cluster.is_empty() {
+        groups.push(Group { owner: "`defaults.traefik`".into(), manifests: cluster, layer: layers::last(spec) });
+    }
     for g in &mut groups[first_shared..] {
         images::pin(spec, &image_map, &mut g.manifests, &mut uses, &mut problems);
     }
@@ -181,7 +201,8 @@ pub fn render_with(spec: &Spec, crds: Option<&Crds>) -> Result<Rendered, Vec<Pro
         let layers = spec.layers.iter().map(|l| l.name.clone()).collect();
         let warnings = reach::warnings(spec, &groups);
         let notes = apps.iter().flat_map(pod_fields::notes).collect();
-        Ok(Rendered { groups, images: uses, layers, warnings, notes })
+        let public_apps = traefik::public_apps(spec, &apps);
+        Ok(Rendered { groups, images: uses, layers, warnings, notes, public_apps })
     } else {
         let mut seen = std::collections::HashSet::new();
         problems.retain(|p| seen.insert((p.path.clone(), p.message.clone())));

@@ -1,9 +1,9 @@
 //! References between objects resolve inside the bundle, or are declared
 //! external: the Service and port of every Ingress backend, the Secrets and
 //! ConfigMaps that pods name (`envFrom`, `env[].valueFrom`, volumes,
-//! projected volumes, `imagePullSecrets`), the TLS Secrets of Ingresses, and
-//! the ServiceAccounts of pods. Pods are those of every workload kind, the
-//! apps' and raw ones alike.
+//! projected volumes, `imagePullSecrets`), the TLS Secrets of Ingresses, the
+//! Services, ports and TLS Secrets of Traefik IngressRoutes, and the
+//! ServiceAccounts of pods (of every workload kind, the apps' and raw ones).
 //!
 //! A Secret counts as in the bundle when a `Secret`, an External Secrets
 //! `ExternalSecret` (its `spec.target.name`, else its name) or a cert-manager
@@ -16,7 +16,8 @@
 use std::collections::{HashMap, HashSet};
 
 use k8s_openapi::api::core::v1::{Container, PodSpec};
-use k8s_openapi::api::networking::v1::IngressBackend;
+use k8s_openapi::api::networking::v1::{IngressBackend, IngressServiceBackend, ServiceBackendPort};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value;
 
 use crate::object::Body;
@@ -98,6 +99,7 @@ fn build<'a>(spec: &'a Spec, all: &[&'a Manifest], problems: &mut Vec<Problem>) 
                 let ports = svc.spec.iter().flat_map(|s| s.ports.iter().flatten());
                 index.ports.insert((ns, m.name()), ports.map(|p| (p.name.as_deref(), p.port)).collect());
             }
+            Body::Certificate(c) => index.add(Kind::Secret, ns, &c.spec.secret_name),
             Body::Dynamic(obj) => {
                 let group = crate::object::group_of(m.body.api_version());
                 let spec_str = |field: &str| obj.get("spec").and_then(|s| s.get(field));
@@ -105,7 +107,6 @@ fn build<'a>(spec: &'a Spec, all: &[&'a Manifest], problems: &mut Vec<Problem>) 
                     ("external-secrets.io", "ExternalSecret") => {
                         Some(spec_str("target").and_then(|t| t.get("name")).and_then(Value::as_str).unwrap_or(m.name()))
                     }
-                    ("cert-manager.io", "Certificate") => spec_str("secretName").and_then(Value::as_str),
                     _ => None,
                 };
                 if let Some(name) = made {
@@ -198,7 +199,7 @@ pub fn run(spec: &Spec, all: &[&Manifest], problems: &mut Vec<Problem>) {
                 let Some(svc) = &b.service else { continue };
                 let field = format!("{at}.service.name");
                 if check(spec, m, &index, &Reference { kind: Kind::Service, name: &svc.name, field }, problems) {
-                    backend_port(m, &index, svc, &at, problems);
+                    backend_port(m, &index, svc, &|f| format!("{at}.service.port.{f}"), problems);
                 }
             }
             for (i, tls) in s.tls.iter().flatten().enumerate() {
@@ -207,9 +208,49 @@ pub fn run(spec: &Spec, all: &[&Manifest], problems: &mut Vec<Problem>) {
                 }
             }
         }
+        if let Body::IngressRoute(ir) = &m.body {
+            ingress_route_references(spec, m, &index, ir, &mut refs, problems);
+        }
         for r in &refs {
             check(spec, m, &index, r, problems);
         }
+    }
+}
+
+/// An IngressRoute's Services of its own namespace (with their ports) and
+/// its TLS Secret; TraefikServices and other namespaces' Services are left
+/// to Traefik.
+fn ingress_route_references<'a>(
+    spec: &Spec,
+    m: &Manifest,
+    index: &Index,
+    ir: &'a crate::crd::traefik::IngressRoute,
+    refs: &mut Vec<Reference<'a>>,
+    problems: &mut Vec<Problem>,
+) {
+    let ns = namespace_of(m);
+    for (i, route) in ir.spec.routes.iter().enumerate() {
+        for (j, svc) in route.services.iter().flatten().enumerate() {
+            let other_kind = svc.kind.as_deref().is_some_and(|k| k != "Service");
+            if other_kind || svc.namespace.as_deref().is_some_and(|n| n != ns) {
+                continue;
+            }
+            let at = format!("spec.routes[{i}].services[{j}]");
+            let r = Reference { kind: Kind::Service, name: &svc.name, field: format!("{at}.name") };
+            if !check(spec, m, index, &r, problems) {
+                continue;
+            }
+            let port = match &svc.port {
+                Some(IntOrString::String(name)) => ServiceBackendPort { name: Some(name.clone()), number: None },
+                Some(IntOrString::Int(n)) => ServiceBackendPort { name: None, number: Some(*n) },
+                None => continue,
+            };
+            let backend = IngressServiceBackend { name: svc.name.clone(), port: Some(port) };
+            backend_port(m, index, &backend, &|_| format!("{at}.port"), problems);
+        }
+    }
+    if let Some(name) = ir.spec.tls.as_ref().and_then(|t| t.secret_name.as_deref()) {
+        refs.push(Reference { kind: Kind::Secret, name, field: "spec.tls.secretName".to_owned() });
     }
 }
 
@@ -361,8 +402,8 @@ fn app_field(spec: &Spec, m: &Manifest, r: &Reference) -> Option<JsonPath> {
 fn backend_port(
     m: &Manifest,
     index: &Index,
-    svc: &k8s_openapi::api::networking::v1::IngressServiceBackend,
-    at: &str,
+    svc: &IngressServiceBackend,
+    port_path: &dyn Fn(&str) -> String,
     problems: &mut Vec<Problem>,
 ) {
     let ns = namespace_of(m);
@@ -390,7 +431,7 @@ fn backend_port(
         None if ports.is_empty() => "the Service has no ports".to_owned(),
         None => format!("its ports are {listed}"),
     };
-    let field_path = format!("{at}.service.port.{field}");
+    let field_path = port_path(field);
     problems.push(
         Problem::new(
             m.field_path(&field_path),

@@ -61,7 +61,7 @@ fn secrets_made_in_the_bundle_or_declared_resolve() {
           "spec": { "target": { "name": "from-es" } } },
         { "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": { "name": "own-name" }, "spec": {} },
         { "apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": { "name": "c" },
-          "spec": { "secretName": "from-cert" } },
+          "spec": { "secretName": "from-cert", "issuerRef": { "name": "ca", "kind": "ClusterIssuer" } } },
         workload("Deployment", "from-es"),
         { "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": { "name": "s" }, "spec": {
             "selector": {}, "template": { "spec": { "serviceAccountName": "default", "containers": [ { "name": "c", "image": IMG,
@@ -72,6 +72,7 @@ fn secrets_made_in_the_bundle_or_declared_resolve() {
                            { "name": "e", "configMap": { "name": "outside" } } ] } } } }
     ]);
     let spec = json!({ "apiVersion": "nixflux/v1alpha1", "external": { "x": { "configMaps": [ "outside" ] } },
+        "defaults": { "tls": { "issuers": { "ca": {} } } },
         "apps": { "x": { "objects": made } } });
     assert_eq!(problems(spec), Vec::new());
 }

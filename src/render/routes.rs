@@ -13,116 +13,69 @@ use k8s_openapi::api::networking::v1::{
 
 use crate::object::{Body, ObjectId};
 use crate::spec::names::is_dns1123_subdomain;
-use crate::spec::{Annotations, IngressTls, JsonPath, PathType, Problem, ServicePortRef};
+use crate::spec::{JsonPath, Problem, ServicePortRef};
 
 use super::context::{to_strings, AppContext, HTTP_PORT};
 use super::manifest::Manifest;
+use super::route_view::{tls_secret, views, RouteView};
 
-/// One route, from `ingress` or from `routes`.
-struct RouteView<'a> {
-    /// The Ingress name.
-    object: String,
-    at: JsonPath,
-    host: &'a str,
-    path: &'a str,
-    path_type: PathType,
-    /// None: the app's own Service.
-    service: Option<&'a str>,
-    port: Option<&'a ServicePortRef>,
-    class_name: Option<&'a str>,
-    tls: Option<&'a IngressTls>,
-    annotations: &'a Annotations,
-    /// From the `ingress` field (which the app's checks cover).
-    sugar: bool,
-}
-
-fn views<'a>(cx: &'a AppContext) -> Vec<RouteView<'a>> {
-    let mut out = Vec::new();
-    if let Some(ing) = &cx.app.ingress {
-        out.push(RouteView {
-            object: cx.name.to_string(),
-            at: cx.at.key("ingress"),
-            host: &ing.host,
-            path: &ing.path,
-            path_type: PathType::Prefix,
-            service: None,
-            port: None,
-            class_name: ing.class_name.as_deref(),
-            tls: ing.tls.as_ref(),
-            annotations: &ing.annotations,
-            sugar: true,
-        });
-    }
-    for (name, r) in &cx.app.routes {
-        out.push(RouteView {
-            object: format!("{}-{name}", cx.name),
-            at: cx.at.key("routes").key(name.as_str()),
-            host: &r.host,
-            path: &r.path,
-            path_type: r.path_type,
-            service: r.service.as_deref(),
-            port: r.port.as_ref(),
-            class_name: r.class_name.as_deref(),
-            tls: r.tls.as_ref(),
-            annotations: &r.annotations,
-            sugar: false,
-        });
-    }
-    out
-}
-
-/// The app's Ingresses: `ingress` first, then `routes` by name.
+/// The app's routes: Ingresses (`ingress` first, then `routes` by name),
+/// or IngressRoutes with `defaults.traefik`; and a Certificate for each
+/// route whose `tls` names an issuer.
 pub fn ingresses(cx: &AppContext) -> Vec<Manifest> {
-    views(cx)
-        .into_iter()
-        // Without `port` the app has no Service: `validate` says so, once.
-        .filter(|r| r.service.is_some() || (cx.app.image.is_some() && cx.app.port.is_some()))
-        .map(|r| {
-            let mut meta = cx.meta(&r.object);
-            if !r.annotations.is_empty() {
-                meta.annotations.get_or_insert_with(BTreeMap::new).extend(to_strings(r.annotations));
-            }
-            let port = match r.port {
-                None => ServiceBackendPort { name: Some(HTTP_PORT.into()), number: None },
-                Some(ServicePortRef::Name(n)) => ServiceBackendPort { name: Some(n.to_string()), number: None },
-                Some(ServicePortRef::Number(n)) => ServiceBackendPort { name: None, number: Some(i32::from(n.0)) },
-            };
-            let ingress = Ingress {
-                metadata: meta,
-                spec: Some(IngressSpec {
-                    ingress_class_name: r
-                        .class_name
-                        .map(str::to_owned)
-                        .or_else(|| cx.spec.defaults.ingress_class_name.clone()),
-                    rules: Some(vec![IngressRule {
-                        host: Some(r.host.to_owned()),
-                        http: Some(HTTPIngressRuleValue {
-                            paths: vec![HTTPIngressPath {
-                                path: Some(r.path.to_owned()),
-                                path_type: r.path_type.as_str().into(),
-                                backend: IngressBackend {
-                                    service: Some(IngressServiceBackend {
-                                        name: r.service.map_or_else(|| cx.name.to_string(), str::to_owned),
-                                        port: Some(port),
-                                    }),
-                                    resource: None,
-                                },
-                            }],
-                        }),
-                    }]),
-                    tls: r.tls.map(|t| {
-                        vec![IngressTLS {
-                            hosts: Some(vec![r.host.to_owned()]),
-                            secret_name: Some(t.secret_name.clone()),
-                        }]
+    // Without `port` the app has no Service: `validate` says so, once.
+    let routed =
+        views(cx).into_iter().filter(|r| r.service.is_some() || (cx.app.image.is_some() && cx.app.port.is_some()));
+    let routed: Vec<RouteView> = routed.collect();
+    let certificates = routed.iter().filter_map(|r| super::ingress_route::certificate(cx, r));
+    let mut out: Vec<Manifest> = certificates.collect();
+    if cx.spec.defaults.traefik.is_some() {
+        out.extend(routed.iter().flat_map(|r| super::ingress_route::ingress_routes(cx, r)));
+        return out;
+    }
+    out.extend(routed.into_iter().map(|r| {
+        let mut meta = cx.meta(&r.object);
+        if !r.annotations.is_empty() {
+            meta.annotations.get_or_insert_with(BTreeMap::new).extend(to_strings(r.annotations));
+        }
+        let port = match r.port {
+            None => ServiceBackendPort { name: Some(HTTP_PORT.into()), number: None },
+            Some(ServicePortRef::Name(n)) => ServiceBackendPort { name: Some(n.to_string()), number: None },
+            Some(ServicePortRef::Number(n)) => ServiceBackendPort { name: None, number: Some(i32::from(n.0)) },
+        };
+        let ingress = Ingress {
+            metadata: meta,
+            spec: Some(IngressSpec {
+                ingress_class_name: r
+                    .class_name
+                    .map(str::to_owned)
+                    .or_else(|| cx.spec.defaults.ingress_class_name.clone()),
+                rules: Some(vec![IngressRule {
+                    host: Some(r.host.to_owned()),
+                    http: Some(HTTPIngressRuleValue {
+                        paths: vec![HTTPIngressPath {
+                            path: Some(r.path.to_owned()),
+                            path_type: r.path_type.as_str().into(),
+                            backend: IngressBackend {
+                                service: Some(IngressServiceBackend {
+                                    name: r.service.map_or_else(|| cx.name.to_string(), str::to_owned),
+                                    port: Some(port),
+                                }),
+                                resource: None,
+                            },
+                        }],
                     }),
-                    ..Default::default()
+                }]),
+                tls: r.tls.map(|t| {
+                    vec![IngressTLS { hosts: Some(vec![r.host.to_owned()]), secret_name: Some(tls_secret(&r, t)) }]
                 }),
-                status: None,
-            };
-            Manifest::new(ingress, r.at)
-        })
-        .collect()
+                ..Default::default()
+            }),
+            status: None,
+        };
+        Manifest::new(ingress, r.at)
+    }));
+    out
 }
 
 /// Checks of the app's routes that need only the app: host, path, TLS
@@ -140,16 +93,20 @@ pub fn validate(cx: &AppContext, problems: &mut Vec<Problem>) {
             problems.push(Problem::new(r.at.key("path"), format!("ingress path `{}` must start with `/`", r.path)));
         }
         if let Some(tls) = r.tls {
-            if !is_dns1123_subdomain(&tls.secret_name) {
-                problems.push(
-                    Problem::new(
-                        r.at.key("tls").key("secretName"),
-                        format!("`{}` is not a valid Secret name", tls.secret_name),
-                    )
-                    .with_hint("a Secret name is a lowercase DNS subdomain"),
-                );
+            match (&tls.secret_name, &tls.issuer) {
+                (Some(name), _) if !is_dns1123_subdomain(name) => problems.push(
+                    Problem::new(r.at.key("tls").key("secretName"), format!("`{name}` is not a valid Secret name"))
+                        .with_hint("a Secret name is a lowercase DNS subdomain"),
+                ),
+                (None, None) => problems.push(
+                    Problem::new(r.at.key("tls"), "`tls` names neither a `secretName` nor an `issuer`").with_hint(
+                        "set `secretName` to an existing Secret, or `issuer` to one of `defaults.tls.issuers`",
+                    ),
+                ),
+                _ => {}
             }
         }
+        super::ingress_route::validate(cx, &r, problems);
         match r.service {
             Some(s) if !crate::spec::names::is_dns1035_label(s) => problems.push(
                 Problem::new(r.at.key("service"), format!("`{s}` is not a valid Service name"))

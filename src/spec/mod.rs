@@ -15,6 +15,7 @@ pub mod problem;
 pub mod quantity;
 pub mod resources;
 pub mod schedule;
+pub mod traefik;
 
 pub use cidr::Cidr;
 pub use model::*;
@@ -96,7 +97,7 @@ pub fn humanize(message: &str) -> String {
 
 /// For serde's "unknown field `x`, expected one of `a`, `b`" (and the same
 /// for enum variants), the hint names the nearest expected word, or lists them.
-fn suggestion(message: &str) -> Option<String> {
+pub fn suggestion(message: &str) -> Option<String> {
     let rest = message.strip_prefix("unknown field `").or_else(|| message.strip_prefix("unknown variant `"))?;
     let (found, rest) = rest.split_once('`')?;
     let expected: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();

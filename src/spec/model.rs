@@ -20,6 +20,7 @@ use super::problem::json_type;
 use super::quantity::Quantity;
 pub use super::resources::{ResourceList, Resources};
 pub use super::schedule::CronSchedule;
+pub use super::traefik::*;
 
 pub const API_VERSION: &str = "nixflux/v1alpha1";
 
@@ -100,6 +101,11 @@ pub struct Defaults {
     pub labels: Labels,
     #[serde(default)]
     pub annotations: Annotations,
+    /// Routes render as Traefik IngressRoutes on these entrypoints.
+    #[serde(default)]
+    pub traefik: Option<TraefikDefaults>,
+    #[serde(default)]
+    pub tls: TlsDefaults,
 }
 
 impl Default for Defaults {
@@ -111,6 +117,8 @@ impl Default for Defaults {
             create_namespaces: true,
             labels: Labels::new(),
             annotations: Annotations::new(),
+            traefik: None,
+            tls: TlsDefaults::default(),
         }
     }
 }
@@ -236,6 +244,9 @@ pub struct App {
     /// More routes, each its own Ingress `<app>-<route>`.
     #[serde(default)]
     pub routes: BTreeMap<RouteName, Route>,
+    /// The app's routes skip `defaults.traefik.auth`.
+    #[serde(default)]
+    pub public: bool,
     /// A Helm chart installed by Flux into the app's namespace (`spec/helm.rs`).
     #[serde(default)]
     pub helm: Option<Helm>,
@@ -310,7 +321,12 @@ pub struct AppIngress {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct IngressTls {
-    pub secret_name: String,
+    /// An existing Secret, or the one the Certificate from `issuer` fills.
+    #[serde(default)]
+    pub secret_name: Option<String>,
+    /// A key of `defaults.tls.issuers`: a Certificate for the host.
+    #[serde(default)]
+    pub issuer: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -621,6 +637,12 @@ pub struct Route {
     pub tls: Option<IngressTls>,
     #[serde(default)]
     pub annotations: Annotations,
+    /// Traefik entrypoints (default: all of `defaults.traefik.entryPoints`).
+    #[serde(default)]
+    pub entry_points: Vec<String>,
+    /// Traefik middlewares after the auth one: `name` or `namespace/name`.
+    #[serde(default)]
+    pub middlewares: Vec<MiddlewareName>,
 }
 
 /// `pathType` of an Ingress path.
@@ -674,4 +696,7 @@ pub struct External {
     pub services: Vec<String>,
     #[serde(default)]
     pub service_accounts: Vec<String>,
+    /// Traefik Middlewares.
+    #[serde(default)]
+    pub middlewares: Vec<String>,
 }

@@ -5,6 +5,7 @@
 //! Tests that need `../shared/crds` skip with a message when it is absent.
 
 mod maximal;
+mod traefik;
 
 use std::path::PathBuf;
 
@@ -350,18 +351,26 @@ fn check_crds_validates_traefik_cert_manager_and_cloudnative_pg_objects() {
         json!({ "apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": { "name": "db", "namespace": "web" },
                 "spec": { "instances": 2, "storage": { "size": "1Gi" } } }),
     ];
-    let (code, stderr) = check_with_crds(&spec_with(good.clone()), &dir);
+    // The Certificate's issuer is declared (created outside the bundle).
+    let spec = |objects: Vec<Value>| {
+        let mut s: Value = serde_json::from_str(&spec_with(objects)).unwrap();
+        s["defaults"] = json!({ "tls": { "issuers": { "lan": { "kind": "ClusterIssuer" } } } });
+        s.to_string()
+    };
+    let (code, stderr) = check_with_crds(&spec(good.clone()), &dir);
     assert_eq!(code, Some(0), "{stderr}");
 
+    // Middleware and Certificate are typed: a misspelt field is refused by
+    // the round trip; a value outside an enum by the schema.
     let mut bad = good;
     bad[0]["spec"]["headers"]["customRequestHeadrs"] = json!({ "X": "y" });
-    bad[1]["spec"]["issuerRef"] = json!("lan");
+    bad[1]["spec"]["privateKey"] = json!({ "rotationPolicy": "Sometimes" });
     bad[2]["spec"]["instances"] = json!(0);
-    let (code, stderr) = check_with_crds(&spec_with(bad), &dir);
+    let (code, stderr) = check_with_crds(&spec(bad), &dir);
     assert_eq!(code, Some(2), "{stderr}");
     for want in [
         "at `objects[0].spec.headers.customRequestHeadrs`: unknown field `customRequestHeadrs`\n    hint: did you mean `customRequestHeaders`?",
-        "at `objects[1].spec.issuerRef`: expected an object, found a string",
+        "at `objects[1].spec.privateKey.rotationPolicy`: `Sometimes` is not one of the allowed values",
         "at `objects[2].spec.instances`: 0 is below the minimum\n    hint: write a number at least 1",
     ] {
         assert!(stderr.contains(want), "missing {want:?} in\n{stderr}");
