@@ -177,6 +177,51 @@ let
   # SOPS-encrypted raw objects (a `sops` stanza), passed through for Flux to decrypt.
   sopsObjects = lib.filter (o: o ? sops) allObjects;
   # --- end secrets / databases ---
+  # --- helm --- (docs/spec.md, "Helm charts"): `apps.<name>.helm`.
+  helmModule = {
+    options = {
+      repository = req types.str "`https://` chart repository, or `oci://` registry namespace of the chart." "https://grafana.github.io/helm-charts";
+      chart = req types.str "The chart's name in the repository (for `oci://`, the artifact is `<repository>/<chart>`)." "grafana";
+      version = req types.str "An exact SemVer chart version (`1.2.3`, `v1.2.3`); a range only with `allowVersionRange`." "8.6.4";
+      allowVersionRange = opt types.bool "Accept a version range (`^1.2`, `>=1`, `1.x`, `*`): the chart may change while the spec does not (nixflux's default: false)." true;
+      sourceKind = opt (types.enum [ "HelmRepository" "OCIRepository" ]) "The Flux source (nixflux's default: HelmRepository for `https://`, OCIRepository for `oci://`)." "HelmRepository";
+      releaseName = opt types.str "Helm's release name, at most 53 characters (nixflux's default: the app's name)." "grafana-home";
+      interval = opt types.str "How often the release is reconciled (nixflux's default: 10m)." "30m";
+      repositoryInterval = opt types.str "How often the repository is checked (nixflux's default: 1h)." "2h";
+      secretRef = opt types.str "A Secret with the repository's credentials." "ghcr-charts";
+      values = opt types.attrs "The chart's values (JSON, passed through unchanged: a null removes a chart default)." { persistence.enabled = true; };
+      valuesFrom = opt (types.listOf (types.submodule {
+        options = {
+          kind = req (types.enum [ "Secret" "ConfigMap" ]) "Kind of the object holding values." "Secret";
+          name = req types.str "Its name, in the app's namespace." "grafana-admin";
+          valuesKey = opt types.str "The key holding the values (Flux's default: values.yaml)." "admin.yaml";
+          targetPath = opt types.str "Where the key's content goes in the values (default: merged at the top)." "adminPassword";
+          optional = opt types.bool "Install even when the object is missing (nixflux's default: false)." true;
+        };
+      })) "Values read at install time from Secrets or ConfigMaps." [ { kind = "Secret"; name = "grafana-admin"; } ];
+      imageValues = opt (types.listOf (types.submodule {
+        options = {
+          path = req types.str "Dotted value path that receives the image." "image";
+          image = mkOption {
+            type = imageType;
+            apply = toImage;
+            description = "A key of `images`, a full pinned reference, or a package built with nix-snapshotter's buildImage.";
+            example = "grafana";
+          };
+          form = opt (types.enum [ "split" "reference" ]) "`split`: `<path>.repository` and `<path>.tag`; `reference`: the whole reference at `<path>` (nixflux's default: split)." "reference";
+          registryKey = opt types.str "With `split`: the key that gets the registry host apart (bitnami-style charts)." "registry";
+          digestKey = opt types.str "With `split`: the key that gets the digest apart (default: folded into the tag)." "digest";
+        };
+      })) "Value paths that receive images of `images`, held to the pinning policy." [ { path = "image"; image = "grafana"; } ];
+      crds = opt (types.enum [ "Skip" "Create" "CreateReplace" ]) "What Helm does with the chart's CRDs on install and upgrade." "CreateReplace";
+      timeout = opt types.str "Timeout of each Helm action." "5m";
+    };
+  };
+  # The spec of an app's `helm`: options cleaned of nulls, `values` as written.
+  helmSpec =
+    h:
+    clean (removeAttrs h [ "values" "_module" ]) // lib.optionalAttrs (h.values != null) { inherit (h) values; };
+  # --- end helm ---
 
   appModule =
     { name, ... }:
@@ -374,6 +419,12 @@ let
           }) "A CloudNativePG database with its own role; libpq's PG* variables are set." { };
         }) "Databases of the app." { postgres = { }; };
         # --- end secrets / databases ---
+        # --- helm ---
+        helm = opt (types.submodule helmModule) "A Helm chart installed by Flux into the app's namespace (a HelmRepository or OCIRepository and a HelmRelease)." {
+          repository = "https://grafana.github.io/helm-charts";
+          chart = "grafana";
+          version = "8.6.4";
+        };
       };
     };
 
@@ -582,9 +633,11 @@ let
     let
       # Raw objects and patches pass through untouched (a patch's null removes a field).
       passed = [ "objects" "podPatch" "containerPatch" ];
-      rest = clean (removeAttrs app (passed ++ [ "_module" ]));
+      rest = clean (removeAttrs app (passed ++ [ "_module" "helm" ]));
     in
-    rest // lib.filterAttrs (_: v: v != null) (lib.getAttrs passed app);
+    rest
+    // lib.filterAttrs (_: v: v != null) (lib.getAttrs passed app)
+    // lib.optionalAttrs (app.helm != null) { helm = helmSpec app.helm; };
 
   spec = {
     apiVersion = "nixflux/v1alpha1";

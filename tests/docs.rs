@@ -73,6 +73,9 @@ fn probes() -> Vec<(&'static str, String)> {
         ("database", app(&format!(r#"{{"database":{{{u}}}}}"#))),
         ("postgres database", app(&format!(r#"{{"database":{{"postgres":{{{u}}}}}}}"#))),
         ("own postgres cluster", app(&format!(r#"{{"database":{{"postgres":{{"cluster":{{{u}}}}}}}}}"#))),
+        ("helm", app(&format!(r#"{{"helm":{{{u}}}}}"#))),
+        ("helm values from", app(&format!(r#"{{"helm":{{"valuesFrom":[{{{u}}}]}}}}"#))),
+        ("helm image value", app(&format!(r#"{{"helm":{{"imageValues":[{{{u}}}]}}}}"#))),
     ]
 }
 

@@ -186,6 +186,32 @@ fn module_spec_equals_the_traffic_spec() {
     assert_eq!(spec, expected);
 }
 
+/// `helm` (every source kind, image values in each form, `valuesFrom`)
+/// passes through the module's options unchanged, and its `values` keep
+/// their nulls (a null removes a chart default).
+#[test]
+fn module_spec_equals_the_helm_spec() {
+    let Some(lib) = nixpkgs_lib() else { return };
+    let path = root().join("tests/specs/helm.json");
+    let spec = eval_module_of(&lib, &path, &serde_json::json!({}), "spec");
+    let expected: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(spec, expected);
+    let helm = serde_json::json!({
+        "repository": "oci://ghcr.io/stefanprodan/charts", "chart": "podinfo", "version": "6.x",
+        "allowVersionRange": true, "values": { "resources": null, "ui": { "color": null } },
+        "imageValues": [ { "path": "image", "image": "podinfo", "form": "reference" } ],
+    });
+    let extra = serde_json::json!({ "apps": { "podinfo": { "helm": helm } } });
+    let spec = eval_module_of(&lib, &path, &extra, "spec.apps.podinfo.helm");
+    let mut want = expected["apps"]["podinfo"]["helm"].clone();
+    for (k, v) in helm.as_object().unwrap() {
+        want[k] = v.clone();
+    }
+    want["values"]["replicaCount"] = serde_json::json!(2);
+    want["values"]["ui"]["message"] = serde_json::json!("hello from nixflux");
+    assert_eq!(spec, want);
+}
+
 /// The specs of the other features pass through the module's options
 /// unchanged and without a failed assertion: `pods.json` (every typed pod
 /// field, env references, extra containers, probes, patches, a CronJob),

@@ -32,7 +32,7 @@ use super::round_trip::round_trip;
 use crate::crd::cert_manager::Certificate;
 use crate::crd::cnpg::{Cluster, Database};
 use crate::crd::external_secrets::{ClusterSecretStore, ExternalSecret, SecretStore};
-use crate::crd::flux::{Alert, Bucket, Kustomization, Provider, Receiver};
+use crate::crd::flux::{Alert, Bucket, HelmRelease, HelmRepository, Kustomization, OCIRepository, Provider, Receiver};
 use crate::crd::traefik::{IngressRoute, Middleware, TlsStore};
 use crate::spec::names::NameRule;
 use crate::spec::{JsonPath, Problem};
@@ -216,7 +216,10 @@ kinds! {
         // kinds, a source before what builds from it, a Provider before
         // the Alerts that name it.
         Bucket => NameRule::Dns1123Subdomain;
+        HelmRepository => NameRule::Dns1123Subdomain;
+        OCIRepository => NameRule::Dns1123Subdomain;
         Kustomization => NameRule::Dns1123Subdomain;
+        HelmRelease => NameRule::Dns1123Subdomain;
         Receiver => NameRule::Dns1123Subdomain;
         Provider => NameRule::Dns1123Subdomain;
         Alert => NameRule::Dns1123Subdomain;
@@ -309,6 +312,10 @@ mod tests {
         assert!(typed_kind("external-secrets.io/v1beta1", "ExternalSecret").is_none());
         assert!(typed_kind("postgresql.cnpg.io/v1", "Cluster").is_some_and(|k| k.namespaced));
         assert!(typed_kind("postgresql.cnpg.io/v1", "Database").is_some());
+        assert!(typed_kind("helm.toolkit.fluxcd.io/v2", "HelmRelease").is_some_and(|k| k.namespaced));
+        assert!(typed_kind("source.toolkit.fluxcd.io/v1", "HelmRepository").is_some());
+        assert!(typed_kind("source.toolkit.fluxcd.io/v1", "OCIRepository").is_some());
+        assert!(typed_kind("source.toolkit.fluxcd.io/v1beta2", "OCIRepository").is_none());
     }
 
     #[test]
@@ -320,6 +327,8 @@ mod tests {
         assert!(apply_rank("HorizontalPodAutoscaler") < apply_rank("Bucket"));
         assert!(apply_rank("Bucket") < apply_rank("Kustomization"));
         assert!(apply_rank("Provider") < apply_rank("Alert"));
+        assert!(apply_rank("HelmRepository") < apply_rank("HelmRelease"));
+        assert!(apply_rank("OCIRepository") < apply_rank("HelmRelease"));
         assert!(apply_rank("Certificate") < apply_rank("TLSStore"));
         assert!(apply_rank("Middleware") < apply_rank("IngressRoute"));
         assert_eq!(apply_rank("ServersTransport"), TYPED.len());

@@ -52,6 +52,17 @@ impl ImageMap {
     fn lookup(&self, image: &str) -> Option<&Result<ImageRef, ()>> {
         self.entries.get(image).or_else(|| self.entries.get(strip_tag_and_digest(image)))
     }
+
+    /// The entry named exactly `name` (`Err` when it did not parse: reported
+    /// at `images.<name>`), for image values (`helm_values.rs`).
+    pub(super) fn entry(&self, name: &str) -> Option<&Result<ImageRef, ()>> {
+        self.entries.get(name)
+    }
+
+    /// The names of the map's entries.
+    pub(super) fn names(&self) -> Vec<&str> {
+        self.entries.keys().map(String::as_str).collect()
+    }
 }
 
 fn strip_tag_and_digest(image: &str) -> &str {
@@ -63,7 +74,7 @@ fn strip_tag_and_digest(image: &str) -> &str {
     }
 }
 
-fn unpinned(at: JsonPath, r: &ImageRef) -> Problem {
+pub(super) fn unpinned(at: JsonPath, r: &ImageRef) -> Problem {
     Problem::new(at, format!("image `{r}` is not pinned: a tag can point at different content tomorrow")).with_hint(
         "pin it by digest (`name@sha256:<64 hex digits>`), use a nix-snapshotter image (`nix:0/nix/store/...`), \
          or set `allowUnpinnedImages: true`",

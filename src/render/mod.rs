@@ -10,6 +10,8 @@ pub mod container;
 pub mod context;
 pub mod cronjob;
 pub mod hardening;
+pub mod helm;
+pub mod helm_values;
 pub mod images;
 pub mod ingress_route;
 pub mod layers;
@@ -134,6 +136,7 @@ pub fn render_with(spec: &Spec, crds: Option<&Crds>) -> Result<Rendered, Vec<Pro
         let mut manifests = app::render(cx, &profiles, &traffic, own, &mut problems);
         let pinning = Instant::now();
         images::pin(spec, &image_map, &mut manifests, &mut uses, &mut problems);
+        manifests.extend(helm::render(cx, &image_map, &mut uses, &mut problems));
         images_ns.fetch_add(nanos(pinning.elapsed()), Ordering::Relaxed);
         render_ns.fetch_add(nanos(started.elapsed()), Ordering::Relaxed);
         let layer = layers::of_app(spec, cx.app);

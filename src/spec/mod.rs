@@ -7,6 +7,7 @@
 
 pub mod cidr;
 pub mod duplicates;
+pub mod helm;
 pub mod model;
 pub mod names;
 pub mod pod;

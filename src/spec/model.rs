@@ -11,6 +11,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 use super::cidr::Cidr;
+pub use super::helm::{Helm, HelmCrds, HelmSourceKind, HelmValuesFrom, HelmValuesKind, ImageValue, ImageValueForm};
 use super::names::{
     AppName, LabelKey, LabelValue, LayerName, NamespaceName, PortName, ProfileName, RouteName, VarName, VolumeName,
 };
@@ -270,6 +271,9 @@ pub struct App {
     pub secret_files: SecretFiles,
     #[serde(default)]
     pub database: AppDatabase,
+    /// A Helm chart installed by Flux into the app's namespace (`spec/helm.rs`).
+    #[serde(default)]
+    pub helm: Option<Helm>,
 }
 
 /// A TCP/UDP port number, 1 to 65535.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes a nixflux spec with N apps shaped like the example's typical app:
 Namespace, ServiceAccount, Deployment, Service, Ingress, NetworkPolicy
-(6 objects each). Usage: gen_spec.py N [changed-app-index] [--via-map] [--features] > spec.json
+(6 objects each). Usage: gen_spec.py N [changed-app-index] [--via-map] [--features] [--integrations] > spec.json
 With --via-map every app names its image symbolically, resolved through the
 spec's `images` map (N entries).
 
@@ -14,7 +14,10 @@ with `${VAR}`s from `vars`) and a field, a container patch; a database
 probes, a claim, a pod patch); a nightly CronJob that `allowTo`s the
 database. Every env value naming a neighbour's Service is allowed, so
 the reachability check runs (and finds nothing). A partial last site is
-made of plain apps."""
+made of plain apps.
+
+With --integrations every app also uses the integrations of issue 13 (see
+`integrations` below)."""
 import hashlib
 import json
 import sys
@@ -137,10 +140,58 @@ def site_apps(i):
     }
 
 
+# --- integrations mode (issue 13) ---
+def integrations(i, name, app, images):
+    """Turns every integration on for one app, in place; adds the images it
+    names to `images`: its ingress as IngressRoutes on both entrypoints of
+    `defaults.traefik` with forward auth (every tenth app public), TLS from
+    the wildcard certificate; `secretEnv` and `secretFiles` from the
+    ClusterSecretStore; a database on the shared CloudNativePG Cluster; a
+    Helm chart (HelmRepository + HelmRelease, two image values through the
+    `images` map)."""
+    images[f"chart-{name}"] = f"ghcr.io/example/{name}:1.{i % 100}.0@sha256:" + hashlib.sha256(name.encode()).hexdigest()
+    images[f"chart-{name}-sidecar"] = image(f"{name}-sidecar")
+    app["helm"] = {
+        "repository": "https://charts.example.org/stable",
+        "chart": f"chart-{i % 50}",
+        "version": f"2.{i % 10}.1",
+        "values": {"replicaCount": 1, "persistence": {"enabled": True, "size": "1Gi"}, "env": {"APP_ID": str(i)}},
+        "valuesFrom": [{"kind": "Secret", "name": f"{name}-values"}],
+        "imageValues": [
+            {"path": "image", "image": f"chart-{name}", "registryKey": "registry"},
+            {"path": "sidecar.image", "image": f"chart-{name}-sidecar"},
+        ],
+    }
+    if "ingress" in app:
+        app["ingress"] = {"host": f"{name}.home.example.org"}
+    if i % 10 == 0:
+        app["public"] = True
+    app["secretEnv"] = {"OIDC_CLIENT_SECRET": {"key": f"apps/{name}/oidc", "property": "client-secret"}}
+    app["secretFiles"] = {"tls": {"mountPath": "/etc/app/tls", "files": {"ca.crt": {"key": "pki/home", "property": "ca"}}}}
+    app["database"] = {"postgres": {"password": {"key": f"postgres/{name}", "property": "password"}}}
+
+
+def integration_defaults(spec):
+    """What the integrations need declared once in the spec."""
+    d = spec.setdefault("defaults", {})
+    d.pop("ingressClassName", None)
+    d["traefik"] = {
+        "entryPoints": {"websecure": {"tls": True}, "tunnel": {"tls": False}},
+        "auth": {"name": "sso", "forwardAuth": {"address": "http://oauth2-proxy.auth.svc.cluster.local/oauth2/auth"}},
+    }
+    d["tls"] = {"issuers": {"letsencrypt": {"kind": "ClusterIssuer"}}, "wildcard": {"domain": "home.example.org", "issuer": "letsencrypt"}}
+    d["secretStores"] = {"vault": {"kind": "ClusterSecretStore", "refreshInterval": "1h"}}
+    d["postgres"] = {"name": "pg", "namespace": "databases", "instances": 2, "storage": {"size": "10Gi"}, "image": "postgres"}
+    spec.setdefault("images", {})["postgres"] = "ghcr.io/cloudnative-pg/postgresql:16.4@sha256:" + hashlib.sha256(b"pg").hexdigest()
+    return spec
+# --- end integrations mode ---
+
+
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     via_map = "--via-map" in sys.argv
     features = "--features" in sys.argv
+    with_integrations = "--integrations" in sys.argv
     n = int(args[0])
     changed = int(args[1]) if len(args) > 1 else -1
     full_sites = n // 4 * 4 if features else 0
@@ -153,6 +204,11 @@ def main():
         spec["vars"] = {"DOMAIN": "home.example.org", "SECRET_PREFIX": "sites"}
     if via_map:
         spec["images"] = {f"img-app{i:05d}": image(f"app{i:05d}") for i in range(n)}
+    if with_integrations:
+        images = spec.setdefault("images", {})
+        for i, (name, entry) in enumerate(spec["apps"].items()):
+            integrations(i, name, entry, images)
+        integration_defaults(spec)
     json.dump(spec, sys.stdout)
 
 

@@ -16,6 +16,8 @@
 #   RUNS=9 tests/bench/render.sh 1000 20000
 #   MODE=both tests/bench/render.sh 1000
 #   MODE=features tests/bench/render.sh 1000 2000 5000 10000
+#   MODE=integrations tests/bench/render.sh 1000   # every app uses the integrations of issue 13
+#   MODE=all tests/bench/render.sh 1000            # plain, features and integrations
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${RUNS:-5}
@@ -26,7 +28,9 @@ case "$mode" in
   plain) modes=(plain) ;;
   features) modes=(features) ;;
   both) modes=(plain features) ;;
-  *) echo "MODE must be plain, features or both, not $mode" >&2; exit 2 ;;
+  integrations) modes=(plain integrations) ;;
+  all) modes=(plain features integrations) ;;
+  *) echo "MODE must be plain, features, both, integrations or all, not $mode" >&2; exit 2 ;;
 esac
 
 cargo build --release --quiet
@@ -43,6 +47,7 @@ for n in "${sizes[@]}"; do
   for m in "${modes[@]}"; do
     flag=()
     [ "$m" = features ] && flag=(--features)
+    [ "$m" = integrations ] && flag=(--integrations)
     python3 tests/bench/gen_spec.py "$n" "${flag[@]}" > "$work/spec.json"
     "$bin" render "$work/spec.json" --out "$work/out" --quiet   # warm-up
     : > "$work/wall"; : > "$work/rss"; : > "$work/cpu"
@@ -61,10 +66,12 @@ for n in "${sizes[@]}"; do
       "$(awk -v w="$wall" -v n="$n" 'BEGIN {printf "%.0f", w * 1e6 / n}')" "$(median < "$work/cpu")" \
       "$(median < "$work/rss" | xargs printf '%.1f')" "$files"
   done
-  if [ "$mode" = both ]; then
-    awk -v p="${wall_of[plain]}" -v f="${wall_of[features]}" -v n="$n" \
-      'BEGIN {printf "# %s apps: features / plain = %.2f\n", n, (p > 0 ? f / p : 0)}'
-  fi
+  for m in features integrations; do
+    if [ -n "${wall_of[$m]:-}" ] && [ -n "${wall_of[plain]:-}" ]; then
+      awk -v p="${wall_of[plain]}" -v f="${wall_of[$m]}" -v n="$n" -v m="$m" \
+        'BEGIN {printf "# %s apps: %s / plain = %.2f\n", n, m, (p > 0 ? f / p : 0)}'
+    fi
+  done
   unset wall_of
 done
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

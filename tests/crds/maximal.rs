@@ -12,6 +12,7 @@ const CANDIDATES: &[&str] = &[
     "1m",
     "30s",
     "https://example.com",
+    "oci://example.com/charts",
     "example.com",
     "v1",
     "1",
@@ -53,6 +54,8 @@ pub fn maximal(s: &Schema, path: &str) -> Result<Value, String> {
         Some(Type::Integer) => Ok(json!(s.minimum.map_or(1, |m| m.ceil() as i64 + i64::from(s.exclusive_minimum)))),
         Some(Type::Number) => Ok(json!(s.minimum.map_or(1.5, |m| m + 1.0))),
         Some(Type::String) => string(s).ok_or_else(|| format!("{path}: no candidate string fits the schema")),
+        // Untyped and open (a HelmRelease's `values`): an object, as controllers read it.
+        None if s.preserve_unknown_fields => Ok(json!({ "any": "thing" })),
         None => Ok(json!("x1")),
     }
 }

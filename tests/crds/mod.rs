@@ -32,13 +32,16 @@ fn flux() -> Option<Crds> {
     shared_crds("fluxcd").map(|d| Crds::load_dir(&d).expect("the upstream Flux CRDs load"))
 }
 
-/// The five kinds nixflux types, each with the file and version of its CRD.
+/// The Flux kinds nixflux types, each with the file and version of its CRD.
 const FLUX_KINDS: &[(&str, &str, &str)] = &[
     ("source.toolkit.fluxcd.io_buckets.yaml", "source.toolkit.fluxcd.io/v1", "Bucket"),
     ("kustomize.toolkit.fluxcd.io_kustomizations.yaml", "kustomize.toolkit.fluxcd.io/v1", "Kustomization"),
     ("notification.toolkit.fluxcd.io_receivers.yaml", "notification.toolkit.fluxcd.io/v1", "Receiver"),
     ("notification.toolkit.fluxcd.io_providers.yaml", "notification.toolkit.fluxcd.io/v1beta3", "Provider"),
     ("notification.toolkit.fluxcd.io_alerts.yaml", "notification.toolkit.fluxcd.io/v1beta3", "Alert"),
+    ("source.toolkit.fluxcd.io_helmrepositories.yaml", "source.toolkit.fluxcd.io/v1", "HelmRepository"),
+    ("source.toolkit.fluxcd.io_ocirepositories.yaml", "source.toolkit.fluxcd.io/v1", "OCIRepository"),
+    ("helm.toolkit.fluxcd.io_helmreleases.yaml", "helm.toolkit.fluxcd.io/v2", "HelmRelease"),
 ];
 
 fn messages(ps: &[Problem]) -> String {

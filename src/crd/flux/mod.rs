@@ -2,7 +2,9 @@
 //! reads (trigger, wait, status). Fields and enums follow the upstream CRDs
 //! (`source.toolkit.fluxcd.io/v1` Bucket, `kustomize.toolkit.fluxcd.io/v1`
 //! Kustomization, `notification.toolkit.fluxcd.io/v1` Receiver and
-//! `v1beta3` Provider and Alert); the tests check every rendered object
+//! `v1beta3` Provider and Alert; `source.toolkit.fluxcd.io/v1`
+//! HelmRepository and OCIRepository and `helm.toolkit.fluxcd.io/v2`
+//! HelmRelease for Helm charts); the tests check every rendered object
 //! against those schemas. Durations stay Go duration strings (`1m30s`), as
 //! the API server stores them.
 
@@ -13,7 +15,11 @@ use kube::CustomResource;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+mod helm;
+mod helm_source;
 mod kustomization;
+pub use helm::*;
+pub use helm_source::*;
 pub use kustomization::*;
 
 /// A reference to a Secret (or ConfigMap) in the same namespace.
