@@ -18,7 +18,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use k8s_openapi::api::core::v1::{Container, PodSpec};
 use k8s_openapi::api::networking::v1::{IngressBackend, IngressServiceBackend, ServiceBackendPort};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value;
@@ -29,35 +28,7 @@ use crate::spec::problem::nearest;
 use crate::spec::{JsonPath, Problem, Spec};
 
 use super::manifest::Manifest;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Kind {
-    Secret,
-    ConfigMap,
-    Service,
-    ServiceAccount,
-}
-
-impl Kind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Kind::Secret => "Secret",
-            Kind::ConfigMap => "ConfigMap",
-            Kind::Service => "Service",
-            Kind::ServiceAccount => "ServiceAccount",
-        }
-    }
-
-    /// The field of `external.<namespace>` that declares one.
-    fn external_field(self) -> &'static str {
-        match self {
-            Kind::Secret => "secrets",
-            Kind::ConfigMap => "configMaps",
-            Kind::Service => "services",
-            Kind::ServiceAccount => "serviceAccounts",
-        }
-    }
-}
+use super::pod_references::{pod_references, pod_spec, Kind, Reference};
 
 /// A Service's ports: name and number.
 type Ports<'a> = Vec<(Option<&'a str>, i32)>;
@@ -190,14 +161,6 @@ fn close<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     nearest(word, candidates).filter(|c| strsim::damerau_levenshtein(word, c) <= 3)
 }
 
-/// One reference from a field of an object to another object.
-struct Reference<'a> {
-    kind: Kind,
-    name: &'a str,
-    /// The field's path inside the referring object.
-    field: String,
-}
-
 pub fn run(spec: &Spec, all: &[&Manifest], problems: &mut Vec<Problem>) {
     let index = build(spec, all, problems);
     for m in all {
@@ -272,75 +235,6 @@ fn ingress_route_references<'a>(
     }
     if let Some(name) = ir.spec.tls.as_ref().and_then(|t| t.secret_name.as_deref()) {
         refs.push(Reference { kind: Kind::Secret, name, field: "spec.tls.secretName".to_owned() });
-    }
-}
-
-/// The pod spec of a workload kind and its path inside the object.
-fn pod_spec(m: &Manifest) -> Option<(&PodSpec, &'static str)> {
-    let (_, pod) = m.pod_template()?;
-    let base = match &m.body {
-        Body::Pod(_) => "spec",
-        Body::CronJob(_) => "spec.jobTemplate.spec.template.spec",
-        _ => "spec.template.spec",
-    };
-    Some((pod, base))
-}
-
-fn pod_references<'a>(pod: &'a PodSpec, base: &str, refs: &mut Vec<Reference<'a>>) {
-    let mut push = |kind, name: &'a str, field: String| {
-        if !name.is_empty() {
-            refs.push(Reference { kind, name, field });
-        }
-    };
-    if let Some(sa) = pod.service_account_name.as_deref() {
-        push(Kind::ServiceAccount, sa, format!("{base}.serviceAccountName"));
-    }
-    for (i, s) in pod.image_pull_secrets.iter().flatten().enumerate() {
-        push(Kind::Secret, &s.name, format!("{base}.imagePullSecrets[{i}].name"));
-    }
-    for (i, v) in pod.volumes.iter().flatten().enumerate() {
-        let at = format!("{base}.volumes[{i}]");
-        if let Some(s) = v.secret.as_ref().filter(|s| s.optional != Some(true)) {
-            if let Some(name) = &s.secret_name {
-                push(Kind::Secret, name, format!("{at}.secret.secretName"));
-            }
-        }
-        if let Some(c) = v.config_map.as_ref().filter(|c| c.optional != Some(true)) {
-            push(Kind::ConfigMap, &c.name, format!("{at}.configMap.name"));
-        }
-        let sources = v.projected.iter().flat_map(|p| p.sources.iter().flatten());
-        for (j, src) in sources.enumerate() {
-            if let Some(s) = src.secret.as_ref().filter(|s| s.optional != Some(true)) {
-                push(Kind::Secret, &s.name, format!("{at}.projected.sources[{j}].secret.name"));
-            }
-            if let Some(c) = src.config_map.as_ref().filter(|c| c.optional != Some(true)) {
-                push(Kind::ConfigMap, &c.name, format!("{at}.projected.sources[{j}].configMap.name"));
-            }
-        }
-    }
-    let lists: [(&str, &'a [Container]); 2] =
-        [("initContainers", pod.init_containers.as_deref().unwrap_or_default()), ("containers", &pod.containers)];
-    for (list, containers) in lists {
-        for (c, container) in containers.iter().enumerate() {
-            let at = format!("{base}.{list}[{c}]");
-            for (k, from) in container.env_from.iter().flatten().enumerate() {
-                if let Some(s) = from.secret_ref.as_ref().filter(|s| s.optional != Some(true)) {
-                    push(Kind::Secret, &s.name, format!("{at}.envFrom[{k}].secretRef.name"));
-                }
-                if let Some(cm) = from.config_map_ref.as_ref().filter(|c| c.optional != Some(true)) {
-                    push(Kind::ConfigMap, &cm.name, format!("{at}.envFrom[{k}].configMapRef.name"));
-                }
-            }
-            for (k, env) in container.env.iter().flatten().enumerate() {
-                let Some(from) = &env.value_from else { continue };
-                if let Some(s) = from.secret_key_ref.as_ref().filter(|s| s.optional != Some(true)) {
-                    push(Kind::Secret, &s.name, format!("{at}.env[{k}].valueFrom.secretKeyRef.name"));
-                }
-                if let Some(cm) = from.config_map_key_ref.as_ref().filter(|c| c.optional != Some(true)) {
-                    push(Kind::ConfigMap, &cm.name, format!("{at}.env[{k}].valueFrom.configMapKeyRef.name"));
-                }
-            }
-        }
     }
 }
 

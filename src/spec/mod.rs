@@ -15,8 +15,8 @@ pub mod problem;
 pub mod quantity;
 pub mod resources;
 pub mod schedule;
-pub mod traefik;
 pub mod secrets_db;
+pub mod traefik;
 
 pub use cidr::Cidr;
 pub use model::*;

@@ -20,8 +20,8 @@ use super::problem::json_type;
 use super::quantity::Quantity;
 pub use super::resources::{ResourceList, Resources};
 pub use super::schedule::CronSchedule;
-pub use super::traefik::*;
 pub use super::secrets_db::{AppDatabase, PostgresCluster, SecretEnv, SecretFiles, SecretStoreDecl};
+pub use super::traefik::*;
 
 pub const API_VERSION: &str = "nixflux/v1alpha1";
 

@@ -5,8 +5,8 @@
 //! Tests that need `../shared/crds` skip with a message when it is absent.
 
 mod maximal;
-mod traefik;
 mod secrets_db;
+mod traefik;
 
 use std::path::PathBuf;
 
