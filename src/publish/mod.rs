@@ -24,6 +24,7 @@ pub mod generation;
 pub mod history;
 pub mod hooks;
 pub mod lease;
+pub mod listing;
 pub mod options;
 pub mod plan;
 pub mod progress;

@@ -17,11 +17,12 @@ use super::failpoint;
 use super::gc::{collect_garbage, Known};
 use super::generation::{record_key, Changes, Pointer, Record, LEASE_KEY, POINTER_KEY, RECORD_FORMAT};
 use super::lease::{self, Lease};
+use super::listing::Listing;
 use super::options::Options;
 use super::plan::{entering, missing_files, Plan};
 use super::progress::{Phase, Progress};
 use super::state::{bucket_ignore, flux_revision, pointer_etag, read_pointer, State};
-use super::target::{Condition, ObjectInfo, Target, TargetError};
+use super::target::{Condition, Target, TargetError};
 use super::tracked::{revision_after, Tracked};
 use crate::bundle::{BundleFile, Sha256Digest};
 
@@ -359,51 +360,6 @@ async fn publish_under_lease<T: Target>(
 const EAGER_UPLOADS: usize = 8;
 
 /// The listing taken under the lease, awaited when first needed.
-/// A listing of the target, taken in the background and awaited where it
-/// decides something.
-struct Listing(tokio::task::JoinSet<Result<Vec<ObjectInfo>, TargetError>>, Option<Vec<ObjectInfo>>);
-
-impl Listing {
-    fn spawn<T: Target>(target: &T) -> Listing {
-        let mut task = tokio::task::JoinSet::new();
-        let target = target.clone();
-        task.spawn(async move { target.list().await });
-        Listing(task, None)
-    }
-
-    /// Whether a listing taken before the lease is still the target's
-    /// content, the pointer being unchanged and no stale lease taken over:
-    /// only a lease holder writes, and none held one while it was taken
-    /// (it shows no lease but this run's own). The one case it cannot see, another publisher
-    /// taking and releasing the lease inside this run's first milliseconds
-    /// without switching, leaves its unreferenced files unseen: the next
-    /// garbage collection removes them, and a revision computed without
-    /// them is not Flux's, so `--wait` times out rather than passing.
-    async fn still_exact(&mut self, lease: &Lease) -> Result<bool, PublishError> {
-        Ok(!self.get().await?.iter().any(|o| o.key == LEASE_KEY && !lease.is_own_etag(&o.etag)))
-    }
-
-    async fn get(&mut self) -> Result<&[ObjectInfo], PublishError> {
-        if self.1.is_none() {
-            let listed = match self.0.join_next().await {
-                Some(Ok(listed)) => listed?,
-                Some(Err(join)) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
-                Some(Err(_)) | None => {
-                    return Err(TargetError::Failed {
-                        op: "list",
-                        key: String::new(),
-                        endpoint: String::new(),
-                        message: "the listing was cancelled".into(),
-                    }
-                    .into())
-                }
-            };
-            self.1 = Some(listed);
-        }
-        Ok(self.1.as_deref().unwrap_or_default())
-    }
-}
-
 /// Uploads `files`; returns each key with the ETag the target answered
 /// (when it says) and the size.
 async fn upload_all<T: Target>(
