@@ -123,11 +123,22 @@ async fn the_daemon_watches_fails_per_app_relists_after_410_and_recovers() {
         "sink": [
             { "name": "all", "kind": "webhook", "url": all.url("/") },
             { "name": "web", "kind": "webhook", "url": web.url("/"), "apps": ["web"] },
+            // The program's output goes to the daemon's log, line by line.
+            { "name": "say", "kind": "exec", "apps": ["web"], "argv": ["/bin/sh", "-c",
+              "echo \"said $NIXFLUX_EVENT_TYPE of $NIXFLUX_EVENT_APP\"; echo 'and complained' >&2"] },
         ],
     });
     std::fs::write(&config, serde_json::to_vec_pretty(&settings).unwrap()).unwrap();
-    let mut daemon =
-        Daemon(nixflux().args(["notify", "--config"]).arg(&config).env("RUST_LOG", "nixflux=debug").spawn().unwrap());
+    let log = dir.path().join("daemon.log");
+    let mut daemon = Daemon(
+        nixflux()
+            .args(["notify", "--config"])
+            .arg(&config)
+            .env("RUST_LOG", "nixflux=debug")
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
     let ready_line = |app: &str, v: u8| {
         let app = if app.is_empty() { String::new() } else { format!(",app=\"{app}\"") };
         format!("nixflux_notify_ready{{kind=\"Kustomization\",namespace=\"flux-system\",name=\"apps\"{app}}} {v}")
@@ -213,4 +224,10 @@ async fn the_daemon_watches_fails_per_app_relists_after_410_and_recovers() {
     // SAFETY: signalling the child we started.
     unsafe { libc::kill(daemon.0.id() as libc::pid_t, libc::SIGTERM) };
     assert_eq!(daemon.0.wait().unwrap().code(), Some(0));
+    // The exec sink ran for the app's failure and recovery; its output is in the log.
+    let log = std::fs::read_to_string(&log).unwrap();
+    for line in ["said failure of web", "said recovery of web", "and complained"] {
+        let logged = log.lines().any(|l| l.contains(line) && l.contains("say"));
+        assert!(logged, "`{line}` is not in the daemon's log:\n{log}");
+    }
 }
