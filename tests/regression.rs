@@ -268,10 +268,13 @@ fn rerun_after_a_crash_past_the_switch_clears_its_own_lease() {
 fn removing_objects_that_hold_data_is_refused_and_marked_in_diff() {
     let tmp = tempfile::tempdir().unwrap();
     let (target, _) = example_target(tmp.path());
-    // The example without `uptime`, whose raw claim holds its data.
+    // The example without the apps of `monitoring`: `uptime`, whose raw
+    // claim holds its data, and the `grafana` chart.
     let mut spec: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(common::example()).unwrap()).unwrap();
-    spec["apps"].as_object_mut().unwrap().remove("uptime");
+    for app in ["uptime", "grafana"] {
+        spec["apps"].as_object_mut().unwrap().remove(app);
+    }
     let without = common::bundle(tmp.path(), "without", &spec.to_string());
     let out = publish(&without, &target, &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));

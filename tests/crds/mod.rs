@@ -4,6 +4,7 @@
 //! CloudNativePG's CRDs) are refused naming the field and what is right.
 //! Tests that need `../shared/crds` skip with a message when it is absent.
 
+mod example;
 mod maximal;
 mod secrets_db;
 mod traefik;

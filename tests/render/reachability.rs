@@ -26,7 +26,7 @@ fn pod(id: &str, labels: &[(&str, &str)], ports: &[(&str, u16, &str)]) -> Pod {
 }
 
 /// The example's bundle, plus the pods the cluster and the operators bring:
-/// Traefik and CoreDNS in kube-system, the CloudNativePG instance of `ledger-db`.
+/// Traefik and CoreDNS in kube-system, an instance of the shared CloudNativePG Cluster `pg`.
 fn example_cluster() -> Cluster {
     let out = run_ok(nixflux().args(["render", "--example"]));
     let objects = yaml_documents(&String::from_utf8(out.stdout).unwrap());
@@ -37,7 +37,7 @@ fn example_cluster() -> Cluster {
         &[("k8s-app", "kube-dns")],
         &[("dns", 53, "UDP"), ("dns-tcp", 53, "TCP")],
     ));
-    cluster.add_pod(pod("ledger/ledger-db-1", &[("cnpg.io/cluster", "ledger-db")], &[("postgresql", 5432, "TCP")]));
+    cluster.add_pod(pod("databases/pg-1", &[("cnpg.io/cluster", "pg")], &[("postgresql", 5432, "TCP")]));
     cluster
 }
 
@@ -100,8 +100,9 @@ fn example_apps_reach_exactly_what_they_declare() {
         ("photos/immich", "photos/immich-ml"),
         ("photos/immich", "photos/immich-db"),
         ("backup/nightly-backup", "photos/immich-db"),
-        ("ledger/ledger-api", "ledger/ledger-db-1"),
+        ("ledger/ledger-api", "databases/pg-1"),
         ("ledger/ledger-api", "ledger/ledger-rates"),
+        ("ledger/ledger-rates", "databases/pg-1"),
         ("ai/open-webui", "ai/ollama"),
     ] {
         expected.insert((client.into(), server.into()));
@@ -125,7 +126,9 @@ fn the_important_denials_hold() {
         ("vaultwarden/vaultwarden", "photos/immich-db"),
         ("ledger/ledger-web", "ledger/ledger-api"),
         ("photos/immich", "ai/ollama"),
-        ("backup/nightly-backup", "ledger/ledger-db-1"),
+        ("backup/nightly-backup", "databases/pg-1"),
+        ("ledger/ledger-web", "databases/pg-1"),
+        ("ai/open-webui", "databases/pg-1"),
         ("home/home-assistant", "photos/immich-db"),
         ("home/home-assistant", "ai/ollama"),
         ("monitoring/uptime", "photos/immich-db"),
@@ -174,7 +177,9 @@ fn declared_connections_use_the_right_ports_only() {
     assert!(!c.allows(p("photos/immich"), p("photos/immich-ml"), 80, "TCP"), "80 is the Service port, not the pod's");
     assert!(c.allows(p("photos/immich"), p("photos/immich-db"), 5432, "TCP"));
     assert!(c.allows(p("backup/nightly-backup"), p("photos/immich-db"), 5432, "TCP"));
-    assert!(c.allows(p("ledger/ledger-api"), p("ledger/ledger-db-1"), 5432, "TCP"));
+    assert!(c.allows(p("ledger/ledger-api"), p("databases/pg-1"), 5432, "TCP"));
+    assert!(c.allows(p("ledger/ledger-rates"), p("databases/pg-1"), 5432, "TCP"));
+    assert!(!c.allows(p("ledger/ledger-api"), p("databases/pg-1"), 80, "TCP"));
     assert!(c.allows(p("ledger/ledger-api"), p("ledger/ledger-rates"), 8080, "TCP"));
     assert!(!c.allows(p("ledger/ledger-api"), p("ledger/ledger-rates"), 80, "TCP"));
     assert!(c.allows(p("ai/open-webui"), p("ai/ollama"), 11434, "TCP"));
