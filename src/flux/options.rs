@@ -6,6 +6,7 @@
 //! `BootstrapOptions::check`.
 
 use crate::image::reference::ImageRef;
+use crate::spec::helm::is_duration;
 use crate::spec::names::NameRule;
 use crate::spec::quantity::Quantity;
 
@@ -191,42 +192,6 @@ pub enum BootstrapError {
     Layer { layer: String, why: &'static str },
     #[error("the name `{name}` is too long for the objects derived from it (`{derived}` has {len} characters; at most {max})")]
     DerivedName { name: String, derived: String, len: usize, max: usize },
-}
-
-/// `^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`, the CRDs' duration pattern; `hours`
-/// false for the Bucket timeout, whose pattern has no `h`.
-pub fn is_duration(s: &str, hours: bool) -> bool {
-    let b = s.as_bytes();
-    let mut i = 0;
-    if b.is_empty() {
-        return false;
-    }
-    while i < b.len() {
-        let start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == start {
-            return false;
-        }
-        if i < b.len() && b[i] == b'.' {
-            i += 1;
-            let frac = i;
-            while i < b.len() && b[i].is_ascii_digit() {
-                i += 1;
-            }
-            if i == frac {
-                return false;
-            }
-        }
-        match &b[i..] {
-            [b'm', b's', ..] => i += 2,
-            [b's', ..] | [b'm', ..] => i += 1,
-            [b'h', ..] if hours => i += 1,
-            _ => return false,
-        }
-    }
-    true
 }
 
 /// A name derived from the target: `nixflux-<prefix segments joined by

@@ -149,6 +149,12 @@ pub fn is_exact_version(v: &str) -> bool {
 
 /// Flux's duration pattern: `^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`.
 pub fn is_flux_duration(s: &str) -> bool {
+    is_duration(s, true)
+}
+
+/// `^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`, the CRDs' duration pattern; `hours`
+/// false for the Bucket timeout, whose pattern has no `h`.
+pub fn is_duration(s: &str, hours: bool) -> bool {
     let b = s.as_bytes();
     let mut i = 0;
     if b.is_empty() {
@@ -172,9 +178,10 @@ pub fn is_flux_duration(s: &str) -> bool {
                 return false;
             }
         }
-        match (b.get(i), b.get(i + 1)) {
-            (Some(b'm'), Some(b's')) => i += 2,
-            (Some(b's' | b'm' | b'h'), _) => i += 1,
+        match &b[i..] {
+            [b'm', b's', ..] => i += 2,
+            [b's', ..] | [b'm', ..] => i += 1,
+            [b'h', ..] if hours => i += 1,
             _ => return false,
         }
     }
