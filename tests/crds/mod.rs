@@ -73,31 +73,7 @@ fn typed_flux_kinds_round_trip_a_maximal_instance_of_the_upstream_schema() {
             let Some(s) = schema.properties.get(part) else { continue };
             object[part] = maximal::maximal(s, &format!("{kind}.{part}")).unwrap_or_else(|e| panic!("{e}"));
         }
-        let map = object.as_object().unwrap();
-        match type_raw(map, &JsonPath::root()) {
-            None => failures.push(format!("{kind}: not a typed kind")),
-            Some(Err(ps)) => failures.push(format!("{kind}:\n{}", messages(&ps))),
-            Some(Ok(body)) => {
-                let back = body.to_json();
-                if back != object {
-                    failures.push(format!("{kind}: changed by the round trip\n--- in\n{object:#}\n--- out\n{back:#}"));
-                }
-            }
-        }
-        // Every value of every enum is accepted and given back.
-        let mut all = Vec::new();
-        maximal::enums(&schema, "", &mut all);
-        for (pointer, values) in all.iter().filter(|(p, _)| !p.starts_with("/metadata")) {
-            for v in values {
-                let mut variant = object.clone();
-                let Some(slot) = variant.pointer_mut(pointer) else { continue };
-                *slot = v.clone();
-                let back = type_raw(variant.as_object().unwrap(), &JsonPath::root()).map(|r| r.map(|b| b.to_json()));
-                if !matches!(&back, Some(Ok(b)) if *b == variant) {
-                    failures.push(format!("{kind}: `{pointer}` = {v} is not accepted unchanged: {back:?}"));
-                }
-            }
-        }
+        round_trip_failures(kind, &object, &schema, &mut failures);
         // The instance is valid for the schema as this crate reads it.
         let problems = crds.validate(&object);
         if !problems.is_empty() {
@@ -105,6 +81,37 @@ fn typed_flux_kinds_round_trip_a_maximal_instance_of_the_upstream_schema() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// What goes wrong when `object` (an instance of `schema`) goes through its
+/// typed struct and back: not a typed kind, refused, or changed; and every
+/// value of every enum, each put in its place, accepted and given back.
+fn round_trip_failures(kind: &str, object: &Value, schema: &nixflux::crd::Schema, failures: &mut Vec<String>) {
+    let map = object.as_object().unwrap();
+    match type_raw(map, &JsonPath::root()) {
+        None => failures.push(format!("{kind}: not a typed kind")),
+        Some(Err(ps)) => failures.push(format!("{kind}:\n{}", messages(&ps))),
+        Some(Ok(body)) => {
+            let back = body.to_json();
+            if back != *object {
+                failures.push(format!("{kind}: changed by the round trip\n--- in\n{object:#}\n--- out\n{back:#}"));
+            }
+        }
+    }
+    // Every value of every enum is accepted and given back.
+    let mut all = Vec::new();
+    maximal::enums(schema, "", &mut all);
+    for (pointer, values) in all.iter().filter(|(p, _)| !p.starts_with("/metadata")) {
+        for v in values {
+            let mut variant = object.clone();
+            let Some(slot) = variant.pointer_mut(pointer) else { continue };
+            *slot = v.clone();
+            let back = type_raw(variant.as_object().unwrap(), &JsonPath::root()).map(|r| r.map(|b| b.to_json()));
+            if !matches!(&back, Some(Ok(b)) if *b == variant) {
+                failures.push(format!("{kind}: `{pointer}` = {v} is not accepted unchanged: {back:?}"));
+            }
+        }
+    }
 }
 
 fn bucket() -> Value {

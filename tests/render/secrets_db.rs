@@ -9,9 +9,8 @@
 use nixflux::crd::Crds;
 use serde_json::{json, Value};
 
-use super::common::{self, compare, root};
+use super::common::{self, root};
 use super::crds::shared_crds;
-use super::files;
 
 fn spec_path() -> std::path::PathBuf {
     root().join("tests/specs/secrets-db.json")
@@ -37,23 +36,7 @@ fn find<'a>(objects: &'a [Value], kind: &str, namespace: &str, name: &str) -> &'
 
 #[test]
 fn secrets_db_matches_golden_bundle() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("bundle");
-    super::render_to(&spec_path(), &out);
-    let golden = root().join("tests/golden/secrets-db");
-    let actual = files(&out);
-    if common::blessing() {
-        let _ = std::fs::remove_dir_all(&golden);
-    }
-    let mut failures: Vec<String> = actual.iter().filter_map(|(rel, text)| compare(&golden.join(rel), text)).collect();
-    if !common::blessing() {
-        for rel in files(&golden).keys() {
-            if !actual.contains_key(rel) {
-                failures.push(format!("golden file {rel} is no longer rendered"));
-            }
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    super::matches_golden(&spec_path(), "secrets-db");
 }
 
 #[test]
