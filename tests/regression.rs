@@ -172,7 +172,7 @@ fn diff_does_not_read_local_files_a_record_names() {
     let record = record_path(&target, 1);
     let mut r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
     for (i, path) in [secret.display().to_string(), "../secret.txt".to_owned()].into_iter().enumerate() {
-        r["bundle"]["files"][i]["path"] = serde_json::Value::String(path);
+        r["files"][i]["path"] = serde_json::Value::String(path);
     }
     std::fs::write(&record, r.to_string()).unwrap();
     let out = nixflux().arg("diff").arg(&small).arg("--to").arg(&target).output().unwrap();

@@ -69,3 +69,19 @@ pub struct ImageUser {
     pub object: ObjectId,
     pub container: String,
 }
+
+/// The sha256 (hex) of a file's objects: their inventory ids and document
+/// sha256s, in order. A generation record keeps it for each file, so that
+/// what a bundle claims a live file holds can be checked without the
+/// objects themselves.
+pub fn objects_sha256(objects: &[IndexObject]) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for o in objects {
+        h.update(o.id.inventory_id().as_bytes());
+        h.update(b" ");
+        h.update(o.sha256.as_bytes());
+        h.update(b"\n");
+    }
+    super::digest::hex(&h.finalize())
+}

@@ -107,17 +107,52 @@ impl Bundle {
     /// and every object file read, each checked against its name. Done
     /// while the live generation's record (the trust) is still on its way.
     pub fn read_unparsed(dir: &Path) -> Result<Unparsed, ReadError> {
-        let io = |path: PathBuf| move |source| ReadError::Io { path, source };
+        Indexed::read(dir)?.read_files(|_| false)
+    }
+}
+
+/// A bundle's index and kustomization, read and parsed, its object files
+/// not yet read: what a publish needs first, to know which files it must read.
+pub struct Indexed {
+    dir: PathBuf,
+    pub index: BundleIndex,
+    kustomization: BundleFile,
+}
+
+impl Indexed {
+    pub fn read(dir: &Path) -> Result<Indexed, ReadError> {
         let index_path = dir.join(INDEX_FILE);
         let bytes = read_index_file(dir)?;
         let text = String::from_utf8_lossy(&bytes);
         let index = parse_index(&index_path, &text)?;
-        let damaged = |why: String| ReadError::Damaged { bundle: dir.to_owned(), why };
-
-        let mut objects = Vec::with_capacity(index.files.len());
         for f in &index.files {
             if f.path.sha256() != f.sha256 {
-                return Err(damaged(format!("`{}` is not a content-addressed object file name", f.path)));
+                return Err(ReadError::Damaged {
+                    bundle: dir.to_owned(),
+                    why: format!("`{}` is not a content-addressed object file name", f.path),
+                });
+            }
+        }
+        let kpath = dir.join(KUSTOMIZATION_FILE);
+        let kcontent = fs::read(&kpath).map_err(|source| ReadError::Io { path: kpath.clone(), source })?;
+        let kustomization = BundleFile { path: KUSTOMIZATION_FILE.into(), content: kcontent };
+        Ok(Indexed { dir: dir.to_owned(), index, kustomization })
+    }
+
+    /// Reads the object files, each checked against its name, except those
+    /// `skip` names: a publish need not read what the target holds already
+    /// (`verify` then requires them trusted).
+    pub fn read_files(self, skip: impl Fn(&ObjectFile) -> bool) -> Result<Unparsed, ReadError> {
+        let Indexed { dir, index, kustomization } = self;
+        let io = |path: PathBuf| move |source| ReadError::Io { path, source };
+        let damaged = |why: String| ReadError::Damaged { bundle: dir.to_owned(), why };
+        let mut objects = Vec::with_capacity(index.files.len());
+        let mut unread = Vec::new();
+        for (i, f) in index.files.iter().enumerate() {
+            if skip(&f.path) {
+                unread.push(i);
+                objects.push(BundleFile { path: f.path.to_string(), content: Vec::new() });
+                continue;
             }
             let path = dir.join(f.path.as_str());
             let content = match fs::read(&path) {
@@ -132,10 +167,7 @@ impl Bundle {
             }
             objects.push(BundleFile { path: f.path.to_string(), content });
         }
-        let kpath = dir.join(KUSTOMIZATION_FILE);
-        let kcontent = fs::read(&kpath).map_err(io(kpath.clone()))?;
-        let kustomization = BundleFile { path: KUSTOMIZATION_FILE.into(), content: kcontent };
-        Ok(Unparsed { dir: dir.to_owned(), bundle: Bundle { objects, kustomization, index } })
+        Ok(Unparsed { dir, bundle: Bundle { objects, kustomization, index }, unread })
     }
 }
 
@@ -144,6 +176,8 @@ impl Bundle {
 pub struct Unparsed {
     dir: PathBuf,
     bundle: Bundle,
+    /// Indexes of the files left unread (their content is empty).
+    unread: Vec<usize>,
 }
 
 impl Unparsed {
@@ -151,8 +185,14 @@ impl Unparsed {
     /// the ones the index lists (files `trusted` knows are not parsed), the
     /// kustomization lists exactly the index's files, the digest holds.
     pub fn verify(self, trusted: &Trusted) -> Result<Bundle, ReadError> {
-        let Unparsed { dir, bundle } = self;
+        let Unparsed { dir, bundle, unread } = self;
         let damaged = |why: String| ReadError::Damaged { bundle: dir.clone(), why };
+        for i in unread {
+            let f = &bundle.index.files[i];
+            if !trusted.knows(f) {
+                return Err(damaged(format!("`{}` was not read, and the target does not hold it", f.path)));
+            }
+        }
         for (f, file) in bundle.index.files.iter().zip(&bundle.objects) {
             // The ids the guard counts must be the ones Flux will apply.
             match trusted

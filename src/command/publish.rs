@@ -35,6 +35,11 @@ pub struct GuardArgs {
     /// Show what would change; write nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// List every object file of the target and upload any the live
+    /// generations lack (a damaged target), instead of trusting the live
+    /// record's manifest
+    #[arg(long)]
+    pub verify: bool,
 }
 
 impl GuardArgs {
@@ -46,6 +51,7 @@ impl GuardArgs {
             max_prune_percent: self.max_prune_percent,
             allow_data_removal: self.allow_data_removal,
             dry_run: self.dry_run,
+            verify: self.verify,
             lease_ttl: publish::lease::DEFAULT_TTL,
             concurrency: 16,
             flux_ignore: crate::flux::revision::DEFAULT_BUCKET_IGNORE.to_owned(),

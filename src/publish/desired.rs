@@ -1,13 +1,14 @@
 //! What should become live: a bundle directory read only when there is
 //! work to do (a no-op publish needs its digest alone), a bundle already in
-//! memory, or a retained generation's record (a rollback, whose object files
+//! memory, or a retained generation's index (a rollback, whose object files
 //! must still be in the target).
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::error::PublishError;
-use super::generation::{Record, Source};
-use crate::bundle::read::{read_digest, ReadError, Trusted, Unparsed};
+use super::generation::Source;
+use crate::bundle::read::{read_digest, Indexed, ReadError, Trusted, Unparsed};
 use crate::bundle::{Bundle, BundleFile, BundleIndex, IndexFile, Sha256Digest};
 
 pub enum Desired {
@@ -16,7 +17,7 @@ pub enum Desired {
     /// A bundle in memory, object files included.
     Bundle { bundle: Box<Bundle>, source: Source },
     /// A retained generation: its index, no files to upload.
-    Retained { record: Box<Record>, source: Source },
+    Retained { index: Box<BundleIndex>, source: Source },
 }
 
 /// A desired bundle with everything the protocol needs read and verified.
@@ -29,6 +30,10 @@ pub struct Loaded {
     pub source: Source,
     /// A retained generation: every file it lists must already be there.
     pub retained: bool,
+    /// Some files were not read (the target holds them): their `files`
+    /// entries are empty, and only a plan over the same live generation
+    /// may use this bundle.
+    pub unread: bool,
 }
 
 impl Desired {
@@ -41,18 +46,18 @@ impl Desired {
         match self {
             Desired::Lazy { digest, .. } => digest,
             Desired::Bundle { bundle, .. } => &bundle.index.digest,
-            Desired::Retained { record, .. } => &record.bundle.digest,
+            Desired::Retained { index, .. } => &index.digest,
         }
     }
 
-    /// Starts reading a lazy bundle's files on a blocking thread, so that
-    /// it overlaps with the reads of the target; `load` finishes it.
+    /// Starts reading a lazy bundle's index on a blocking thread, so that
+    /// it overlaps with the reads of the target; `indexed` finishes it.
     pub fn start_reading(self) -> Reading {
         match self {
             Desired::Lazy { dir, digest, source } => {
                 let reading = {
                     let dir = dir.clone();
-                    tokio::task::spawn_blocking(move || Bundle::read_unparsed(&dir))
+                    tokio::task::spawn_blocking(move || Indexed::read(&dir))
                 };
                 Reading::Pending { dir, digest, source, reading }
             }
@@ -67,41 +72,82 @@ pub enum Reading {
         dir: PathBuf,
         digest: Sha256Digest,
         source: Source,
-        reading: tokio::task::JoinHandle<Result<Unparsed, ReadError>>,
+        reading: tokio::task::JoinHandle<Result<Indexed, ReadError>>,
     },
     Ready(Desired),
 }
 
 impl Reading {
-    /// Reads and verifies the bundle: its index and object files. Files of
-    /// `live` (the live generation's, verified when published) are not
-    /// parsed again.
-    pub async fn load(self, live: &[IndexFile]) -> Result<Loaded, PublishError> {
+    /// The bundle with its index read (not yet verified against its files).
+    pub async fn indexed(self) -> Result<Indexing, PublishError> {
         match self {
             Reading::Pending { dir, digest, source, reading } => {
-                let unparsed = match reading.await {
+                let indexed = match reading.await {
+                    Ok(read) => read?,
+                    Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+                    Err(_) => {
+                        return Err(ReadError::Damaged { bundle: dir, why: "its read was cancelled".into() }.into())
+                    }
+                };
+                Ok(Indexing::Dir { dir, digest, source, indexed })
+            }
+            Reading::Ready(Desired::Lazy { dir, digest, source }) => {
+                let indexed = Indexed::read(&dir)?;
+                Ok(Indexing::Dir { dir, digest, source, indexed })
+            }
+            Reading::Ready(Desired::Bundle { bundle, source }) => {
+                Ok(Indexing::Ready(Loaded { index: bundle.index, files: bundle.objects, source, retained: false, unread: false }))
+            }
+            Reading::Ready(Desired::Retained { index, source }) => {
+                Ok(Indexing::Ready(Loaded { index: *index, files: Vec::new(), source, retained: true, unread: false }))
+            }
+        }
+    }
+}
+
+/// A desired bundle whose index is known (see `Reading::indexed`).
+pub enum Indexing {
+    Dir { dir: PathBuf, digest: Sha256Digest, source: Source, indexed: Indexed },
+    Ready(Loaded),
+}
+
+impl Indexing {
+    /// Whether this is a retained generation (a rollback).
+    pub fn is_retained(&self) -> bool {
+        matches!(self, Indexing::Ready(l) if l.retained)
+    }
+
+    /// The index, as the bundle claims it (verified by `load`).
+    pub fn index(&self) -> &BundleIndex {
+        match self {
+            Indexing::Dir { indexed, .. } => &indexed.index,
+            Indexing::Ready(loaded) => &loaded.index,
+        }
+    }
+
+    /// Reads and verifies the bundle's object files. Files of `live` (the
+    /// live generation's, verified when published) are not parsed again,
+    /// and those `skip` names (which the target holds) are not read.
+    pub async fn load(self, live: &[IndexFile], skip: BTreeSet<String>) -> Result<Loaded, PublishError> {
+        match self {
+            Indexing::Dir { dir, digest, source, indexed } => {
+                let unread = !skip.is_empty();
+                let read = tokio::task::spawn_blocking(move || indexed.read_files(|f| skip.contains(f.as_str())));
+                let unparsed = match read.await {
                     Ok(read) => read,
                     Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
                     Err(_) => {
                         return Err(ReadError::Damaged { bundle: dir, why: "its read was cancelled".into() }.into())
                     }
                 };
-                finish(dir, digest, source, unparsed, live)
+                let mut loaded = finish(dir, digest, source, unparsed, live)?;
+                loaded.unread = unread;
+                Ok(loaded)
             }
-            Reading::Ready(Desired::Lazy { dir, digest, source }) => {
-                let unparsed = Bundle::read_unparsed(&dir);
-                finish(dir, digest, source, unparsed, live)
-            }
-            Reading::Ready(Desired::Bundle { bundle, source }) => {
-                Ok(Loaded { index: bundle.index, files: bundle.objects, source, retained: false })
-            }
-            Reading::Ready(Desired::Retained { record, source }) => {
-                Ok(Loaded { index: record.bundle, files: Vec::new(), source, retained: true })
-            }
+            Indexing::Ready(loaded) => Ok(loaded),
         }
     }
 }
-
 /// A lazy bundle's read verified against its digest and the live files.
 fn finish(
     dir: PathBuf,
@@ -119,7 +165,7 @@ fn finish(
     if let Some(store_path) = &source.store_path {
         source.nar_hash = Some(crate::nix::nar::hash_path(&store_path.to_path_buf())?.to_nix_string());
     }
-    Ok(Loaded { index: bundle.index, files: bundle.objects, source, retained: false })
+    Ok(Loaded { index: bundle.index, files: bundle.objects, source, retained: false, unread: false })
 }
 
 impl Loaded {

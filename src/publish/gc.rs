@@ -22,6 +22,9 @@ const RECORD_BATCH: usize = 3;
 pub struct Known {
     pub listing: Vec<ObjectInfo>,
     pub pointer: Pointer,
+    /// The object files the retained generations list, when the caller
+    /// knows them (from the records' manifest): no record is read then.
+    pub retained: Option<BTreeSet<String>>,
 }
 
 /// What a collection deleted: object files and records.
@@ -39,10 +42,10 @@ pub async fn collect_garbage<T: Target>(
     lease: &Lease,
     known: Option<Known>,
 ) -> Result<Collected, PublishError> {
-    let Known { listing, pointer } = match known {
+    let Known { listing, pointer, retained: known_retained } = match known {
         Some(k) => k,
         None => match load_pointer(target).await? {
-            (listing, Some(live)) => Known { listing, pointer: live.pointer },
+            (listing, Some(live)) => Known { listing, pointer: live.pointer, retained: None },
             (_, None) => return Ok(Collected::default()),
         },
     };
@@ -53,13 +56,15 @@ pub async fn collect_garbage<T: Target>(
     let stale_notes: Vec<u64> =
         listing.iter().filter_map(|o| parse_note_key(&o.key)).filter(|n| *n < oldest_kept || *n > live).collect();
 
+    let known = known_retained.is_some();
     let mut retained: BTreeSet<String> = pointer.resources.iter().cloned().collect();
+    retained.extend(known_retained.into_iter().flatten());
     let mut candidates: Vec<&str> = listing
         .iter()
         .map(|o| o.key.as_str())
         .filter(|k| k.starts_with(OBJECTS_PREFIX) && !retained.contains(*k))
         .collect();
-    if !candidates.is_empty() {
+    if !candidates.is_empty() && !known {
         // Only the retained records' file lists matter. A candidate is most
         // often held by a recent generation (the one just replaced), so the
         // records are read newest first, a few at a time, until every
@@ -121,10 +126,12 @@ pub async fn collect_garbage<T: Target>(
 }
 
 /// The object files a generation's record lists, reading nothing else of it.
-async fn load_resources(target: &impl Target, generation: u64) -> Result<Option<Vec<String>>, TargetError> {
+pub async fn load_resources(target: &impl Target, generation: u64) -> Result<Option<Vec<String>>, TargetError> {
+    /// Format 2 lists `files`, format 1 `bundle.files`.
     #[derive(serde::Deserialize)]
     struct Files {
-        bundle: Paths,
+        files: Option<Vec<Path>>,
+        bundle: Option<Paths>,
     }
     #[derive(serde::Deserialize)]
     struct Paths {
@@ -138,7 +145,8 @@ async fn load_resources(target: &impl Target, generation: u64) -> Result<Option<
         .get(&record_key(generation))
         .await?
         .and_then(|f| serde_json::from_slice::<Files>(&f.bytes).ok())
-        .map(|f| f.bundle.files.into_iter().map(|p| p.path.to_string()).collect()))
+        .and_then(|f| f.files.or(f.bundle.map(|b| b.files)))
+        .map(|files| files.into_iter().map(|p| p.path.to_string()).collect()))
 }
 
 /// `nixflux gc`: garbage collection under the lease.

@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::bundle::{BundleIndex, IndexFile, ObjectFile, Sha256Digest};
+use crate::bundle::{IndexFile, ObjectFile, Sha256Digest};
 use crate::nix::StorePath;
 use crate::object::ObjectId;
 
@@ -21,7 +21,6 @@ pub const GENERATIONS_PREFIX: &str = "generations/";
 pub const LEASE_KEY: &str = "nixflux.lock";
 pub const GENERATION_ANNOTATION: &str = "nixflux.dev/generation";
 pub const BUNDLE_ANNOTATION: &str = "nixflux.dev/bundle";
-pub const RECORD_FORMAT: u32 = 1;
 
 /// What the live `kustomization.yaml` says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,35 +133,6 @@ impl Changes {
             list.sort_by_cached_key(ObjectId::inventory_id);
         }
         c
-    }
-}
-
-/// `generations/<n>.json`: written before the pointer switches to it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Record {
-    pub format_version: u32,
-    pub generation: u64,
-    pub bundle_digest: Sha256Digest,
-    /// RFC 3339 time of the publish.
-    pub published_at: String,
-    /// `user@host` of the publisher.
-    pub publisher: String,
-    pub nixflux_version: String,
-    pub source: Source,
-    pub changes: Changes,
-    /// The bundle's index: files, objects, images, store paths.
-    pub bundle: BundleIndex,
-}
-
-impl Record {
-    pub fn object_count(&self) -> usize {
-        crate::bundle::index::object_count(&self.bundle.files)
-    }
-
-    pub fn resources(&self) -> Vec<String> {
-        let mut seen = std::collections::BTreeSet::new();
-        self.bundle.files.iter().map(|f| f.path.to_string()).filter(|p| seen.insert(p.clone())).collect()
     }
 }
 

@@ -6,10 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::desired::Desired;
 use super::error::PublishError;
-use super::generation::{parse_record_key, Record, Source};
-use super::state::{load_record, State};
+use super::generation::{parse_record_key, Source};
+use super::record::Record;
+use super::state::{hydrate, load_record, State};
 use super::target::Target;
-use crate::bundle::IndexFile;
+use crate::bundle::{BundleIndex, IndexFile};
 
 /// The retained generation records, oldest first.
 pub async fn history(target: &impl Target) -> Result<Vec<Record>, PublishError> {
@@ -46,15 +47,29 @@ pub async fn rollback_target(target: &impl Target, generation: Option<u64>) -> R
         return Err(PublishError::NoSuchGeneration { target: name, generation: wanted });
     }
     let have: BTreeSet<&str> = state.listing.iter().map(|o| o.key.as_str()).collect();
-    if let Some(lost) = record.bundle.files.iter().find(|f| !have.contains(f.path.as_str())) {
+    if let Some(lost) = record.files.iter().find(|f| !have.contains(f.path.as_str())) {
         return Err(PublishError::Unrestorable {
             target: name,
             generation: wanted,
             why: format!("its object file `{}` was garbage-collected", lost.path),
         });
     }
+    // Its objects: those it shares with the live generation, the rest read back.
+    let files = match hydrate(target, &record, &state.live_files).await? {
+        Ok(files) => files,
+        Err(why) => return Err(PublishError::Unrestorable { target: name, generation: wanted, why }),
+    };
+    let index = BundleIndex {
+        format_version: crate::bundle::index::FORMAT_VERSION,
+        digest: record.bundle_digest.clone(),
+        spec_digest: record.spec_digest.clone().unwrap_or_else(|| record.bundle_digest.clone()),
+        nixflux_version: record.nixflux_version.clone(),
+        files,
+        images: Vec::new(),
+        store_paths: Vec::new(),
+    };
     let source = Source { bundle_path: None, store_path: None, nar_hash: None, rollback_of: Some(wanted) };
-    Ok(Desired::Retained { record: Box::new(record), source })
+    Ok(Desired::Retained { index: Box::new(index), source })
 }
 
 /// The contents of `files` in the target, keyed by path.

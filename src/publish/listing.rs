@@ -19,6 +19,11 @@ impl Listing {
         Listing(task, None)
     }
 
+    /// A listing known already (see `manifest.rs`).
+    pub fn ready(listing: Vec<ObjectInfo>) -> Listing {
+        Listing(tokio::task::JoinSet::new(), Some(listing))
+    }
+
     /// Whether a listing taken before the lease is still the target's
     /// content, the pointer being unchanged and no stale lease taken over:
     /// only a lease holder writes, and none held one while it was taken

@@ -9,7 +9,10 @@
 //! | `tracked.rs` | what it holds after a publish, from what the publish wrote |
 //! | `gc.rs` | garbage collection |
 //! | `history.rs` | history, rollback, the live generation's files |
-//! | `generation.rs` | the pointer and generation records |
+//! | `generation.rs` | the pointer, record keys, object-level changes |
+//! | `record.rs` | generation records (format 2: files and manifest; format 1 read) |
+//! | `next_record.rs` | the record a publish writes: its files' ETags, `held` from the live manifest |
+//! | `manifest.rs` | the fast path: shallow listings and the live record's manifest in place of a full listing |
 //! | `lease.rs` | the publish lease |
 //! | `hooks.rs` | what a caller adds: a check before writing, a call at the switch |
 //! | `progress.rs` | how long steps report progress to the command |
@@ -25,10 +28,13 @@ pub mod history;
 pub mod hooks;
 pub mod lease;
 pub mod listing;
+pub mod manifest;
 pub mod options;
 pub mod plan;
 pub mod progress;
+pub mod next_record;
 pub mod protocol;
+pub mod record;
 pub mod revision_note;
 pub mod state;
 pub mod target;
@@ -36,6 +42,8 @@ pub mod tracked;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod manifest_tests;
 
 pub use desired::Desired;
 pub use error::PublishError;

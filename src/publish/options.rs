@@ -23,6 +23,9 @@ pub struct Options {
     /// Allow removing objects that hold data (see `object::data`).
     pub allow_data_removal: bool,
     pub dry_run: bool,
+    /// List the whole target (and repair what it lacks) instead of using
+    /// the live record's manifest (see `manifest.rs`).
+    pub verify: bool,
     pub lease_ttl: Duration,
     /// Object uploads in flight at once.
     pub concurrency: usize,
@@ -42,6 +45,7 @@ impl Default for Options {
             max_prune_percent: DEFAULT_MAX_PRUNE_PERCENT,
             allow_data_removal: false,
             dry_run: false,
+            verify: false,
             lease_ttl: lease::DEFAULT_TTL,
             concurrency: 16,
             flux_ignore: DEFAULT_BUCKET_IGNORE.to_owned(),

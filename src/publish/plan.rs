@@ -45,12 +45,6 @@ impl Plan {
         Ok(Plan { generation: state.generation().unwrap_or(0) + 1, changes, uploads: Vec::new(), upload_bytes: 0 })
     }
 
-    /// The plan with the files of `desired` that `listing` lacks to upload.
-    pub fn with_uploads(self, listing: &[ObjectInfo], desired: &Loaded, live: &BTreeSet<&str>) -> Plan {
-        let uploads = missing_files(listing, desired, live, &BTreeSet::new());
-        self.uploading(uploads, desired)
-    }
-
     /// The plan uploading these files of `desired` (indexes).
     pub fn uploading(mut self, uploads: Vec<usize>, desired: &Loaded) -> Plan {
         self.uploads = uploads;
@@ -121,7 +115,7 @@ pub fn missing_files(
 
 /// Whether the target's copy of `file` is whole: its ETag is the MD5 of the
 /// content where the server lists MD5 ETags, else its size matches.
-fn has_whole_copy(listed: Option<&ObjectInfo>, file: &BundleFile) -> bool {
+pub fn has_whole_copy(listed: Option<&ObjectInfo>, file: &BundleFile) -> bool {
     let Some(o) = listed else { return false };
     let md5_like = o.etag.len() == 32 && o.etag.bytes().all(|c| c.is_ascii_hexdigit());
     if md5_like {

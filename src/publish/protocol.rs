@@ -15,14 +15,16 @@ use super::desired::{Desired, Loaded};
 use super::error::PublishError;
 use super::failpoint;
 use super::gc::{collect_garbage, Known};
-use super::generation::{record_key, Changes, Pointer, Record, LEASE_KEY, POINTER_KEY, RECORD_FORMAT};
-use super::lease::{self, Lease};
+use super::generation::{record_key, Changes, Pointer, LEASE_KEY, POINTER_KEY};
+use super::manifest::{fill_etags, held, last_refs, record_numbers, Overview};
+use super::next_record::{held_from, record_of};
+use super::lease::Lease;
 use super::listing::Listing;
 use super::options::Options;
 use super::plan::{entering, missing_files, Plan};
 use super::progress::{Phase, Progress};
-use super::state::{bucket_ignore, flux_revision, pointer_etag, read_pointer, State};
-use super::target::{Condition, Target, TargetError};
+use super::state::{bucket_ignore, flux_revision, live_record, pointer_etag, read_pointer, State};
+use super::target::{Condition, ObjectInfo, Target, TargetError};
 use super::tracked::{revision_after, Tracked};
 use crate::bundle::{BundleFile, Sha256Digest};
 
@@ -103,12 +105,6 @@ impl Report {
     }
 }
 
-fn publisher() -> String {
-    // SAFETY: getuid has no preconditions and cannot fail.
-    let user = std::env::var("USER").unwrap_or_else(|_| format!("uid{}", unsafe { libc::getuid() }));
-    format!("{user}@{}", lease::hostname())
-}
-
 /// Makes `desired` the live generation of `target`.
 pub async fn publish<T: Target>(
     target: &T,
@@ -118,14 +114,12 @@ pub async fn publish<T: Target>(
 ) -> Result<Report, PublishError> {
     let name = target.name();
     // Publishing what is live writes nothing, so the bucket and Flux's
-    // revision stay as they are. One read of the pointer says so; the
-    // listing (which only the printed revision would need) is skipped.
-    // The listing goes out at once, beside the pointer read: rclone hashes
-    // every file it lists, which makes it the slowest read of a publish.
-    // Taken before the lease, it is used under the lease only while nobody
-    // else can have written since (see `Listing::still_exact`).
-    let mut listing = Listing::spawn(target);
-    let pointer = read_pointer(target).await?;
+    // revision stay as they are. One read of the pointer says so. Beside
+    // it go the two cheap listings (the root's keys and `generations/`)
+    // that, with the live record, stand in for a listing of every object
+    // file (see `manifest.rs`).
+    let (pointer, overview) = tokio::join!(read_pointer(target), Overview::read(target));
+    let pointer = pointer?;
     tracing::debug!("pointer read");
     if let Some(live) = pointer.as_ref().filter(|p| &p.pointer.bundle_digest == desired.digest()) {
         // A run after a crash past the switch ends here: clear the dead run's lease.
@@ -136,21 +130,47 @@ pub async fn publish<T: Target>(
         }
         return Ok(Report::unchanged(name, live.pointer.generation, desired.digest().clone(), opts.dry_run));
     }
-    // The bundle's files are read and hashed meanwhile, on another thread.
-    let desired = desired.start_reading();
-    // What else is read before the lease goes out together: the live
-    // record and the bucket's `.sourceignore`. A target without a pointer
-    // needs the listing now (it says whether Flux builds stray files there).
-    let load = async {
-        match pointer {
-            None => State::with_record(target, listing.get().await?.to_vec(), None).await,
-            Some(live) => State::with_record(target, Vec::new(), Some(live)).await,
+    let overview = overview?;
+    // The bundle's index is read meanwhile, on another thread.
+    let reading = desired.start_reading();
+    let live = async {
+        match &pointer {
+            Some(p) => Ok::<_, PublishError>(live_record(target, &p.pointer).await?),
+            None => Ok(None),
         }
     };
-    let (planned, ignore) = tokio::join!(load, bucket_ignore(target, &opts.flux_ignore));
-    let planned = planned?;
+    let (live, ignore) = tokio::join!(live, bucket_ignore(target, &opts.flux_ignore));
+    let live = live?;
+    tracing::debug!("live record read");
+    let indexing = reading.indexed().await?;
+    tracing::debug!("bundle index read");
+    let unfit = match &live {
+        _ if opts.verify => Some("`--verify` lists it".to_owned()),
+        _ if indexing.is_retained() => Some("a rollback checks its files are there".to_owned()),
+        Some(record) => overview.unfit(record),
+        None => Some("there is no live record".to_owned()),
+    };
+    let mut listing = match (&unfit, &live) {
+        (None, Some(record)) => {
+            let mut known = overview.listing(record);
+            fill_etags(target, &mut known).await?;
+            tracing::debug!("object files known from the live record");
+            Listing::ready(known)
+        }
+        _ => {
+            tracing::debug!(why = unfit.as_deref().unwrap_or_default(), "listing the whole target");
+            Listing::spawn(target)
+        }
+    };
+    let fast = unfit.is_none();
+    // A target without a pointer needs the listing now (it says whether
+    // Flux builds stray files there).
+    let listed = if pointer.is_none() { listing.get().await?.to_vec() } else { Vec::new() };
+    let planned = State::assemble(target, listed, pointer, live, &indexing.index().files).await?;
     tracing::debug!("live state read");
-    let desired = desired.load(&planned.live_files).await?;
+    // Every file is read and checked against its name, also those the
+    // target holds already: a damaged bundle is refused whole.
+    let desired = indexing.load(&planned.live_files, BTreeSet::new()).await?;
     tracing::debug!("bundle read and verified");
     let before = planned.generation();
     let digest = desired.index.digest.clone();
@@ -164,8 +184,9 @@ pub async fn publish<T: Target>(
     if opts.dry_run {
         let listed = listing.get().await?;
         let revision = flux_revision(target, listed, &ignore);
+        let uploads = uploads_for(fast, listed, &desired, &live_resources(&planned));
         let outcome = Outcome {
-            plan: plan.with_uploads(listed, &desired, &live_resources(&planned)),
+            plan: plan.uploading(uploads, &desired),
             deleted: 0,
             replaced_rollback_of: replaced_rollback(&planned, &desired),
             tracked: None,
@@ -175,7 +196,7 @@ pub async fn publish<T: Target>(
 
     let lease = Lease::acquire(target, opts.lease_ttl).await?;
     failpoint::hit("lease");
-    let result = publish_under_lease(target, &desired, opts, &lease, (planned, plan, listing), progress).await;
+    let result = publish_under_lease(target, &desired, opts, &lease, (planned, plan, listing, fast), progress).await;
     let release = lease.release(target).await;
     let mut outcome = result?;
     if let Err(e) = release {
@@ -210,23 +231,31 @@ async fn publish_under_lease<T: Target>(
     desired: &Loaded,
     opts: &Options,
     lease: &Lease,
-    (planned, plan, mut listing): (State, Plan, Listing),
+    (planned, plan, mut listing, fast): (State, Plan, Listing, bool),
     progress: &dyn Progress,
 ) -> Result<Outcome, PublishError> {
-    // The listing is awaited only where it decides something. A stale
-    // lease's dead holder may have written after it was taken: list again.
+    // A stale lease's dead holder may have written after it was taken, and
+    // someone may have switched before the lease was ours: then the plan
+    // is made again from a new listing. A bundle read only in part (the
+    // files the live generation held) cannot be planned again: run again.
+    let now = read_pointer(target).await?;
+    let moved = now.as_ref().map(|p| p.etag.as_str()) != planned.pointer_etag();
+    if (moved || lease.took_over()) && desired.unread {
+        return Err(PublishError::Changed { target: target.name() });
+    }
+    let fast = fast && !moved && !lease.took_over();
     if lease.took_over() {
         listing = Listing::spawn(target);
     }
-    // The plan holds if the pointer did not move before the lease was ours;
-    // otherwise it is made again, guard and all, from the state now.
-    let now = read_pointer(target).await?;
-    let (state, plan) = if now.as_ref().map(|p| p.etag.as_str()) == planned.pointer_etag() {
+    let (state, plan) = if !moved {
         (planned, plan)
     } else {
-        // Someone switched since: what the early listing saw is not the target now.
         listing = Listing::spawn(target);
-        let state = State::with_record(target, listing.get().await?.to_vec(), now).await?;
+        let live = match &now {
+            Some(p) => live_record(target, &p.pointer).await?,
+            None => None,
+        };
+        let state = State::assemble(target, listing.get().await?.to_vec(), now, live, &desired.index.files).await?;
         let plan = Plan::new(&target.name(), &state, desired, opts)?;
         if let Some(hooks) = &opts.hooks {
             hooks.check(&state.live_files, &desired.index).await?;
@@ -234,45 +263,12 @@ async fn publish_under_lease<T: Target>(
         (state, plan)
     };
     let generation = plan.generation;
-    // The live generation's object files are there and whole (every
-    // publish leaves it so). A few files entering go out without waiting
-    // for the listing; the listing then says whether anything else is
-    // missing (a damaged target), which is uploaded before the switch.
     let live = live_resources(&state);
-    let entering = entering(desired, &live);
-    let eager = state.pointer.is_some() && !desired.retained && entering.len() <= EAGER_UPLOADS;
-    let first: Vec<usize> = if eager {
-        entering
-    } else {
-        let listed = listing.get().await?;
-        missing_files(listed, desired, &live, &BTreeSet::new())
-    };
-
-    let record = Record {
-        format_version: RECORD_FORMAT,
-        generation,
-        bundle_digest: desired.index.digest.clone(),
-        published_at: jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        publisher: publisher(),
-        nixflux_version: env!("CARGO_PKG_VERSION").to_owned(),
-        source: desired.source.clone(),
-        changes: plan.changes.clone(),
-        bundle: desired.index.clone(),
-    };
-    let record_bytes = serde_json::to_vec(&record).map_err(PublishError::Encode)?;
-    // The record names a generation no pointer names yet, so it goes out
-    // with the object files (garbage collection removes it if the switch
-    // never happens). A rollback writes it only once its files are known
-    // to be there.
-    let write_record = async {
-        lease.check(target).await?;
-        Ok::<_, PublishError>(target.put_tagged(&record_key(generation), &record_bytes, &Condition::None).await?)
-    };
-    let files_of =
-        |indexes: &[usize]| -> Vec<BundleFile> { indexes.iter().map(|i| desired.files[*i].clone()).collect() };
-    let (mut written, record_etag, mut uploaded) = if desired.retained {
-        // Every resource the new pointer lists must be in the target.
-        let listed = listing.get().await?;
+    let listed = listing.get().await?.to_vec();
+    // Every file the new pointer lists must be in the target: a rollback's
+    // are there already; a bundle's missing ones (entering, or lost from a
+    // damaged target the listing shows) are uploaded.
+    let uploads: Vec<usize> = if desired.retained {
         let have: BTreeSet<&str> = listed.iter().map(|o| o.key.as_str()).collect();
         if let Some(lost) = desired.index.files.iter().find(|f| !have.contains(f.path.as_str())) {
             return Err(PublishError::Unrestorable {
@@ -281,33 +277,36 @@ async fn publish_under_lease<T: Target>(
                 why: format!("its object file `{}` is gone", lost.path),
             });
         }
-        (Vec::new(), write_record.await?, first)
+        Vec::new()
     } else {
-        let (written, etag, listed) =
-            tokio::join!(upload_all(target, files_of(&first), opts, progress), write_record, listing.get());
-        let (written, etag) = (written?, etag?);
-        listed?;
-        (written, etag, first)
+        uploads_for(fast, &listed, desired, &live)
     };
-    if !listing.still_exact(lease).await? {
-        listing = Listing::spawn(target);
-    }
-    let listed = listing.get().await?;
-    if eager {
-        let done: BTreeSet<&str> = uploaded.iter().map(|i| desired.files[*i].path.as_str()).collect();
-        let repair = missing_files(listed, desired, &live, &done);
-        if !repair.is_empty() {
-            tracing::warn!(
-                files = repair.len(),
-                "the target lacked object files of the live generation (it was damaged); uploading them again"
-            );
-            written.extend(upload_all(target, files_of(&repair), opts, progress).await?);
-            uploaded.extend(repair);
+
+    // The record lists the generation's files and what else the target
+    // holds for the retained generations, with the ETags known so far.
+    let oldest_kept = generation.saturating_sub(opts.keep.max(1) as u64 - 1);
+    let held = match (fast, &state.live) {
+        (true, Some(live_record)) => Some(held_from(live_record, desired, oldest_kept)),
+        _ => {
+            let window: Vec<u64> =
+                record_numbers(&listed).into_iter().filter(|n| (oldest_kept..generation).contains(n)).collect();
+            let own: BTreeSet<&str> = desired.index.files.iter().map(|f| f.path.as_str()).collect();
+            last_refs(target, &window).await?.map(|refs| held(&listed, &refs, &own, oldest_kept))
         }
-    }
-    let plan = plan.uploading(uploaded, desired);
+    };
+    let record = record_of(generation, desired, &plan, &listed, held);
+    let record_bytes = serde_json::to_vec(&record).map_err(PublishError::Encode)?;
+    // The record goes out first: a publish that fails after it leaves a
+    // record above the live generation, which sends the next publish to a
+    // whole listing (and its garbage collection) instead of the manifest.
+    lease.check(target).await?;
+    let record_etag = target.put_tagged(&record_key(generation), &record_bytes, &Condition::None).await?;
+    let files_of =
+        |indexes: &[usize]| -> Vec<BundleFile> { indexes.iter().map(|i| desired.files[*i].clone()).collect() };
+    let written = upload_all(target, files_of(&uploads), opts, progress).await?;
+    let plan = plan.uploading(uploads, desired);
     // What the target holds, for garbage collection and Flux's revision, without listing it again.
-    let mut tracked = Tracked::from_listing(listed);
+    let mut tracked = Tracked::from_listing(&listed);
     for (key, etag, size) in written {
         tracked.put(&key, etag, size);
     }
@@ -319,8 +318,8 @@ async fn publish_under_lease<T: Target>(
     // The switch: only if the lease is still ours and the pointer still the
     // one this plan started from (both read at once).
     let base = state.pointer_etag().map(str::to_owned);
-    let (held, now) = tokio::join!(lease.check(target), pointer_etag(target));
-    held?;
+    let (held_lease, now) = tokio::join!(lease.check(target), pointer_etag(target));
+    held_lease?;
     if now? != base {
         return Err(PublishError::Changed { target: target.name() });
     }
@@ -339,7 +338,10 @@ async fn publish_under_lease<T: Target>(
 
     tracked.put(POINTER_KEY, etag, pointer_bytes.len() as u64);
     let replaced_rollback_of = replaced_rollback(&state, desired);
-    let known = Known { listing: tracked.listing(), pointer };
+    let retained = record.held.as_ref().map(|held| {
+        record.files.iter().map(|f| f.path.to_string()).chain(held.iter().map(|h| h.path.to_string())).collect()
+    });
+    let known = Known { listing: tracked.listing(), pointer, retained };
     let (deleted, tracked) = match collect_garbage(target, opts.keep, lease, Some(known)).await {
         Ok(collected) => {
             collected.keys.iter().for_each(|k| tracked.delete(k));
@@ -353,13 +355,24 @@ async fn publish_under_lease<T: Target>(
     Ok(Outcome { plan, deleted, replaced_rollback_of, tracked })
 }
 
-/// Up to this many object files entering the live generation are uploaded
-/// without waiting for the target's listing (which says whether a retained
-/// generation holds them already): uploading a few small files again costs
-/// less than the wait for a listing, which grows with the target.
-const EAGER_UPLOADS: usize = 8;
+/// The files of `desired` to upload over `listed`. With the manifest
+/// (`fast`), the live generation's files are known whole (and were not
+/// read): only the files entering it are checked.
+fn uploads_for(fast: bool, listed: &[ObjectInfo], desired: &Loaded, live: &BTreeSet<&str>) -> Vec<usize> {
+    if fast {
+        let entering = entering(desired, live);
+        missing_files(listed, desired, &BTreeSet::new(), &not_in(desired, &entering))
+    } else {
+        missing_files(listed, desired, live, &BTreeSet::new())
+    }
+}
 
-/// The listing taken under the lease, awaited when first needed.
+/// The indexes of `desired`'s files other than `entering`, by path.
+fn not_in<'a>(desired: &'a Loaded, entering: &[usize]) -> BTreeSet<&'a str> {
+    let entering: BTreeSet<usize> = entering.iter().copied().collect();
+    (0..desired.files.len()).filter(|i| !entering.contains(i)).map(|i| desired.files[i].path.as_str()).collect()
+}
+
 /// Uploads `files`; returns each key with the ETag the target answered
 /// (when it says) and the size.
 async fn upload_all<T: Target>(

@@ -9,10 +9,13 @@
 //! what Flux would prune, never a silent "unknown".
 
 use super::error::PublishError;
-use super::generation::{record_key, Pointer, Record, OBJECTS_PREFIX, POINTER_KEY};
+use super::generation::{record_key, Pointer, OBJECTS_PREFIX, POINTER_KEY};
+use super::record::Record;
 use super::target::{ObjectInfo, Target, TargetError};
 use crate::bundle::verify::objects_of;
-use crate::bundle::{sha256_hex, IndexFile, ObjectFile};
+use crate::bundle::index::objects_sha256;
+use crate::bundle::{sha256_hex, IndexFile, IndexObject, ObjectFile};
+use std::collections::HashMap;
 use crate::flux::ignore::Ignore;
 use crate::flux::revision::{self, SOURCEIGNORE_KEY};
 
@@ -48,17 +51,29 @@ impl State {
         pointer: Option<LivePointer>,
     ) -> Result<State, PublishError> {
         let live = match &pointer {
-            Some(p) => {
-                // A record that names another bundle, or other files, is not this generation's.
-                load_record(target, p.pointer.generation)
-                    .await?
-                    .filter(|r| r.bundle_digest == p.pointer.bundle_digest && r.resources() == p.pointer.resources)
-            }
+            Some(p) => live_record(target, &p.pointer).await?,
             None => None,
         };
+        Self::assemble(target, listing, pointer, live, &[]).await
+    }
+
+    /// Completes a state from what was read already. The live objects of
+    /// a file `candidates` holds with the objects the record names (by
+    /// their sha256) are taken from there; the others are read back from
+    /// the target.
+    pub async fn assemble(
+        target: &impl Target,
+        listing: Vec<ObjectInfo>,
+        pointer: Option<LivePointer>,
+        live: Option<Record>,
+        candidates: &[IndexFile],
+    ) -> Result<State, PublishError> {
         let (mut live_files, mut live_unknown) = (Vec::new(), None);
         match (&pointer, &live) {
-            (_, Some(record)) => live_files = record.bundle.files.clone(),
+            (_, Some(record)) => match hydrate(target, record, candidates).await? {
+                Ok(files) => live_files = files,
+                Err(why) => live_unknown = Some(why),
+            },
             (Some(p), None) => match read_live_files(target, &p.pointer).await? {
                 Ok(files) => {
                     tracing::warn!(
@@ -107,24 +122,99 @@ async fn read_live_files(
     target: &impl Target,
     pointer: &Pointer,
 ) -> Result<Result<Vec<IndexFile>, String>, TargetError> {
-    let mut files = Vec::with_capacity(pointer.resources.len());
+    let mut paths = Vec::with_capacity(pointer.resources.len());
     for resource in &pointer.resources {
         let Ok(path) = resource.parse::<ObjectFile>() else {
             return Ok(Err(format!("the pointer lists `{resource}`, which is not an object file")));
         };
-        let Some(fetched) = target.get(path.as_str()).await? else {
-            return Ok(Err(format!("its object file `{path}` is missing")));
-        };
-        let sha256 = sha256_hex(&fetched.bytes);
-        if sha256 != path.sha256() {
-            return Ok(Err(format!("its object file `{path}` does not hash to its name")));
-        }
-        match objects_of(&fetched.bytes) {
-            Ok(objects) => files.push(IndexFile { path, sha256, owner: "(read from the target)".into(), objects }),
-            Err(why) => return Ok(Err(format!("its object file `{path}` cannot be read: {why}"))),
+        paths.push(path);
+    }
+    let fetched = fetch_files(target, &paths).await?;
+    Ok(paths
+        .into_iter()
+        .zip(fetched)
+        .map(|(path, objects)| {
+            let sha256 = path.sha256().to_owned();
+            Ok(IndexFile { path, sha256, owner: "(read from the target)".into(), objects: objects? })
+        })
+        .collect())
+}
+
+/// The live generation's files with their objects: from `candidates` where
+/// they hold the objects the record names, else read back from the target.
+pub async fn hydrate(
+    target: &impl Target,
+    record: &Record,
+    candidates: &[IndexFile],
+) -> Result<Result<Vec<IndexFile>, String>, TargetError> {
+    if let Some(files) = &record.objects {
+        return Ok(Ok(files.clone()));
+    }
+    let known: HashMap<&ObjectFile, &IndexFile> = candidates.iter().map(|f| (&f.path, f)).collect();
+    let mut files: Vec<Option<IndexFile>> = Vec::with_capacity(record.files.len());
+    let mut missing = Vec::new();
+    for f in &record.files {
+        match known.get(&f.path) {
+            Some(c) if objects_sha256(&c.objects) == f.objects_sha256 => files.push(Some(IndexFile {
+                path: f.path.clone(),
+                sha256: f.path.sha256().to_owned(),
+                owner: f.owner.clone(),
+                objects: c.objects.clone(),
+            })),
+            _ => {
+                files.push(None);
+                missing.push(f.path.clone());
+            }
         }
     }
-    Ok(Ok(files))
+    let mut fetched = fetch_files(target, &missing).await?.into_iter();
+    let mut out = Vec::with_capacity(files.len());
+    for (slot, f) in files.into_iter().zip(&record.files) {
+        let file = match slot {
+            Some(file) => file,
+            None => {
+                let objects = match fetched.next() {
+                    Some(Ok(objects)) => objects,
+                    Some(Err(why)) => return Ok(Err(why)),
+                    None => return Ok(Err(format!("its object file `{}` was not read", f.path))),
+                };
+                if objects_sha256(&objects) != f.objects_sha256 {
+                    return Ok(Err(format!("its object file `{}` does not hold the objects its record lists", f.path)));
+                }
+                IndexFile { path: f.path.clone(), sha256: f.path.sha256().to_owned(), owner: f.owner.clone(), objects }
+            }
+        };
+        out.push(file);
+    }
+    Ok(Ok(out))
+}
+
+/// How many object files are read back from the target at once.
+const FETCH_CONCURRENCY: usize = 16;
+
+/// The objects of each of `paths` in the target, read as Flux reads them,
+/// in order; `Err` says why a file's objects cannot be known.
+async fn fetch_files(
+    target: &impl Target,
+    paths: &[ObjectFile],
+) -> Result<Vec<Result<Vec<IndexObject>, String>>, TargetError> {
+    use futures::stream::{self, StreamExt, TryStreamExt};
+    stream::iter(paths.iter().cloned())
+        .map(|path| {
+            let target = target.clone();
+            async move {
+                let Some(fetched) = target.get(path.as_str()).await? else {
+                    return Ok(Err(format!("its object file `{path}` is missing")));
+                };
+                if sha256_hex(&fetched.bytes) != path.sha256() {
+                    return Ok(Err(format!("its object file `{path}` does not hash to its name")));
+                }
+                Ok(objects_of(&fetched.bytes).map_err(|why| format!("its object file `{path}` cannot be read: {why}")))
+            }
+        })
+        .buffered(FETCH_CONCURRENCY)
+        .try_collect()
+        .await
 }
 
 /// The listing and the live pointer, fetched together.
@@ -153,7 +243,15 @@ pub async fn pointer_etag(target: &impl Target) -> Result<Option<String>, Target
 
 /// A generation's record; `None` when it is missing or unreadable.
 pub async fn load_record(target: &impl Target, generation: u64) -> Result<Option<Record>, TargetError> {
-    Ok(target.get(&record_key(generation)).await?.and_then(|f| serde_json::from_slice(&f.bytes).ok()))
+    Ok(target.get(&record_key(generation)).await?.and_then(|f| Record::parse(&f.bytes)))
+}
+
+/// The live generation's record, when it agrees with the pointer: a
+/// record that names another bundle, or other files, is not this generation's.
+pub async fn live_record(target: &impl Target, pointer: &Pointer) -> Result<Option<Record>, TargetError> {
+    Ok(load_record(target, pointer.generation)
+        .await?
+        .filter(|r| r.bundle_digest == pointer.bundle_digest && r.resources() == pointer.resources))
 }
 
 /// The ignore rules of a Flux Bucket with `spec_ignore` reading `target`:

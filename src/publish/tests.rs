@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 
 use super::desired::Desired;
-use super::generation::{parse_record_key, Record, Source, POINTER_KEY};
+use super::generation::{parse_record_key, Source, POINTER_KEY};
+use super::record::Record;
 use super::options::Options;
 use super::plan::guard;
 use super::progress::Silent;
@@ -15,7 +16,7 @@ use super::PublishError;
 use crate::bundle::{spec_digest, Bundle};
 
 /// A bundle of simple apps, each with its replica count.
-fn bundle(apps: &[(&str, i64)]) -> Bundle {
+pub(super) fn bundle(apps: &[(&str, i64)]) -> Bundle {
     let mut map = serde_json::Map::new();
     for (name, replicas) in apps {
         map.insert(
@@ -33,19 +34,19 @@ fn bundle(apps: &[(&str, i64)]) -> Bundle {
     Bundle::build(&rendered, spec_digest(&value))
 }
 
-fn source() -> Source {
+pub(super) fn source() -> Source {
     Source { bundle_path: None, store_path: None, nar_hash: None, rollback_of: None }
 }
 
-async fn put(target: &MemoryTarget, bundle: &Bundle, opts: &Options) -> Result<Report, PublishError> {
+pub(super) async fn put(target: &MemoryTarget, bundle: &Bundle, opts: &Options) -> Result<Report, PublishError> {
     publish(target, Desired::Bundle { bundle: Box::new(bundle.clone()), source: source() }, opts, &Silent).await
 }
 
-fn files_of(bundle: &Bundle) -> BTreeSet<String> {
+pub(super) fn files_of(bundle: &Bundle) -> BTreeSet<String> {
     bundle.objects.iter().map(|f| f.path.clone()).collect()
 }
 
-fn object_files(target: &MemoryTarget) -> BTreeSet<String> {
+pub(super) fn object_files(target: &MemoryTarget) -> BTreeSet<String> {
     target.keys().into_iter().filter(|k| k.starts_with("objects/")).collect()
 }
 
@@ -291,7 +292,7 @@ async fn children_are_targets_of_their_own_under_the_root() {
 }
 
 #[tokio::test]
-async fn a_small_change_still_repairs_a_damaged_live_generation() {
+async fn verify_repairs_a_damaged_live_generation_that_a_small_change_trusts() {
     use super::target::Target;
     let target = MemoryTarget::new();
     let opts = Options::default();
@@ -302,13 +303,19 @@ async fn a_small_change_still_repairs_a_damaged_live_generation() {
     let kept: Vec<String> = files_of(&first).intersection(&files_of(&second)).cloned().collect();
     assert!(!kept.is_empty());
     target.delete(&kept[0]).await.unwrap();
-    // One app changed: its file goes out eagerly with the record; the
-    // listing then finds the lost file, which is uploaded before the switch.
+    // One app changed: the live record's manifest says what the target
+    // holds, so only the changed file goes out (the loss is not seen).
     let report = put(&target, &second, &opts).await.unwrap();
+    assert_eq!(report.files_uploaded, 1, "the changed file");
+    assert!(!object_files(&target).contains(&kept[0]));
+    // With `verify`, the target is listed whole and the lost file uploaded.
+    let third = bundle(&[("a", 3), ("b", 1), ("c", 1)]);
+    let verify = Options { verify: true, ..Options::default() };
+    let report = put(&target, &third, &verify).await.unwrap();
     assert_eq!(report.files_uploaded, 2, "the changed file and the lost one");
-    assert!(files_of(&second).is_subset(&object_files(&target)));
+    assert!(files_of(&third).is_subset(&object_files(&target)));
     let state = State::load(&target).await.unwrap();
-    assert_eq!(state.live.unwrap().generation, 2);
+    assert_eq!(state.live.unwrap().generation, 3);
 }
 
 #[tokio::test]

@@ -68,6 +68,13 @@ impl Target for AnyTarget {
         }
     }
 
+    async fn list_shallow(&self, sub: &str) -> Result<(Vec<ObjectInfo>, Vec<String>)> {
+        match &self.backend {
+            Backend::Dir(d) => d.list_shallow(sub).await,
+            Backend::S3(s) => s.list_shallow(sub).await,
+        }
+    }
+
     async fn get(&self, key: &str) -> Result<Option<Fetched>> {
         match &self.backend {
             Backend::Dir(d) => d.get(key).await,

@@ -90,12 +90,19 @@ impl DirTarget {
     }
 
     fn list_files(&self) -> Result<Vec<ObjectInfo>> {
+        Ok(self.list_below(self.root.clone(), true)?.0)
+    }
+
+    /// The files below `start` (every one, or with `recursive` off those
+    /// directly in it), and the directories in it as key prefixes.
+    fn list_below(&self, start: PathBuf, recursive: bool) -> Result<(Vec<ObjectInfo>, Vec<String>)> {
         let mut out = Vec::new();
-        let mut stack = vec![self.root.clone()];
+        let mut prefixes = Vec::new();
+        let mut stack = vec![start.clone()];
         while let Some(dir) = stack.pop() {
             let entries = match fs::read_dir(&dir) {
-                // A target nothing was written to yet is empty.
-                Err(e) if e.kind() == io::ErrorKind::NotFound && dir == self.root => return Ok(out),
+                // A target (or part) nothing was written to yet is empty.
+                Err(e) if e.kind() == io::ErrorKind::NotFound && dir == start => return Ok((out, prefixes)),
                 other => other.map_err(|e| self.failed("listing", &dir.display().to_string(), e))?,
             };
             for entry in entries {
@@ -109,8 +116,11 @@ impl DirTarget {
                 if kind.is_symlink() {
                     let key = path.strip_prefix(&self.root).unwrap_or(&path).to_string_lossy().into_owned();
                     return Err(self.failed("listing", &key, "it is a symlink; the target holds none"));
-                } else if kind.is_dir() {
+                } else if kind.is_dir() && recursive {
                     stack.push(path);
+                } else if kind.is_dir() {
+                    let key = path.strip_prefix(&self.root).unwrap_or(&path).to_string_lossy().into_owned();
+                    prefixes.push(format!("{key}/"));
                 } else if kind.is_file() {
                     let key = path.strip_prefix(&self.root).unwrap_or(&path).to_string_lossy().into_owned();
                     let bytes = fs::read(&path).map_err(|e| self.failed("reading", &key, e))?;
@@ -118,7 +128,7 @@ impl DirTarget {
                 }
             }
         }
-        Ok(out)
+        Ok((out, prefixes))
     }
 
     fn read(&self, key: &str) -> Result<Option<Fetched>> {
@@ -223,6 +233,11 @@ impl Target for DirTarget {
 
     async fn list_unsorted(&self) -> Result<Vec<ObjectInfo>> {
         self.list_files()
+    }
+
+    async fn list_shallow(&self, sub: &str) -> Result<(Vec<ObjectInfo>, Vec<String>)> {
+        let start = if sub.is_empty() { self.root.clone() } else { self.path("listing", sub.trim_end_matches('/'))? };
+        self.list_below(start, false)
     }
 
     async fn get_at_root(&self, key: &str) -> Result<Option<Fetched>> {

@@ -5,6 +5,7 @@
 //! the same objects, like two clients of one bucket.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::dir::md5_hex;
@@ -15,6 +16,7 @@ pub struct MemoryTarget {
     objects: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
     /// In front of every key: empty, or `<layer>/` for a child.
     prefix: String,
+    full_listings: Arc<AtomicUsize>,
 }
 
 impl MemoryTarget {
@@ -25,6 +27,19 @@ impl MemoryTarget {
     fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Vec<u8>>> {
         // A test that panicked while holding the lock left whole values behind.
         self.objects.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// How many times the whole target was listed (shallow listings aside).
+    pub fn full_listings(&self) -> usize {
+        self.full_listings.load(Ordering::Relaxed)
+    }
+
+    fn all(&self) -> Vec<ObjectInfo> {
+        self.lock()
+            .iter()
+            .filter_map(|(key, bytes)| Some((key.strip_prefix(self.prefix.as_str())?, bytes)))
+            .map(|(key, bytes)| ObjectInfo { key: key.to_owned(), etag: md5_hex(bytes), size: bytes.len() as u64 })
+            .collect()
     }
 
     /// Every key, sorted.
@@ -60,16 +75,20 @@ impl Target for MemoryTarget {
     }
 
     fn child(&self, name: &str) -> Self {
-        MemoryTarget { objects: Arc::clone(&self.objects), prefix: format!("{}{name}/", self.prefix) }
+        MemoryTarget {
+            objects: Arc::clone(&self.objects),
+            prefix: format!("{}{name}/", self.prefix),
+            full_listings: Arc::clone(&self.full_listings),
+        }
     }
 
     async fn list_unsorted(&self) -> Result<Vec<ObjectInfo>> {
-        Ok(self
-            .lock()
-            .iter()
-            .filter_map(|(key, bytes)| Some((key.strip_prefix(self.prefix.as_str())?, bytes)))
-            .map(|(key, bytes)| ObjectInfo { key: key.to_owned(), etag: md5_hex(bytes), size: bytes.len() as u64 })
-            .collect())
+        self.full_listings.fetch_add(1, Ordering::Relaxed);
+        Ok(self.all())
+    }
+
+    async fn list_shallow(&self, sub: &str) -> Result<(Vec<ObjectInfo>, Vec<String>)> {
+        Ok(super::shallow(self.all(), sub))
     }
 
     async fn get_at_root(&self, key: &str) -> Result<Option<Fetched>> {

@@ -158,6 +158,13 @@ pub trait Target: Clone + Send + Sync + 'static {
         async { Ok(()) }
     }
 
+    /// The objects directly under `sub` (`""`, the root, or a prefix ending
+    /// in `/`) and the sub-prefixes below it (each ending in `/`): what a
+    /// publish lists instead of everything when it knows the object files.
+    fn list_shallow(&self, sub: &str) -> impl Future<Output = Result<(Vec<ObjectInfo>, Vec<String>)>> + Send {
+        async move { Ok(shallow(self.list_unsorted().await?, sub)) }
+    }
+
     /// Every object under the root, sorted by key.
     fn list(&self) -> impl Future<Output = Result<Vec<ObjectInfo>>> + Send {
         async {
@@ -166,4 +173,20 @@ pub trait Target: Clone + Send + Sync + 'static {
             Ok(v)
         }
     }
+}
+
+/// The objects of `all` directly under `sub`, and the sub-prefixes below it.
+pub fn shallow(all: Vec<ObjectInfo>, sub: &str) -> (Vec<ObjectInfo>, Vec<String>) {
+    let mut objects = Vec::new();
+    let mut prefixes = std::collections::BTreeSet::new();
+    for o in all {
+        let Some(rest) = o.key.strip_prefix(sub) else { continue };
+        match rest.find('/') {
+            Some(at) => {
+                prefixes.insert(format!("{sub}{}", &rest[..=at]));
+            }
+            None => objects.push(o),
+        }
+    }
+    (objects, prefixes.into_iter().collect())
 }

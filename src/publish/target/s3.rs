@@ -211,24 +211,29 @@ impl S3Target {
     }
 
     /// Every page of the listing, within `self.limits`.
-    async fn list_pages(&self) -> Result<Vec<ObjectInfo>> {
+    async fn list_pages(&self, sub: &str, shallow: bool) -> Result<(Vec<ObjectInfo>, Vec<String>)> {
         let deadline = self.limits.deadline;
-        match tokio::time::timeout(deadline, self.list_bounded()).await {
+        match tokio::time::timeout(deadline, self.list_bounded(sub, shallow)).await {
             Ok(r) => r,
             Err(_) => Err(self.list_failed(format!("the listing did not finish within {} s", deadline.as_secs()))),
         }
     }
 
-    async fn list_bounded(&self) -> Result<Vec<ObjectInfo>> {
+    /// The objects under `sub` (all of them, or with `shallow` those
+    /// directly under it and the sub-prefixes below it).
+    async fn list_bounded(&self, sub: &str, shallow: bool) -> Result<(Vec<ObjectInfo>, Vec<String>)> {
         let mut out = Vec::new();
+        let mut prefixes = Vec::new();
         let mut token: Option<String> = None;
         let mut seen = HashSet::new();
+        let prefix = format!("{}{sub}", self.prefix);
         for _ in 0..self.limits.max_pages {
             let page = self
                 .client
                 .list_objects_v2()
                 .bucket(&self.bucket)
-                .prefix(&self.prefix)
+                .prefix(&prefix)
+                .set_delimiter(shallow.then(|| "/".to_owned()))
                 .set_continuation_token(token.take())
                 .send()
                 .await
@@ -239,14 +244,18 @@ impl S3Target {
                 let etag = unquote_etag(o.e_tag().unwrap_or_default()).to_owned();
                 out.push(ObjectInfo { key, etag, size: o.size().unwrap_or(0).max(0) as u64 });
             }
-            if out.len() > self.limits.max_objects {
+            for p in page.common_prefixes() {
+                let Some(full) = p.prefix() else { continue };
+                prefixes.push(full.strip_prefix(&self.prefix).unwrap_or(full).to_owned());
+            }
+            if out.len() + prefixes.len() > self.limits.max_objects {
                 return Err(self.list_failed(format!(
                     "more than {} objects under the prefix: stopped listing",
                     self.limits.max_objects
                 )));
             }
             if !page.is_truncated().unwrap_or(false) {
-                return Ok(out);
+                return Ok((out, prefixes));
             }
             let Some(next) = page.next_continuation_token().filter(|t| !t.is_empty()) else {
                 return Err(self.list_failed(
@@ -360,7 +369,11 @@ impl Target for S3Target {
     }
 
     async fn list_unsorted(&self) -> Result<Vec<ObjectInfo>> {
-        self.list_pages().await
+        Ok(self.list_pages("", false).await?.0)
+    }
+
+    async fn list_shallow(&self, sub: &str) -> Result<(Vec<ObjectInfo>, Vec<String>)> {
+        self.list_pages(sub, true).await
     }
 
     async fn get(&self, key: &str) -> Result<Option<Fetched>> {
