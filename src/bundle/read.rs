@@ -3,8 +3,10 @@
 //! to its name, and `kustomization.yaml` must list exactly those files.
 //! A bundle that fails is refused before anything is published.
 
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{
     sha256_hex, Bundle, BundleFile, BundleIndex, IndexFile, IndexObject, ObjectFile, Sha256Digest, INDEX_FILE,
@@ -143,6 +145,16 @@ impl Indexed {
     /// `skip` names: a publish need not read what the target holds already
     /// (`verify` then requires them trusted).
     pub fn read_files(self, skip: impl Fn(&ObjectFile) -> bool) -> Result<Unparsed, ReadError> {
+        self.read_files_ahead(skip, ReadAhead::default())
+    }
+
+    /// `read_files`, taking the files `ahead` holds from it instead of
+    /// reading them again (each is still checked against its name).
+    pub fn read_files_ahead(
+        self,
+        skip: impl Fn(&ObjectFile) -> bool,
+        mut ahead: ReadAhead,
+    ) -> Result<Unparsed, ReadError> {
         let Indexed { dir, index, kustomization } = self;
         let io = |path: PathBuf| move |source| ReadError::Io { path, source };
         let damaged = |why: String| ReadError::Damaged { bundle: dir.to_owned(), why };
@@ -154,20 +166,61 @@ impl Indexed {
                 objects.push(BundleFile { path: f.path.to_string(), content: Vec::new() });
                 continue;
             }
-            let path = dir.join(f.path.as_str());
-            let content = match fs::read(&path) {
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(damaged(format!("`{}` is missing", f.path)));
+            let (content, actual) = match ahead.files.remove(f.path.as_str()) {
+                Some(read) => read,
+                None => {
+                    let path = dir.join(f.path.as_str());
+                    let content = match fs::read(&path) {
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                            return Err(damaged(format!("`{}` is missing", f.path)));
+                        }
+                        other => other.map_err(io(path.clone()))?,
+                    };
+                    let actual = sha256_hex(&content);
+                    (content, actual)
                 }
-                other => other.map_err(io(path.clone()))?,
             };
-            let actual = sha256_hex(&content);
             if actual != f.sha256 {
                 return Err(damaged(format!("`{}` has sha256 {actual}, not the one its name says", f.path)));
             }
             objects.push(BundleFile { path: f.path.to_string(), content });
         }
         Ok(Unparsed { dir, bundle: Bundle { objects, kustomization, index }, unread })
+    }
+}
+
+/// The object files of a bundle directory, read (and hashed) before its
+/// index says which it needs, so that the reading overlaps with parsing
+/// the index and with a publish's reads of its target. What it cannot
+/// read it leaves out: `Indexed::read_files_ahead` reads those again and
+/// reports the error there.
+#[derive(Default)]
+pub struct ReadAhead {
+    /// Path in the bundle (`objects/<sha256>.yaml`) to content and sha256.
+    files: HashMap<String, (Vec<u8>, String)>,
+}
+
+impl ReadAhead {
+    /// Reads `dir/objects/*.yaml` until `stop` is set.
+    pub fn read(dir: &Path, stop: &AtomicBool) -> ReadAhead {
+        let mut files = HashMap::new();
+        let Ok(entries) = fs::read_dir(dir.join(super::OBJECTS_DIR)) else {
+            return ReadAhead { files };
+        };
+        for entry in entries.flatten() {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else { continue };
+            if !name.ends_with(".yaml") {
+                continue;
+            }
+            if let Ok(content) = fs::read(entry.path()) {
+                let sha = sha256_hex(&content);
+                files.insert(format!("{}/{name}", super::OBJECTS_DIR), (content, sha));
+            }
+        }
+        ReadAhead { files }
     }
 }
 

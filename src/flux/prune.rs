@@ -61,7 +61,8 @@ pub fn normal_path(path: &str) -> String {
     path.trim_start_matches("./").trim_start_matches('/').trim_end_matches('/').to_owned()
 }
 
-/// Every id of `inventories`, once each, sorted.
+/// Every id of `inventories`, once each: one inventory in its own order,
+/// several sorted.
 pub fn union(inventories: &[LiveInventory]) -> Vec<ObjectId> {
     if let [one] = inventories {
         return one.ids.clone();
@@ -99,8 +100,13 @@ pub async fn live_inventories(
                 Err(e) => tracing::warn!(kustomization = %k, error = %e, "skipping an inventory entry"),
             }
         }
-        ids.sort_unstable();
-        ids.dedup();
+        // Flux lists each object once, in its own order; sorting thousands
+        // of ids costs more than the rest of the gate, so only a list with
+        // repeats (which no Flux writes) is sorted to drop them.
+        if ids.iter().collect::<std::collections::HashSet<_>>().len() != ids.len() {
+            ids.sort_unstable();
+            ids.dedup();
+        }
         out.push(LiveInventory { path, ids });
     }
     Ok(out)
@@ -159,8 +165,9 @@ pub fn preview(
     never_pruned: &BTreeSet<ObjectId>,
     allowed_kinds: &[String],
 ) -> PrunePreview {
-    let would_prune: Vec<ObjectId> =
+    let mut would_prune: Vec<ObjectId> =
         inventory.iter().filter(|id| !desired.contains(id) && !never_pruned.contains(*id)).cloned().collect();
+    would_prune.sort_unstable();
     let refused = would_prune
         .iter()
         .filter(|id| is_protected(id) && !allowed_kinds.iter().any(|k| k.eq_ignore_ascii_case(&id.kind)))

@@ -281,7 +281,9 @@ impl<'a> Gate<'a> {
         match self {
             Gate::One(desired) => {
                 let kept = ids(&[*desired]);
-                facts.inventory.iter().filter(|id| !kept.contains(id)).cloned().collect()
+                let mut gone: Vec<ObjectId> = facts.inventory.iter().filter(|id| !kept.contains(id)).cloned().collect();
+                gone.sort_unstable();
+                gone
             }
             Gate::Layers(layers) => {
                 let mut gone = BTreeSet::new();

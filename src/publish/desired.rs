@@ -5,10 +5,12 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use super::error::PublishError;
 use super::generation::Source;
-use crate::bundle::read::{read_digest, Indexed, ReadError, Trusted, Unparsed};
+use crate::bundle::read::{read_digest, Indexed, ReadAhead, ReadError, Trusted, Unparsed};
 use crate::bundle::{Bundle, BundleFile, BundleIndex, IndexFile, Sha256Digest};
 
 pub enum Desired {
@@ -50,19 +52,49 @@ impl Desired {
         }
     }
 
-    /// Starts reading a lazy bundle's index on a blocking thread, so that
-    /// it overlaps with the reads of the target; `indexed` finishes it.
+    /// Starts reading a lazy bundle on two blocking threads, its index on
+    /// one and its object files on the other, so that both overlap with
+    /// the reads of the target; `indexed` and `Indexing::load` finish them.
     pub fn start_reading(self) -> Reading {
         match self {
             Desired::Lazy { dir, digest, source } => {
+                let stop = Arc::new(AtomicBool::new(false));
                 let reading = {
                     let dir = dir.clone();
                     tokio::task::spawn_blocking(move || Indexed::read(&dir))
                 };
-                Reading::Pending { dir, digest, source, reading }
+                let ahead = {
+                    let (dir, stop) = (dir.clone(), stop.clone());
+                    tokio::task::spawn_blocking(move || ReadAhead::read(&dir, &stop))
+                };
+                Reading::Pending { dir, digest, source, reading, ahead: Ahead { handle: ahead, stop } }
             }
             other => Reading::Ready(other),
         }
+    }
+}
+
+/// The object files being read ahead (see `ReadAhead`).
+pub struct Ahead {
+    handle: tokio::task::JoinHandle<ReadAhead>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Ahead {
+    async fn get(mut self) -> ReadAhead {
+        match (&mut self.handle).await {
+            Ok(read) => read,
+            Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+            // Cancelled: `read_files_ahead` reads every file itself.
+            Err(_) => ReadAhead::default(),
+        }
+    }
+}
+
+impl Drop for Ahead {
+    /// A publish that needs no files (nothing changed, or an error) stops the reading.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
     }
 }
 
@@ -73,15 +105,23 @@ pub enum Reading {
         digest: Sha256Digest,
         source: Source,
         reading: tokio::task::JoinHandle<Result<Indexed, ReadError>>,
+        ahead: Ahead,
     },
     Ready(Desired),
 }
 
 impl Reading {
+    pub fn digest(&self) -> &Sha256Digest {
+        match self {
+            Reading::Pending { digest, .. } => digest,
+            Reading::Ready(desired) => desired.digest(),
+        }
+    }
+
     /// The bundle with its index read (not yet verified against its files).
     pub async fn indexed(self) -> Result<Indexing, PublishError> {
         match self {
-            Reading::Pending { dir, digest, source, reading } => {
+            Reading::Pending { dir, digest, source, reading, ahead } => {
                 let indexed = match reading.await {
                     Ok(read) => read?,
                     Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
@@ -89,15 +129,19 @@ impl Reading {
                         return Err(ReadError::Damaged { bundle: dir, why: "its read was cancelled".into() }.into())
                     }
                 };
-                Ok(Indexing::Dir { dir, digest, source, indexed })
+                Ok(Indexing::Dir { dir, digest, source, indexed, ahead: Some(ahead) })
             }
             Reading::Ready(Desired::Lazy { dir, digest, source }) => {
                 let indexed = Indexed::read(&dir)?;
-                Ok(Indexing::Dir { dir, digest, source, indexed })
+                Ok(Indexing::Dir { dir, digest, source, indexed, ahead: None })
             }
-            Reading::Ready(Desired::Bundle { bundle, source }) => {
-                Ok(Indexing::Ready(Loaded { index: bundle.index, files: bundle.objects, source, retained: false, unread: false }))
-            }
+            Reading::Ready(Desired::Bundle { bundle, source }) => Ok(Indexing::Ready(Loaded {
+                index: bundle.index,
+                files: bundle.objects,
+                source,
+                retained: false,
+                unread: false,
+            })),
             Reading::Ready(Desired::Retained { index, source }) => {
                 Ok(Indexing::Ready(Loaded { index: *index, files: Vec::new(), source, retained: true, unread: false }))
             }
@@ -107,7 +151,7 @@ impl Reading {
 
 /// A desired bundle whose index is known (see `Reading::indexed`).
 pub enum Indexing {
-    Dir { dir: PathBuf, digest: Sha256Digest, source: Source, indexed: Indexed },
+    Dir { dir: PathBuf, digest: Sha256Digest, source: Source, indexed: Indexed, ahead: Option<Ahead> },
     Ready(Loaded),
 }
 
@@ -130,9 +174,14 @@ impl Indexing {
     /// and those `skip` names (which the target holds) are not read.
     pub async fn load(self, live: &[IndexFile], skip: BTreeSet<String>) -> Result<Loaded, PublishError> {
         match self {
-            Indexing::Dir { dir, digest, source, indexed } => {
+            Indexing::Dir { dir, digest, source, indexed, ahead } => {
                 let unread = !skip.is_empty();
-                let read = tokio::task::spawn_blocking(move || indexed.read_files(|f| skip.contains(f.as_str())));
+                let ahead = match ahead {
+                    Some(ahead) => ahead.get().await,
+                    None => ReadAhead::default(),
+                };
+                let read =
+                    tokio::task::spawn_blocking(move || indexed.read_files_ahead(|f| skip.contains(f.as_str()), ahead));
                 let unparsed = match read.await {
                     Ok(read) => read,
                     Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),

@@ -17,6 +17,8 @@ use super::target::{ObjectInfo, Target, TargetError};
 
 /// How many retained records garbage collection reads at once.
 const RECORD_BATCH: usize = 3;
+/// How many deletes garbage collection has in flight at once.
+const DELETE_BATCH: usize = 8;
 
 /// The listing and live pointer, when the caller has them (right after a publish).
 pub struct Known {
@@ -102,24 +104,34 @@ pub async fn collect_garbage<T: Target>(
     if candidates.is_empty() && stale_records.is_empty() && stale_notes.is_empty() {
         return Ok(Collected::default());
     }
-    lease.check(target).await?;
     // The pointer once more: whatever is live now is never deleted.
-    if let Some(fetched) = target.get(POINTER_KEY).await? {
+    let (held, pointer_now) = tokio::join!(lease.check(target), target.get(POINTER_KEY));
+    held?;
+    if let Some(fetched) = pointer_now? {
         if let Ok(p) = Pointer::parse(&fetched.bytes) {
             let now: BTreeSet<String> = p.resources.into_iter().collect();
             candidates.retain(|k| !now.contains(*k));
         }
     }
     let mut collected = Collected::default();
-    for key in candidates {
-        target.delete(key).await?;
-        collected.keys.push(key.to_owned());
-        collected.object_files += 1;
-        failpoint::hit("gc");
+    // Object files first, then the records and notes, a few at a time each.
+    for batch in candidates.chunks(DELETE_BATCH) {
+        let deleted = futures::future::join_all(batch.iter().map(|key| target.delete(key))).await;
+        for (key, done) in batch.iter().zip(deleted) {
+            done?;
+            collected.keys.push((*key).to_owned());
+            collected.object_files += 1;
+            failpoint::hit("gc");
+        }
     }
-    for key in stale_records.into_iter().map(record_key).chain(stale_notes.into_iter().map(note_key)) {
-        target.delete(&key).await?;
-        collected.keys.push(key);
+    let stale: Vec<String> =
+        stale_records.into_iter().map(record_key).chain(stale_notes.into_iter().map(note_key)).collect();
+    for batch in stale.chunks(DELETE_BATCH) {
+        let deleted = futures::future::join_all(batch.iter().map(|key| target.delete(key))).await;
+        for (key, done) in batch.iter().zip(deleted) {
+            done?;
+            collected.keys.push(key.clone());
+        }
     }
     tracing::info!(deleted = collected.object_files, "garbage collected");
     Ok(collected)

@@ -115,11 +115,20 @@ impl Changes {
     /// Compares the objects of two sets of files. Each list is in the
     /// order of the inventory ids, as records have always listed them.
     pub fn between(old: &[IndexFile], new: &[IndexFile]) -> Changes {
-        use std::collections::HashMap;
-        fn objects(files: &[IndexFile]) -> HashMap<&ObjectId, &str> {
-            files.iter().flat_map(|f| f.objects.iter().map(|o| (&o.id, o.sha256.as_str()))).collect()
+        use std::collections::{HashMap, HashSet};
+        // A file both sides hold (its name is its content's hash) holds the
+        // same objects on both: only the other files' objects are compared.
+        fn objects<'a>(files: &'a [IndexFile], other: &HashSet<&str>) -> HashMap<&'a ObjectId, &'a str> {
+            files
+                .iter()
+                .filter(|f| !other.contains(f.path.as_str()))
+                .flat_map(|f| f.objects.iter().map(|o| (&o.id, o.sha256.as_str())))
+                .collect()
         }
-        let (before, after) = (objects(old), objects(new));
+        fn paths(files: &[IndexFile]) -> HashSet<&str> {
+            files.iter().map(|f| f.path.as_str()).collect()
+        }
+        let (before, after) = (objects(old, &paths(new)), objects(new, &paths(old)));
         let mut c = Changes::default();
         for (id, sha) in &after {
             match before.get(id) {

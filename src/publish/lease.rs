@@ -194,6 +194,13 @@ impl Lease {
         }
     }
 
+    /// `release`, warning when it cannot: a lease left behind expires by itself.
+    pub async fn give_up(self, target: &impl Target) {
+        if let Err(e) = self.release(target).await {
+            tracing::warn!(error = %e, "could not release the lease; it expires by itself");
+        }
+    }
+
     /// Deletes the lease if it is still this one.
     pub async fn release(self, target: &impl Target) -> Result<(), TargetError> {
         match read(target).await? {

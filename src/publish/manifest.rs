@@ -45,7 +45,8 @@ impl Overview {
         if let Some(p) = self.prefixes.iter().find(|p| *p != OBJECTS_PREFIX && *p != GENERATIONS_PREFIX) {
             return Some(format!("the target holds `{p}`, which nixflux did not write"));
         }
-        if let Some(n) = self.generations.iter().filter_map(|o| parse_record_key(&o.key)).find(|n| *n > live.generation) {
+        if let Some(n) = self.generations.iter().filter_map(|o| parse_record_key(&o.key)).find(|n| *n > live.generation)
+        {
             return Some(format!("generation {n} has a record but never went live (a publish failed)"));
         }
         None

@@ -29,10 +29,10 @@ pub mod hooks;
 pub mod lease;
 pub mod listing;
 pub mod manifest;
+pub mod next_record;
 pub mod options;
 pub mod plan;
 pub mod progress;
-pub mod next_record;
 pub mod protocol;
 pub mod record;
 pub mod revision_note;
@@ -41,9 +41,9 @@ pub mod target;
 pub mod tracked;
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod manifest_tests;
+#[cfg(test)]
+mod tests;
 
 pub use desired::Desired;
 pub use error::PublishError;

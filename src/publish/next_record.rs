@@ -20,9 +20,14 @@ pub fn held_from(live: &Record, desired: &Loaded, oldest_kept: u64) -> Vec<Held>
         .collect()
 }
 
-
 /// The record of `generation`: its files with the ETags `listed` shows.
-pub fn record_of(generation: u64, desired: &Loaded, plan: &Plan, listed: &[ObjectInfo], held: Option<Vec<Held>>) -> Record {
+pub fn record_of(
+    generation: u64,
+    desired: &Loaded,
+    plan: &Plan,
+    listed: &[ObjectInfo],
+    held: Option<Vec<Held>>,
+) -> Record {
     let by_key: BTreeMap<&str, &ObjectInfo> = listed.iter().map(|o| (o.key.as_str(), o)).collect();
     let mut files = record_files(&desired.index.files);
     for f in &mut files {
@@ -52,4 +57,3 @@ pub fn publisher() -> String {
     let user = std::env::var("USER").unwrap_or_else(|_| format!("uid{}", unsafe { libc::getuid() }));
     format!("{user}@{}", lease::hostname())
 }
-

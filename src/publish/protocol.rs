@@ -16,10 +16,10 @@ use super::error::PublishError;
 use super::failpoint;
 use super::gc::{collect_garbage, Known};
 use super::generation::{record_key, Changes, Pointer, LEASE_KEY, POINTER_KEY};
-use super::manifest::{fill_etags, held, last_refs, record_numbers, Overview};
-use super::next_record::{held_from, record_of};
 use super::lease::Lease;
 use super::listing::Listing;
+use super::manifest::{fill_etags, held, last_refs, record_numbers, Overview};
+use super::next_record::{held_from, record_of};
 use super::options::Options;
 use super::plan::{entering, missing_files, Plan};
 use super::progress::{Phase, Progress};
@@ -118,21 +118,21 @@ pub async fn publish<T: Target>(
     // it go the two cheap listings (the root's keys and `generations/`)
     // that, with the live record, stand in for a listing of every object
     // file (see `manifest.rs`).
+    // The bundle is read meanwhile, on other threads.
+    let reading = desired.start_reading();
     let (pointer, overview) = tokio::join!(read_pointer(target), Overview::read(target));
     let pointer = pointer?;
     tracing::debug!("pointer read");
-    if let Some(live) = pointer.as_ref().filter(|p| &p.pointer.bundle_digest == desired.digest()) {
+    if let Some(live) = pointer.as_ref().filter(|p| &p.pointer.bundle_digest == reading.digest()) {
         // A run after a crash past the switch ends here: clear the dead run's lease.
         if !opts.dry_run {
             if let Err(e) = Lease::clear_stale(target).await {
                 tracing::warn!(error = %e, "could not remove a stale lease; it expires by itself");
             }
         }
-        return Ok(Report::unchanged(name, live.pointer.generation, desired.digest().clone(), opts.dry_run));
+        return Ok(Report::unchanged(name, live.pointer.generation, reading.digest().clone(), opts.dry_run));
     }
     let overview = overview?;
-    // The bundle's index is read meanwhile, on another thread.
-    let reading = desired.start_reading();
     let live = async {
         match &pointer {
             Some(p) => Ok::<_, PublishError>(live_record(target, &p.pointer).await?),
@@ -197,17 +197,38 @@ pub async fn publish<T: Target>(
     let lease = Lease::acquire(target, opts.lease_ttl).await?;
     failpoint::hit("lease");
     let result = publish_under_lease(target, &desired, opts, &lease, (planned, plan, listing, fast), progress).await;
-    let release = lease.release(target).await;
-    let mut outcome = result?;
-    if let Err(e) = release {
-        tracing::warn!(error = %e, "could not release the lease; it expires by itself");
-    }
+    let mut outcome = match result {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            lease.give_up(target).await;
+            return Err(e);
+        }
+    };
     if let Some(t) = &mut outcome.tracked {
         // Released, or (rarely) left behind: Flux's default rules ignore it.
         t.unsure(LEASE_KEY);
     }
-    let revision = revision_after(target, outcome.tracked.as_ref(), &ignore).await?;
-    super::revision_note::note(target, outcome.plan.generation, &revision, &ignore).await;
+    // Where the Bucket's rules index the lease, the revision is what the
+    // target holds once it is gone; else the note is written while it goes.
+    let mut lease = Some(lease);
+    if crate::flux::revision::is_indexed(&format!("{}{LEASE_KEY}", target.key_prefix()), &ignore) {
+        if let Some(lease) = lease.take() {
+            lease.give_up(target).await;
+        }
+    }
+    let revision = revision_after(target, outcome.tracked.as_ref(), &ignore).await;
+    let note = async {
+        if let Ok(revision) = &revision {
+            super::revision_note::note(target, outcome.plan.generation, revision, &ignore).await;
+        }
+    };
+    let releasing = async {
+        if let Some(lease) = lease {
+            lease.give_up(target).await;
+        }
+    };
+    tokio::join!(releasing, note);
+    let revision = revision?;
     // Changes and uploads as planned under the lease, which the record holds too.
     Ok(Report::of_plan(name, before, digest, outcome, revision, false))
 }
@@ -238,7 +259,11 @@ async fn publish_under_lease<T: Target>(
     // someone may have switched before the lease was ours: then the plan
     // is made again from a new listing. A bundle read only in part (the
     // files the live generation held) cannot be planned again: run again.
-    let now = read_pointer(target).await?;
+    // The lease was checked as it was taken; checked again (at once with
+    // the pointer), a later check is needed only after a slow re-plan.
+    let (now, lease_held) = tokio::join!(read_pointer(target), lease.check(target));
+    lease_held?;
+    let now = now?;
     let moved = now.as_ref().map(|p| p.etag.as_str()) != planned.pointer_etag();
     if (moved || lease.took_over()) && desired.unread {
         return Err(PublishError::Changed { target: target.name() });
@@ -299,7 +324,9 @@ async fn publish_under_lease<T: Target>(
     // The record goes out first: a publish that fails after it leaves a
     // record above the live generation, which sends the next publish to a
     // whole listing (and its garbage collection) instead of the manifest.
-    lease.check(target).await?;
+    if moved || lease.took_over() {
+        lease.check(target).await?;
+    }
     let record_etag = target.put_tagged(&record_key(generation), &record_bytes, &Condition::None).await?;
     let files_of =
         |indexes: &[usize]| -> Vec<BundleFile> { indexes.iter().map(|i| desired.files[*i].clone()).collect() };

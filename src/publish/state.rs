@@ -12,12 +12,12 @@ use super::error::PublishError;
 use super::generation::{record_key, Pointer, OBJECTS_PREFIX, POINTER_KEY};
 use super::record::Record;
 use super::target::{ObjectInfo, Target, TargetError};
-use crate::bundle::verify::objects_of;
 use crate::bundle::index::objects_sha256;
+use crate::bundle::verify::objects_of;
 use crate::bundle::{sha256_hex, IndexFile, IndexObject, ObjectFile};
-use std::collections::HashMap;
 use crate::flux::ignore::Ignore;
 use crate::flux::revision::{self, SOURCEIGNORE_KEY};
+use std::collections::HashMap;
 
 /// The live pointer and the ETag it was read with (the switch's condition).
 #[derive(Debug, Clone)]

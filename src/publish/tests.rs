@@ -5,11 +5,11 @@ use std::collections::BTreeSet;
 
 use super::desired::Desired;
 use super::generation::{parse_record_key, Source, POINTER_KEY};
-use super::record::Record;
 use super::options::Options;
 use super::plan::guard;
 use super::progress::Silent;
 use super::protocol::{publish, Report};
+use super::record::Record;
 use super::state::State;
 use super::target::memory::MemoryTarget;
 use super::PublishError;
