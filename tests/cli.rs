@@ -238,6 +238,21 @@ fn log_lines_can_be_json_for_a_daemon() {
     assert!(stderr.lines().any(|l| l.starts_with("DEBUG ")), "{stderr}");
 }
 
+/// A reader that closed the pipe (`nixflux check --output json | true`)
+/// leaves the command's own exit code, with no panic on stderr.
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(read);
+    let out = nixflux().args(["check", "--example", "--output", "json"]).stdout(write).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
 const RCLONE_NIX: &str = "nix:0/nix/store/w08czs6f3vwv63dhsg0n368wk2xpx05r-nix-image-rclone.tar";
 const RCLONE_DIGEST: &str =
     "docker.io/rclone/rclone@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";

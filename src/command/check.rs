@@ -22,7 +22,7 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
     let notes_json: Vec<_> =
         notes.iter().map(|n| serde_json::json!({ "path": n.path.to_string(), "message": n.message })).collect();
     match global.output {
-        Output::Json => println!(
+        Output::Json => outln!(
             "{}",
             serde_json::json!({
                 "ok": true,

@@ -270,7 +270,7 @@ pub fn verdict(err: &anyhow::Error) -> Verdict {
 pub fn report(err: &anyhow::Error, output: Output) -> ExitCode {
     if let Some(problems) = err.downcast_ref::<Problems>() {
         if output == Output::Json {
-            println!("{}", problems_json(problems));
+            outln!("{}", problems_json(problems));
         }
         let escaped = Problems {
             source_name: escape_controls(&problems.source_name).into_owned(),

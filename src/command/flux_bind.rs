@@ -51,7 +51,7 @@ pub fn bind(args: BindArgs, global: Global) -> anyhow::Result<ExitCode> {
         anyhow::Ok((binding, previous))
     })??;
     match global.output {
-        Output::Json => println!("{}", serde_json::to_string(&binding)?),
+        Output::Json => outln!("{}", serde_json::to_string(&binding)?),
         Output::Text if !global.quiet => {
             let verb = if previous.is_some_and(|p| p.kube_system_uid == binding.kube_system_uid) {
                 "is already bound"

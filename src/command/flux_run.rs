@@ -216,7 +216,7 @@ struct Printed<'a> {
 /// Prints the JSON report (with `--output json`) and picks the exit code.
 pub fn conclude(report: &Report, flux: Option<&FluxReport>, global: Global) -> anyhow::Result<ExitCode> {
     if global.output == super::output::Output::Json {
-        println!("{}", serde_json::to_string(&Printed { report, flux })?);
+        outln!("{}", serde_json::to_string(&Printed { report, flux })?);
     }
     Ok(flux.map_or(ExitCode::SUCCESS, FluxReport::exit_code))
 }

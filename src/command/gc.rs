@@ -22,7 +22,7 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
         anyhow::Ok(publish::gc(&target, args.keep as usize, publish::lease::DEFAULT_TTL).await?)
     })??;
     match global.output {
-        Output::Json => println!("{}", serde_json::json!({ "objectsDeleted": deleted })),
+        Output::Json => outln!("{}", serde_json::json!({ "objectsDeleted": deleted })),
         Output::Text if !global.quiet => eprintln!("deleted {deleted} object files no retained generation uses"),
         Output::Text => {}
     }

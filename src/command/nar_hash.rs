@@ -36,8 +36,8 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
         Format::Hex => crate::bundle::hex(&hash.sha256),
     };
     match global.output {
-        Output::Text => println!("{text}"),
-        Output::Json => println!("{}", serde_json::json!({ "path": args.path, "hash": text, "narSize": hash.size })),
+        Output::Text => outln!("{text}"),
+        Output::Json => outln!("{}", serde_json::json!({ "path": args.path, "hash": text, "narSize": hash.size })),
     }
     Ok(ExitCode::SUCCESS)
 }

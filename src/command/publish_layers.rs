@@ -179,7 +179,7 @@ pub fn conclude(report: &LayeredReport, flux: Option<&FluxReport>, global: Globa
         flux: Option<&'a FluxReport>,
     }
     if global.output == Output::Json {
-        println!("{}", serde_json::to_string(&Printed { report, flux })?);
+        outln!("{}", serde_json::to_string(&Printed { report, flux })?);
     }
     Ok(flux.map_or(ExitCode::SUCCESS, FluxReport::exit_code))
 }

@@ -68,7 +68,7 @@ pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
                 WriteError::Io { .. } => anyhow::Error::new(e).context("writing the bundle"),
             })?;
             match global.output {
-                Output::Json => println!("{}", serde_json::to_string(&summary)?),
+                Output::Json => outln!("{}", serde_json::to_string(&summary)?),
                 Output::Text if !global.quiet => eprintln!(
                     "rendered {} objects of {} apps into {} files in `{}`\ndigest {}",
                     summary.objects,

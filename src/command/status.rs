@@ -75,7 +75,7 @@ async fn run_async(args: Args, global: Global) -> anyhow::Result<()> {
         let now = read(&target, &flag_ignore, &cluster, watcher.as_ref().map(|w| &w.observed)).await?;
         if now.without_ages() != last.without_ages() {
             if global.output == Output::Text {
-                println!();
+                outln!();
             }
             print(&now, global)?;
             last = now;
