@@ -109,7 +109,7 @@ impl Bundle {
     /// and every object file read, each checked against its name. Done
     /// while the live generation's record (the trust) is still on its way.
     pub fn read_unparsed(dir: &Path) -> Result<Unparsed, ReadError> {
-        Indexed::read(dir)?.read_files(|_| false)
+        Indexed::read(dir)?.read_files()
     }
 }
 
@@ -141,31 +141,19 @@ impl Indexed {
         Ok(Indexed { dir: dir.to_owned(), index, kustomization })
     }
 
-    /// Reads the object files, each checked against its name, except those
-    /// `skip` names: a publish need not read what the target holds already
-    /// (`verify` then requires them trusted).
-    pub fn read_files(self, skip: impl Fn(&ObjectFile) -> bool) -> Result<Unparsed, ReadError> {
-        self.read_files_ahead(skip, ReadAhead::default())
+    /// Reads the object files, each checked against its name.
+    pub fn read_files(self) -> Result<Unparsed, ReadError> {
+        self.read_files_ahead(ReadAhead::default())
     }
 
     /// `read_files`, taking the files `ahead` holds from it instead of
     /// reading them again (each is still checked against its name).
-    pub fn read_files_ahead(
-        self,
-        skip: impl Fn(&ObjectFile) -> bool,
-        mut ahead: ReadAhead,
-    ) -> Result<Unparsed, ReadError> {
+    pub fn read_files_ahead(self, mut ahead: ReadAhead) -> Result<Unparsed, ReadError> {
         let Indexed { dir, index, kustomization } = self;
         let io = |path: PathBuf| move |source| ReadError::Io { path, source };
         let damaged = |why: String| ReadError::Damaged { bundle: dir.to_owned(), why };
         let mut objects = Vec::with_capacity(index.files.len());
-        let mut unread = Vec::new();
-        for (i, f) in index.files.iter().enumerate() {
-            if skip(&f.path) {
-                unread.push(i);
-                objects.push(BundleFile { path: f.path.to_string(), content: Vec::new() });
-                continue;
-            }
+        for f in &index.files {
             let (content, actual) = match ahead.files.remove(f.path.as_str()) {
                 Some(read) => read,
                 None => {
@@ -185,7 +173,7 @@ impl Indexed {
             }
             objects.push(BundleFile { path: f.path.to_string(), content });
         }
-        Ok(Unparsed { dir, bundle: Bundle { objects, kustomization, index }, unread })
+        Ok(Unparsed { dir, bundle: Bundle { objects, kustomization, index } })
     }
 }
 
@@ -229,8 +217,6 @@ impl ReadAhead {
 pub struct Unparsed {
     dir: PathBuf,
     bundle: Bundle,
-    /// Indexes of the files left unread (their content is empty).
-    unread: Vec<usize>,
 }
 
 impl Unparsed {
@@ -238,14 +224,8 @@ impl Unparsed {
     /// the ones the index lists (files `trusted` knows are not parsed), the
     /// kustomization lists exactly the index's files, the digest holds.
     pub fn verify(self, trusted: &Trusted) -> Result<Bundle, ReadError> {
-        let Unparsed { dir, bundle, unread } = self;
+        let Unparsed { dir, bundle } = self;
         let damaged = |why: String| ReadError::Damaged { bundle: dir.clone(), why };
-        for i in unread {
-            let f = &bundle.index.files[i];
-            if !trusted.knows(f) {
-                return Err(damaged(format!("`{}` was not read, and the target does not hold it", f.path)));
-            }
-        }
         for (f, file) in bundle.index.files.iter().zip(&bundle.objects) {
             // The ids the guard counts must be the ones Flux will apply.
             match trusted
@@ -310,11 +290,6 @@ pub struct Trusted<'a> {
 impl<'a> Trusted<'a> {
     pub fn new(files: &'a [IndexFile]) -> Trusted<'a> {
         Trusted { files: files.iter().map(|f| (&f.path, f.objects.as_slice())).collect() }
-    }
-
-    /// Whether `file` is known, with the same objects.
-    pub fn knows(&self, file: &IndexFile) -> bool {
-        self.objects(&file.path).is_some_and(|o| o == file.objects.as_slice())
     }
 
     fn objects(&self, path: &ObjectFile) -> Option<&'a [IndexObject]> {

@@ -3,7 +3,6 @@
 //! memory, or a retained generation's index (a rollback, whose object files
 //! must still be in the target).
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -32,10 +31,6 @@ pub struct Loaded {
     pub source: Source,
     /// A retained generation: every file it lists must already be there.
     pub retained: bool,
-    /// Some files were not read (the target holds them): their `files`
-    /// entries are empty, and only a plan over the same live generation
-    /// may use this bundle.
-    pub unread: bool,
 }
 
 impl Desired {
@@ -135,15 +130,11 @@ impl Reading {
                 let indexed = Indexed::read(&dir)?;
                 Ok(Indexing::Dir { dir, digest, source, indexed, ahead: None })
             }
-            Reading::Ready(Desired::Bundle { bundle, source }) => Ok(Indexing::Ready(Loaded {
-                index: bundle.index,
-                files: bundle.objects,
-                source,
-                retained: false,
-                unread: false,
-            })),
+            Reading::Ready(Desired::Bundle { bundle, source }) => {
+                Ok(Indexing::Ready(Loaded { index: bundle.index, files: bundle.objects, source, retained: false }))
+            }
             Reading::Ready(Desired::Retained { index, source }) => {
-                Ok(Indexing::Ready(Loaded { index: *index, files: Vec::new(), source, retained: true, unread: false }))
+                Ok(Indexing::Ready(Loaded { index: *index, files: Vec::new(), source, retained: true }))
             }
         }
     }
@@ -170,18 +161,15 @@ impl Indexing {
     }
 
     /// Reads and verifies the bundle's object files. Files of `live` (the
-    /// live generation's, verified when published) are not parsed again,
-    /// and those `skip` names (which the target holds) are not read.
-    pub async fn load(self, live: &[IndexFile], skip: BTreeSet<String>) -> Result<Loaded, PublishError> {
+    /// live generation's, verified when published) are not parsed again.
+    pub async fn load(self, live: &[IndexFile]) -> Result<Loaded, PublishError> {
         match self {
             Indexing::Dir { dir, digest, source, indexed, ahead } => {
-                let unread = !skip.is_empty();
                 let ahead = match ahead {
                     Some(ahead) => ahead.get().await,
                     None => ReadAhead::default(),
                 };
-                let read =
-                    tokio::task::spawn_blocking(move || indexed.read_files_ahead(|f| skip.contains(f.as_str()), ahead));
+                let read = tokio::task::spawn_blocking(move || indexed.read_files_ahead(ahead));
                 let unparsed = match read.await {
                     Ok(read) => read,
                     Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
@@ -189,9 +177,7 @@ impl Indexing {
                         return Err(ReadError::Damaged { bundle: dir, why: "its read was cancelled".into() }.into())
                     }
                 };
-                let mut loaded = finish(dir, digest, source, unparsed, live)?;
-                loaded.unread = unread;
-                Ok(loaded)
+                finish(dir, digest, source, unparsed, live)
             }
             Indexing::Ready(loaded) => Ok(loaded),
         }
@@ -214,7 +200,7 @@ fn finish(
     if let Some(store_path) = &source.store_path {
         source.nar_hash = Some(crate::nix::nar::hash_path(&store_path.to_path_buf())?.to_nix_string());
     }
-    Ok(Loaded { index: bundle.index, files: bundle.objects, source, retained: false, unread: false })
+    Ok(Loaded { index: bundle.index, files: bundle.objects, source, retained: false })
 }
 
 impl Loaded {

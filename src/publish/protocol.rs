@@ -170,7 +170,7 @@ pub async fn publish<T: Target>(
     tracing::debug!("live state read");
     // Every file is read and checked against its name, also those the
     // target holds already: a damaged bundle is refused whole.
-    let desired = indexing.load(&planned.live_files, BTreeSet::new()).await?;
+    let desired = indexing.load(&planned.live_files).await?;
     tracing::debug!("bundle read and verified");
     let before = planned.generation();
     let digest = desired.index.digest.clone();
@@ -265,9 +265,6 @@ async fn publish_under_lease<T: Target>(
     lease_held?;
     let now = now?;
     let moved = now.as_ref().map(|p| p.etag.as_str()) != planned.pointer_etag();
-    if (moved || lease.took_over()) && desired.unread {
-        return Err(PublishError::Changed { target: target.name() });
-    }
     let fast = fast && !moved && !lease.took_over();
     if lease.took_over() {
         listing = Listing::spawn(target);
