@@ -114,27 +114,35 @@ pub async fn collect_garbage<T: Target>(
         }
     }
     let mut collected = Collected::default();
-    // Object files first, then the records and notes, a few at a time each.
-    for batch in candidates.chunks(DELETE_BATCH) {
-        let deleted = futures::future::join_all(batch.iter().map(|key| target.delete(key))).await;
-        for (key, done) in batch.iter().zip(deleted) {
-            done?;
-            collected.keys.push((*key).to_owned());
-            collected.object_files += 1;
-            failpoint::hit("gc");
-        }
-    }
+    // Object files first, then the records and notes.
+    delete_all(target, &candidates, |key| {
+        collected.keys.push(key.to_owned());
+        collected.object_files += 1;
+        failpoint::hit("gc");
+    })
+    .await?;
     let stale: Vec<String> =
         stale_records.into_iter().map(record_key).chain(stale_notes.into_iter().map(note_key)).collect();
-    for batch in stale.chunks(DELETE_BATCH) {
-        let deleted = futures::future::join_all(batch.iter().map(|key| target.delete(key))).await;
-        for (key, done) in batch.iter().zip(deleted) {
-            done?;
-            collected.keys.push(key.clone());
-        }
-    }
+    delete_all(target, &stale, |key| collected.keys.push(key.to_owned())).await?;
     tracing::info!(deleted = collected.object_files, "garbage collected");
     Ok(collected)
+}
+
+/// Deletes `keys`, `DELETE_BATCH` at a time, calling `deleted` for each
+/// one gone (in order, up to the first that failed).
+async fn delete_all<K: AsRef<str>>(
+    target: &impl Target,
+    keys: &[K],
+    mut deleted: impl FnMut(&str),
+) -> Result<(), TargetError> {
+    for batch in keys.chunks(DELETE_BATCH) {
+        let done = futures::future::join_all(batch.iter().map(|key| target.delete(key.as_ref()))).await;
+        for (key, done) in batch.iter().zip(done) {
+            done?;
+            deleted(key.as_ref());
+        }
+    }
+    Ok(())
 }
 
 /// The object files a generation's record lists, reading nothing else of it.

@@ -12,7 +12,6 @@
 
 use std::time::Duration;
 
-use md5::Digest;
 use serde::{Deserialize, Serialize};
 
 use super::generation::LEASE_KEY;
@@ -50,8 +49,6 @@ pub struct Lease {
     /// Whether a stale lease was taken over: its dead holder may have
     /// written to the target until it died.
     took_over: bool,
-    /// The MD5 of the lease's body, hex: the ETag most servers give it.
-    body_md5: String,
 }
 
 fn now_unix() -> i64 {
@@ -130,10 +127,6 @@ impl Lease {
     }
 
     /// Whether `etag` is that of this lease's body as written.
-    pub fn is_own_etag(&self, etag: &str) -> bool {
-        etag == self.body_md5
-    }
-
     /// Whether this lease replaced a stale one (see `took_over`).
     pub fn took_over(&self) -> bool {
         self.took_over
@@ -161,8 +154,7 @@ impl Lease {
             }
             Err(e) => return Err(e.into()),
         }
-        let body_md5 = md5::Md5::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-        let lease = Lease { owner, took_over: false, body_md5 };
+        let lease = Lease { owner, took_over: false };
         lease.check(target).await?;
         tracing::debug!(owner = %lease.owner, "lease acquired");
         Ok(lease)

@@ -1,10 +1,9 @@
-//! A listing of the target taken in the background: the publish sends it
-//! out first (rclone hashes every file it lists, which makes it the
-//! slowest read) and awaits it only where it decides something.
+//! A listing of the whole target taken in the background (rclone hashes
+//! every file it lists, which makes it the slowest read), awaited only
+//! where it decides something; or one known already from the live
+//! record's manifest (`manifest.rs`).
 
 use super::error::PublishError;
-use super::generation::LEASE_KEY;
-use super::lease::Lease;
 use super::target::{ObjectInfo, Target, TargetError};
 
 /// A listing of the target, taken in the background and awaited where it
@@ -22,18 +21,6 @@ impl Listing {
     /// A listing known already (see `manifest.rs`).
     pub fn ready(listing: Vec<ObjectInfo>) -> Listing {
         Listing(tokio::task::JoinSet::new(), Some(listing))
-    }
-
-    /// Whether a listing taken before the lease is still the target's
-    /// content, the pointer being unchanged and no stale lease taken over:
-    /// only a lease holder writes, and none held one while it was taken
-    /// (it shows no lease but this run's own). The one case it cannot see, another publisher
-    /// taking and releasing the lease inside this run's first milliseconds
-    /// without switching, leaves its unreferenced files unseen: the next
-    /// garbage collection removes them, and a revision computed without
-    /// them is not Flux's, so `--wait` times out rather than passing.
-    pub async fn still_exact(&mut self, lease: &Lease) -> Result<bool, PublishError> {
-        Ok(!self.get().await?.iter().any(|o| o.key == LEASE_KEY && !lease.is_own_etag(&o.etag)))
     }
 
     pub async fn get(&mut self) -> Result<&[ObjectInfo], PublishError> {

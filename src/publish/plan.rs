@@ -27,8 +27,8 @@ pub struct Plan {
 
 impl Plan {
     /// Plans the publish of `desired` over `state`, refusing what the guard
-    /// refuses. The uploads (which cost an MD5 of every file) are left to
-    /// `with_uploads`, for the state the upload starts from.
+    /// refuses. The uploads are left to `uploading`, for the state the
+    /// upload starts from.
     pub fn new(target: &str, state: &State, desired: &Loaded, opts: &Options) -> Result<Plan, PublishError> {
         if let Some(why) = &state.live_unknown {
             if !opts.allow_prune {

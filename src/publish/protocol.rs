@@ -117,8 +117,7 @@ pub async fn publish<T: Target>(
     // revision stay as they are. One read of the pointer says so. Beside
     // it go the two cheap listings (the root's keys and `generations/`)
     // that, with the live record, stand in for a listing of every object
-    // file (see `manifest.rs`).
-    // The bundle is read meanwhile, on other threads.
+    // file (see `manifest.rs`). The bundle is read meanwhile, on other threads.
     let reading = desired.start_reading();
     let (pointer, overview) = tokio::join!(read_pointer(target), Overview::read(target));
     let pointer = pointer?;
@@ -210,12 +209,12 @@ pub async fn publish<T: Target>(
     }
     // Where the Bucket's rules index the lease, the revision is what the
     // target holds once it is gone; else the note is written while it goes.
-    let mut lease = Some(lease);
-    if crate::flux::revision::is_indexed(&format!("{}{LEASE_KEY}", target.key_prefix()), &ignore) {
-        if let Some(lease) = lease.take() {
-            lease.give_up(target).await;
-        }
-    }
+    let lease = if crate::flux::revision::is_indexed(&format!("{}{LEASE_KEY}", target.key_prefix()), &ignore) {
+        lease.give_up(target).await;
+        None
+    } else {
+        Some(lease)
+    };
     let revision = revision_after(target, outcome.tracked.as_ref(), &ignore).await;
     let note = async {
         if let Ok(revision) = &revision {
@@ -257,10 +256,9 @@ async fn publish_under_lease<T: Target>(
 ) -> Result<Outcome, PublishError> {
     // A stale lease's dead holder may have written after it was taken, and
     // someone may have switched before the lease was ours: then the plan
-    // is made again from a new listing. A bundle read only in part (the
-    // files the live generation held) cannot be planned again: run again.
-    // The lease was checked as it was taken; checked again (at once with
-    // the pointer), a later check is needed only after a slow re-plan.
+    // is made again from a new listing. The lease was checked as it was
+    // taken; checked again (at once with the pointer), a later check is
+    // needed only after a slow re-plan.
     let (now, lease_held) = tokio::join!(read_pointer(target), lease.check(target));
     lease_held?;
     let now = now?;
