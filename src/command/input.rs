@@ -159,14 +159,18 @@ pub fn build_bundle_with(input: &SpecInput, crds: Option<&Crds>, extra: Addition
         let rendered = render_with(&spec, crds);
         (rendered, digest.join())
     });
-    let rendered = rendered.map_err(|problems| Problems { source_name: name.clone(), problems })?;
+    let mut rendered = rendered.map_err(|problems| Problems { source_name: name.clone(), problems })?;
     let digest = digest.unwrap_or_else(|e| std::panic::resume_unwind(e)).context("re-reading the spec")?;
     tracing::debug!(groups = rendered.groups.len(), elapsed = ?started.elapsed(), "rendered and checked");
     let bundle = Built::build(&rendered, digest);
     tracing::debug!(files = bundle.file_count(), elapsed = ?started.elapsed(), "bundle built");
     let apps = spec.apps.values().filter(|a| a.enable).count();
-    let warnings = Problems { source_name: name, problems: rendered.warnings };
-    Ok(SpecBuild { bundle, apps, warnings, notes: rendered.notes, public_apps: rendered.public_apps })
+    let warnings = Problems { source_name: name, problems: std::mem::take(&mut rendered.warnings) };
+    let (notes, public_apps) = (std::mem::take(&mut rendered.notes), std::mem::take(&mut rendered.public_apps));
+    // Freeing the rendered objects and the spec (many small allocations)
+    // takes a while, and what follows (writing the files) needs neither.
+    std::thread::spawn(move || drop((rendered, spec)));
+    Ok(SpecBuild { bundle, apps, warnings, notes, public_apps })
 }
 
 /// The spec text with `extra` appended to its top-level `objects` and its

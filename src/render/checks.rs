@@ -14,18 +14,29 @@ use crate::object::{kind_info, Body, ObjectId};
 
 pub fn run(spec: &Spec, groups: &[Group], problems: &mut Vec<Problem>) {
     let all: Vec<&Manifest> = groups.iter().flat_map(|g| &g.manifests).collect();
-    lists(&all, problems);
-    kinds(&all, problems);
-    names(&all, problems);
-    duplicates(&all, problems);
-    service_ports(&all, problems);
-    super::validation::run(&all, problems);
-    super::routes::collisions(&all, problems);
-    super::references::run(spec, &all, problems);
-    super::traefik::check(spec, &all, problems);
-    if !spec.allow_plaintext_secrets {
-        plaintext_secrets(&all, problems);
-    }
+    // The checks are independent: two halves of about equal cost run side
+    // by side, and their problems join in the order one thread would find them.
+    let later = std::thread::scope(|scope| {
+        let later = scope.spawn(|| {
+            let mut found = Vec::new();
+            super::routes::collisions(&all, &mut found);
+            super::references::run(spec, &all, &mut found);
+            super::traefik::check(spec, &all, &mut found);
+            if !spec.allow_plaintext_secrets {
+                plaintext_secrets(&all, &mut found);
+            }
+            found
+        });
+        lists(&all, problems);
+        kinds(&all, problems);
+        names(&all, problems);
+        duplicates(&all, problems);
+        service_ports(&all, problems);
+        super::validation::run(&all, problems);
+        // A check only panics on a bug; pass that panic on unchanged.
+        later.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
+    });
+    problems.extend(later);
 }
 
 /// Kustomize expands any `*List` kind into its items, which then reach the

@@ -126,6 +126,10 @@ pub fn apply(
     defaults: &SecurityContext,
     problems: &mut Vec<Problem>,
 ) {
+    // Without patches the pod stays as rendered: no round trip through JSON.
+    if container_patch.is_none() && pod_patch.is_none() {
+        return;
+    }
     let before = problems.len();
     let Ok(Value::Object(mut merged)) = serde_json::to_value(&*pod) else { return };
     if let Some((patch, at)) = container_patch {
