@@ -29,6 +29,11 @@ use serde_path_to_error::Segment;
 pub fn parse(text: &str, source_name: &str) -> Result<Spec, Problems> {
     let fail = |problem| Problems { source_name: source_name.to_owned(), problems: vec![problem] };
     duplicates::check(text).map_err(fail)?;
+    // Tracking the path costs a string per key; only a spec that fails
+    // needs it, so a good one is read without and a bad one read again.
+    if let Ok(spec) = serde_json::from_str::<Spec>(text) {
+        return Ok(spec);
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     let spec: Spec =
         serde_path_to_error::deserialize(&mut de).map_err(|e| fail(problem_from(json_path(e.path()), e.inner())))?;
