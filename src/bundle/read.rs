@@ -38,8 +38,17 @@ pub enum ReadError {
 /// Reads `bundle.json` of the bundle at `dir`; a directory that does not
 /// exist, or holds no `bundle.json`, is not a bundle (the user's input).
 fn read_index_file(dir: &Path) -> Result<Vec<u8>, ReadError> {
-    let index_path = dir.join(INDEX_FILE);
-    fs::read(&index_path).map_err(|source| match source.kind() {
+    fs::read(dir.join(INDEX_FILE)).map_err(|source| not_read(dir, source))
+}
+
+/// Refuses a `dir` that `read_index_file` would refuse for want of a
+/// `bundle.json`, without reading it.
+pub fn check_is_bundle(dir: &Path) -> Result<(), ReadError> {
+    fs::metadata(dir.join(INDEX_FILE)).map(drop).map_err(|source| not_read(dir, source))
+}
+
+fn not_read(dir: &Path, source: std::io::Error) -> ReadError {
+    match source.kind() {
         std::io::ErrorKind::NotFound if !dir.exists() => {
             ReadError::NotABundle { dir: dir.to_owned(), why: "it does not exist" }
         }
@@ -48,8 +57,8 @@ fn read_index_file(dir: &Path) -> Result<Vec<u8>, ReadError> {
             why: "it is a layered bundle (`layers.json`): only `publish` takes it whole; give one layer's directory `DIR/<layer>` (with `--to` at `<prefix><layer>`)",
         },
         std::io::ErrorKind::NotFound => ReadError::NotABundle { dir: dir.to_owned(), why: "it has no `bundle.json`" },
-        _ => ReadError::Io { path: index_path, source },
-    })
+        _ => ReadError::Io { path: dir.join(INDEX_FILE), source },
+    }
 }
 
 /// Reads only `bundle.json` of the bundle at `dir` (checked as a whole by `Bundle::read`).

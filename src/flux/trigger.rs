@@ -30,7 +30,9 @@ fn annotation_patch(token: &str) -> Patch<serde_json::Value> {
 }
 
 /// Annotates the Bucket and then every Kustomization with `token`; the
-/// patches go out together.
+/// patches go out together. Each asks for the object's metadata alone in
+/// the answer (`as=PartialObjectMetadata`): a Kustomization's status holds
+/// its whole inventory, thousands of entries the request has no use for.
 pub async fn request(
     client: &kube::Client,
     bucket: &ObjectRef,
@@ -41,16 +43,18 @@ pub async fn request(
     let params = PatchParams::default();
     let buckets: Api<Bucket> = Api::namespaced(client.clone(), &bucket.namespace);
     let bucket_patch = async {
-        buckets.patch(&bucket.name, &params, &patch).await.map_err(|e| FluxError::api("patch", "Bucket", bucket, e))
+        buckets
+            .patch_metadata(&bucket.name, &params, &patch)
+            .await
+            .map_err(|e| FluxError::api("patch", "Bucket", bucket, e))
     };
-    let kustomization_patches =
-        futures::future::try_join_all(kustomizations.iter().map(|k| {
-            let api: Api<Kustomization> = Api::namespaced(client.clone(), &k.namespace);
-            let (patch, params) = (&patch, &params);
-            async move {
-                api.patch(&k.name, params, patch).await.map_err(|e| FluxError::api("patch", "Kustomization", k, e))
-            }
-        }));
+    let kustomization_patches = futures::future::try_join_all(kustomizations.iter().map(|k| {
+        let api: Api<Kustomization> = Api::namespaced(client.clone(), &k.namespace);
+        let (patch, params) = (&patch, &params);
+        async move {
+            api.patch_metadata(&k.name, params, patch).await.map_err(|e| FluxError::api("patch", "Kustomization", k, e))
+        }
+    }));
     let (b, k) = tokio::join!(bucket_patch, kustomization_patches);
     b?;
     k?;

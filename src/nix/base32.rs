@@ -34,7 +34,7 @@ pub enum DecodeError {
 
 /// Decodes `s` into bytes; the length must be one `encode` produces.
 pub fn decode(s: &str) -> Result<Vec<u8>, DecodeError> {
-    if let Some(c) = s.chars().find(|c| !c.is_ascii() || !NIX_BASE32_ALPHABET.contains(&(*c as u8))) {
+    if let Some(c) = s.chars().find(|c| !super::store_path::is_nix_base32(*c)) {
         return Err(DecodeError::Character(c));
     }
     let chars = s.as_bytes();

@@ -10,6 +10,12 @@ use std::str::FromStr;
 pub const STORE_DIR: &str = "/nix/store";
 /// Nix's base32 alphabet (no `e`, `o`, `u`, `t`).
 pub const NIX_BASE32_ALPHABET: &[u8; 32] = b"0123456789abcdfghijklmnpqrsvwxyz";
+
+/// Whether `c` is a digit of `NIX_BASE32_ALPHABET` (every digit and lower
+/// letter but `e`, `o`, `t` and `u`), without scanning it.
+pub fn is_nix_base32(c: char) -> bool {
+    matches!(c, '0'..='9' | 'a'..='z') && !matches!(c, 'e' | 'o' | 't' | 'u')
+}
 const HASH_LEN: usize = 32;
 const MAX_NAME_LEN: usize = 211;
 
@@ -87,7 +93,7 @@ impl FromStr for StorePath {
         if hash.len() != HASH_LEN {
             return Err(StorePathError::HashLength { path: s.to_owned(), len: hash.chars().count() });
         }
-        if let Some(ch) = hash.chars().find(|c| !c.is_ascii() || !NIX_BASE32_ALPHABET.contains(&(*c as u8))) {
+        if let Some(ch) = hash.chars().find(|c| !is_nix_base32(*c)) {
             return Err(StorePathError::HashCharacter { path: s.to_owned(), ch });
         }
         if name.is_empty() {
@@ -96,7 +102,9 @@ impl FromStr for StorePath {
         if name.len() > MAX_NAME_LEN {
             return Err(StorePathError::NameTooLong { path: s.to_owned(), len: name.len() });
         }
-        if let Some(ch) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || "+-._?=".contains(*c))) {
+        if let Some(ch) =
+            name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.' | '_' | '?' | '=')))
+        {
             return Err(StorePathError::NameCharacter { path: s.to_owned(), ch });
         }
         if name.starts_with('.') {
@@ -117,6 +125,13 @@ serde_via_str!(StorePath);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base32_digits_are_the_alphabet() {
+        let digits: Vec<u8> = (0..=255u8).filter(|b| is_nix_base32(char::from(*b))).collect();
+        assert_eq!(digits, NIX_BASE32_ALPHABET);
+        assert!(!is_nix_base32('é'));
+    }
 
     const GOOD: &str = "/nix/store/0c0ai3dkvq2wnbh4nc3fzvnxl7ijsbfz-nix-image-web.tar";
 

@@ -9,12 +9,12 @@ use std::sync::Arc;
 
 use super::error::PublishError;
 use super::generation::Source;
-use crate::bundle::read::{read_digest, Indexed, ReadAhead, ReadError, Trusted, Unparsed};
+use crate::bundle::read::{check_is_bundle, read_digest, Indexed, ReadAhead, ReadError, Trusted, Unparsed};
 use crate::bundle::{Bundle, BundleFile, BundleIndex, IndexFile, Sha256Digest};
 
 pub enum Desired {
-    /// A bundle directory, known by its digest until it is loaded.
-    Lazy { dir: PathBuf, digest: Sha256Digest, source: Source },
+    /// A bundle directory, read once the publish starts.
+    Lazy { dir: PathBuf, source: Source },
     /// A bundle in memory, object files included.
     Bundle { bundle: Box<Bundle>, source: Source },
     /// A retained generation: its index, no files to upload.
@@ -34,25 +34,20 @@ pub struct Loaded {
 }
 
 impl Desired {
-    /// The bundle at `dir`, known by its digest until `load` reads the rest.
+    /// The bundle at `dir` (refused at once when `dir` holds none), read
+    /// when the publish starts.
     pub fn from_dir(dir: &Path, source: Source) -> Result<Desired, ReadError> {
-        Ok(Desired::Lazy { digest: read_digest(dir)?, dir: dir.to_owned(), source })
-    }
-
-    pub fn digest(&self) -> &Sha256Digest {
-        match self {
-            Desired::Lazy { digest, .. } => digest,
-            Desired::Bundle { bundle, .. } => &bundle.index.digest,
-            Desired::Retained { index, .. } => &index.digest,
-        }
+        check_is_bundle(dir)?;
+        Ok(Desired::Lazy { dir: dir.to_owned(), source })
     }
 
     /// Starts reading a lazy bundle on two blocking threads, its index on
     /// one and its object files on the other, so that both overlap with
-    /// the reads of the target; `indexed` and `Indexing::load` finish them.
+    /// the reads of the target; `digest`, `indexed` and `Indexing::load`
+    /// finish them.
     pub fn start_reading(self) -> Reading {
         match self {
-            Desired::Lazy { dir, digest, source } => {
+            Desired::Lazy { dir, source } => {
                 let stop = Arc::new(AtomicBool::new(false));
                 let reading = {
                     let dir = dir.clone();
@@ -62,10 +57,45 @@ impl Desired {
                     let (dir, stop) = (dir.clone(), stop.clone());
                     tokio::task::spawn_blocking(move || ReadAhead::read(&dir, &stop))
                 };
-                Reading::Pending { dir, digest, source, reading, ahead: Ahead { handle: ahead, stop } }
+                let index = IndexRead::Pending(reading);
+                Reading::Pending { dir, source, index, ahead: Ahead { handle: ahead, stop } }
             }
             other => Reading::Ready(other),
         }
+    }
+}
+
+/// A bundle directory's index: being read, or read.
+pub enum IndexRead {
+    Pending(tokio::task::JoinHandle<Result<Indexed, ReadError>>),
+    Done(Result<Indexed, ReadError>),
+}
+
+impl IndexRead {
+    /// Waits for the read (kept for `finish`).
+    async fn settle(&mut self, dir: &Path) {
+        if let IndexRead::Pending(handle) = self {
+            *self = IndexRead::Done(joined(handle, dir).await);
+        }
+    }
+
+    /// The index, read to the end.
+    async fn finish(self, dir: &Path) -> Result<Indexed, ReadError> {
+        match self {
+            IndexRead::Done(read) => read,
+            IndexRead::Pending(mut handle) => joined(&mut handle, dir).await,
+        }
+    }
+}
+
+async fn joined(
+    handle: &mut tokio::task::JoinHandle<Result<Indexed, ReadError>>,
+    dir: &Path,
+) -> Result<Indexed, ReadError> {
+    match handle.await {
+        Ok(read) => read,
+        Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+        Err(_) => Err(ReadError::Damaged { bundle: dir.to_owned(), why: "its read was cancelled".into() }),
     }
 }
 
@@ -95,39 +125,41 @@ impl Drop for Ahead {
 
 /// A desired bundle on its way to `Loaded` (see `Desired::start_reading`).
 pub enum Reading {
-    Pending {
-        dir: PathBuf,
-        digest: Sha256Digest,
-        source: Source,
-        reading: tokio::task::JoinHandle<Result<Indexed, ReadError>>,
-        ahead: Ahead,
-    },
+    Pending { dir: PathBuf, source: Source, index: IndexRead, ahead: Ahead },
     Ready(Desired),
 }
 
 impl Reading {
-    pub fn digest(&self) -> &Sha256Digest {
+    /// The bundle's digest, from its index. An index that does not parse
+    /// whole still names its digest: a publish of what is live writes
+    /// nothing and needs nothing else of it (a bundle that is to be
+    /// published is refused by `indexed`).
+    pub async fn digest(&mut self) -> Result<Sha256Digest, PublishError> {
         match self {
-            Reading::Pending { digest, .. } => digest,
-            Reading::Ready(desired) => desired.digest(),
+            Reading::Pending { dir, index, .. } => {
+                index.settle(dir).await;
+                match index {
+                    IndexRead::Done(Ok(indexed)) => Ok(indexed.index.digest.clone()),
+                    _ => Ok(read_digest(dir)?),
+                }
+            }
+            Reading::Ready(Desired::Lazy { dir, .. }) => Ok(read_digest(dir)?),
+            Reading::Ready(Desired::Bundle { bundle, .. }) => Ok(bundle.index.digest.clone()),
+            Reading::Ready(Desired::Retained { index, .. }) => Ok(index.digest.clone()),
         }
     }
 
     /// The bundle with its index read (not yet verified against its files).
     pub async fn indexed(self) -> Result<Indexing, PublishError> {
         match self {
-            Reading::Pending { dir, digest, source, reading, ahead } => {
-                let indexed = match reading.await {
-                    Ok(read) => read?,
-                    Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
-                    Err(_) => {
-                        return Err(ReadError::Damaged { bundle: dir, why: "its read was cancelled".into() }.into())
-                    }
-                };
+            Reading::Pending { dir, source, index, ahead } => {
+                let indexed = index.finish(&dir).await?;
+                let digest = indexed.index.digest.clone();
                 Ok(Indexing::Dir { dir, digest, source, indexed, ahead: Some(ahead) })
             }
-            Reading::Ready(Desired::Lazy { dir, digest, source }) => {
+            Reading::Ready(Desired::Lazy { dir, source }) => {
                 let indexed = Indexed::read(&dir)?;
+                let digest = indexed.index.digest.clone();
                 Ok(Indexing::Dir { dir, digest, source, indexed, ahead: None })
             }
             Reading::Ready(Desired::Bundle { bundle, source }) => {

@@ -118,18 +118,19 @@ pub async fn publish<T: Target>(
     // it go the two cheap listings (the root's keys and `generations/`)
     // that, with the live record, stand in for a listing of every object
     // file (see `manifest.rs`). The bundle is read meanwhile, on other threads.
-    let reading = desired.start_reading();
-    let (pointer, overview) = tokio::join!(read_pointer(target), Overview::read(target));
+    let mut reading = desired.start_reading();
+    let (digest, pointer, overview) = tokio::join!(reading.digest(), read_pointer(target), Overview::read(target));
+    let digest = digest?;
     let pointer = pointer?;
     tracing::debug!("pointer read");
-    if let Some(live) = pointer.as_ref().filter(|p| &p.pointer.bundle_digest == reading.digest()) {
+    if let Some(live) = pointer.as_ref().filter(|p| p.pointer.bundle_digest == digest) {
         // A run after a crash past the switch ends here: clear the dead run's lease.
         if !opts.dry_run {
             if let Err(e) = Lease::clear_stale(target).await {
                 tracing::warn!(error = %e, "could not remove a stale lease; it expires by itself");
             }
         }
-        return Ok(Report::unchanged(name, live.pointer.generation, reading.digest().clone(), opts.dry_run));
+        return Ok(Report::unchanged(name, live.pointer.generation, digest, opts.dry_run));
     }
     let overview = overview?;
     let live = async {

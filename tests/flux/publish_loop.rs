@@ -105,6 +105,9 @@ fn publish_asks_flux_to_reconcile_right_after_the_switch() {
     assert_eq!(patches.len(), 2, "{patches:?}");
     assert!(patches.iter().all(|p| p.headers.get("content-type").is_some_and(|c| c == "application/merge-patch+json")));
     assert!(patches.iter().all(|p| p.at > started));
+    // Each asks for the metadata alone back, not the inventory in the status.
+    let metadata_only = |p: &Request| p.headers.get("accept").is_some_and(|a| a.contains("as=PartialObjectMetadata"));
+    assert!(patches.iter().all(metadata_only), "{patches:?}");
     // A no-op publish asks nothing.
     s.kube.clear_requests();
     let out = s.publish(&b, &[]);

@@ -275,9 +275,22 @@ async fn answer(shared: &Arc<Shared>, req: Request) -> Response {
         _ => shared.write(|s| s.delete(kind, ns, name)),
     };
     match result {
+        Ok(object) if metadata_only(&req) => json_response(200, &partial_metadata(&object)),
         Ok(object) => json_response(200, &object),
         Err(e) => error_response(&e),
     }
+}
+
+/// Whether the client asked for the object's metadata alone (`Accept:
+/// application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1`), as the
+/// API server answers a GET or PATCH so asked.
+fn metadata_only(req: &Request) -> bool {
+    let accept = req.headers.get("accept").map(String::as_str).unwrap_or_default();
+    accept.split(',').any(|media| media.split(';').any(|p| p.trim() == "as=PartialObjectMetadata"))
+}
+
+fn partial_metadata(object: &Value) -> Value {
+    json!({ "apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata", "metadata": object["metadata"] })
 }
 
 fn body(req: &Request) -> Result<Value, ApiError> {
