@@ -16,3 +16,11 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
         handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
     })
 }
+
+/// Frees `value` on a thread of its own: a large tree of small allocations
+/// (a bundle's index, rendered objects) takes milliseconds to free, which
+/// whatever comes next need not wait for. A process that exits first
+/// leaves it to the kernel.
+pub fn drop_aside<T: Send + 'static>(value: T) {
+    std::thread::spawn(move || drop(value));
+}

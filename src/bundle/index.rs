@@ -78,7 +78,9 @@ pub fn objects_sha256(objects: &[IndexObject]) -> String {
     use sha2::Digest;
     let mut h = sha2::Sha256::new();
     for o in objects {
-        h.update(o.id.inventory_id().as_bytes());
+        for part in o.id.inventory_id_parts() {
+            h.update(part.as_bytes());
+        }
         h.update(b" ");
         h.update(o.sha256.as_bytes());
         h.update(b"\n");

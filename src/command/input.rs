@@ -169,7 +169,7 @@ pub fn build_bundle_with(input: &SpecInput, crds: Option<&Crds>, extra: Addition
     let (notes, public_apps) = (std::mem::take(&mut rendered.notes), std::mem::take(&mut rendered.public_apps));
     // Freeing the rendered objects and the spec (many small allocations)
     // takes a while, and what follows (writing the files) needs neither.
-    std::thread::spawn(move || drop((rendered, spec)));
+    crate::parallel::drop_aside((rendered, spec));
     Ok(SpecBuild { bundle, apps, warnings, notes, public_apps })
 }
 

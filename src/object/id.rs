@@ -23,7 +23,13 @@ pub struct ObjectIdError(String);
 impl ObjectId {
     /// Flux's inventory form: `<namespace>_<name>_<group>_<kind>`.
     pub fn inventory_id(&self) -> String {
-        format!("{}_{}_{}_{}", self.namespace.as_deref().unwrap_or(""), self.name, self.group, self.kind)
+        self.inventory_id_parts().concat()
+    }
+
+    /// The pieces of `inventory_id`, in order, for a caller that feeds
+    /// them to a hash without building the string.
+    pub fn inventory_id_parts(&self) -> [&str; 7] {
+        [self.namespace.as_deref().unwrap_or(""), "_", &self.name, "_", &self.group, "_", &self.kind]
     }
 }
 

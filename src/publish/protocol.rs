@@ -228,6 +228,7 @@ pub async fn publish<T: Target>(
         }
     };
     tokio::join!(releasing, note);
+    crate::parallel::drop_aside(desired);
     let revision = revision?;
     // Changes and uploads as planned under the lease, which the record holds too.
     Ok(Report::of_plan(name, before, digest, outcome, revision, false))
@@ -365,6 +366,7 @@ async fn publish_under_lease<T: Target>(
         record.files.iter().map(|f| f.path.to_string()).chain(held.iter().map(|h| h.path.to_string())).collect()
     });
     let known = Known { listing: tracked.listing(), pointer, retained };
+    crate::parallel::drop_aside((state, record, listed));
     let (deleted, tracked) = match collect_garbage(target, opts.keep, lease, Some(known)).await {
         Ok(collected) => {
             collected.keys.iter().for_each(|k| tracked.delete(k));

@@ -291,7 +291,7 @@ impl S3Target {
             endpoint: self.endpoint.clone(),
             message: e.to_string(),
         })?;
-        Ok(Some(Fetched { bytes: body.into_bytes().to_vec(), etag }))
+        Ok(Some(Fetched { bytes: Vec::from(body.into_bytes()), etag }))
     }
 
     /// Writes an object; returns its ETag as the server answered it.
