@@ -154,7 +154,7 @@ pub fn build_bundle_with(input: &SpecInput, crds: Option<&Crds>, extra: Addition
     let (rendered, digest) = std::thread::scope(|scope| {
         let digest = scope.spawn(|| {
             // The text parsed as a spec, so it is valid JSON.
-            serde_json::from_str::<serde_json::Value>(&text).map(|v| bundle::spec_digest(&v))
+            bundle::canonical::digest_of_text(&text)
         });
         let rendered = render_with(&spec, crds);
         (rendered, digest.join())
