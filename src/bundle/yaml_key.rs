@@ -3,12 +3,30 @@
 //! variants and newtypes of those (any other key is refused, and the
 //! object goes through a `Value` instead).
 
+use std::fmt;
+
 use serde::ser::{self, Impossible, Serialize};
 
-use super::yaml_ser::{KeyText, MapSer, Unsupported};
+/// What the serialiser cannot write as a `Value` would be written.
+#[derive(Debug)]
+pub struct Unsupported;
 
-/// Writes the key it is given as the map's next entry.
-pub(super) struct KeySer<'m, 's, 'a>(pub &'m mut MapSer<'s, 'a>);
+impl fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not serialisable straight to YAML")
+    }
+}
+
+impl std::error::Error for Unsupported {}
+
+impl ser::Error for Unsupported {
+    fn custom<T: fmt::Display>(_: T) -> Self {
+        Unsupported
+    }
+}
+
+/// Appends the text of the key it is given to its string.
+pub(super) struct KeySer<'t>(pub &'t mut String);
 
 macro_rules! integer_keys {
     ($($method:ident($t:ty);)*) => {
@@ -26,7 +44,7 @@ macro_rules! refused {
     };
 }
 
-impl ser::Serializer for KeySer<'_, '_, '_> {
+impl ser::Serializer for KeySer<'_> {
     type Ok = ();
     type Error = Unsupported;
     type SerializeSeq = Impossible<(), Unsupported>;
@@ -65,7 +83,7 @@ impl ser::Serializer for KeySer<'_, '_, '_> {
     }
 
     fn serialize_str(self, v: &str) -> Result<(), Unsupported> {
-        self.0.key(KeyText(v, None));
+        self.0.push_str(v);
         Ok(())
     }
 

@@ -9,16 +9,15 @@
 //! begins an item of a sequence (`- key: ...`), its first line is written
 //! indented like the others and its first two columns of indentation become
 //! the `- ` once its first line is known. What a `Value` would hold
-//! differently (bytes, non-string keys, enum variants with fields) is
+//! differently (bytes, boolean or float keys, enum variants with fields) is
 //! refused, and the caller falls back to the `Value`.
-
-use std::fmt;
 
 use serde::ser::{self, Impossible, Serialize};
 use serde_json::Value;
 
 use super::yaml::{indent, write_scalar, write_string};
 use super::yaml_key::KeySer;
+pub use super::yaml_key::Unsupported;
 
 /// Writes `v` as one YAML document, as `yaml::write_document` writes it
 /// from `serde_json::to_value(v)`; `entries` is scratch space to reuse.
@@ -28,25 +27,7 @@ pub fn write_document<T: Serialize + ?Sized>(
     v: &T,
 ) -> Result<(), Unsupported> {
     entries.clear();
-    v.serialize(Ser { st: &mut State { out, entries }, place: Place::Top })
-}
-
-/// What the serialiser cannot write as a `Value` would be written.
-#[derive(Debug)]
-pub struct Unsupported;
-
-impl fmt::Display for Unsupported {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("not serialisable straight to YAML")
-    }
-}
-
-impl std::error::Error for Unsupported {}
-
-impl ser::Error for Unsupported {
-    fn custom<T: fmt::Display>(_: T) -> Self {
-        Unsupported
-    }
+    v.serialize(Ser { st: &mut State { out, entries, key_text: String::new() }, place: Place::Top })
 }
 
 /// One entry of a map being written: its key, and where its lines are.
@@ -64,10 +45,12 @@ enum Key {
     Quoted(String),
 }
 
-pub(super) struct State<'a> {
+struct State<'a> {
     out: &'a mut String,
     /// The entries of the maps open at the moment, innermost last.
     entries: &'a mut Vec<Entry>,
+    /// The text of the map key being written.
+    key_text: String,
 }
 
 impl State<'_> {
@@ -339,7 +322,7 @@ macro_rules! seq_impl {
 
 seq_impl!(SerializeSeq::serialize_element, SerializeTuple::serialize_element, SerializeTupleStruct::serialize_field);
 
-pub(super) struct MapSer<'s, 'a> {
+struct MapSer<'s, 'a> {
     st: &'s mut State<'a>,
     place: Place,
     /// Where the entries begin, and the first of them on the entry stack.
@@ -349,7 +332,7 @@ pub(super) struct MapSer<'s, 'a> {
 
 impl MapSer<'_, '_> {
     /// Starts an entry: its key at the map's column, and `:`.
-    pub(super) fn key(&mut self, key: KeyText<'_>) {
+    fn key(&mut self, key: KeyText<'_>) {
         let out = &mut *self.st.out;
         if self.st.entries.len() == self.base {
             open(out, self.place);
@@ -411,7 +394,7 @@ impl MapSer<'_, '_> {
 }
 
 /// A key's text, and its field name when it is one.
-pub(super) struct KeyText<'k>(pub &'k str, pub Option<&'static str>);
+struct KeyText<'k>(&'k str, Option<&'static str>);
 
 impl ser::SerializeStruct for MapSer<'_, '_> {
     type Ok = ();
@@ -429,7 +412,14 @@ impl ser::SerializeMap for MapSer<'_, '_> {
     type Ok = ();
     type Error = Unsupported;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Unsupported> {
-        key.serialize(KeySer(self))
+        let mut text = std::mem::take(&mut self.st.key_text);
+        text.clear();
+        let done = key.serialize(KeySer(&mut text));
+        if done.is_ok() {
+            self.key(KeyText(&text, None));
+        }
+        self.st.key_text = text;
+        done
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Unsupported> {
         self.value(v)
