@@ -4,14 +4,27 @@
 
 /// Maps `f` over `items` on all cores, keeping the order.
 pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    map_with(items, || (), |(), item| f(item))
+}
+
+/// `map`, where each thread first makes a state with `init` that `f` may
+/// reuse from item to item (a buffer, say).
+pub fn map_with<T: Sync, S, R: Send>(
+    items: &[T],
+    init: impl Fn() -> S + Sync,
+    f: impl Fn(&mut S, &T) -> R + Sync,
+) -> Vec<R> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len().div_ceil(64)).max(1);
+    let run = |part: &[T]| {
+        let mut state = init();
+        part.iter().map(|item| f(&mut state, item)).collect::<Vec<R>>()
+    };
     if threads == 1 {
-        return items.iter().map(f).collect();
+        return run(items);
     }
     let chunk = items.len().div_ceil(threads);
     std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            items.chunks(chunk).map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>())).collect();
+        let handles: Vec<_> = items.chunks(chunk).map(|part| scope.spawn(|| run(part))).collect();
         // A worker only panics if `f` does; pass that panic on unchanged.
         handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
     })

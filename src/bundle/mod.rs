@@ -8,6 +8,7 @@
 //! bundle.json               index (see `index.rs`)
 //! ```
 
+pub mod canonical;
 pub mod digest;
 pub mod index;
 pub mod layered;
@@ -16,6 +17,10 @@ pub mod read;
 pub mod verify;
 pub mod write;
 pub mod yaml;
+mod yaml_key;
+pub mod yaml_ser;
+#[cfg(test)]
+mod yaml_ser_tests;
 
 use std::collections::BTreeMap;
 
@@ -55,7 +60,13 @@ fn digest_of(files: &[IndexFile], kustomization: &BundleFile) -> Sha256Digest {
     lines.push((kustomization.path.as_str(), sha256_hex(&kustomization.content)));
     lines.sort();
     lines.dedup();
-    let listing: String = lines.iter().map(|(p, h)| format!("{p} {h}\n")).collect();
+    let mut listing = String::with_capacity(lines.iter().map(|(p, h)| p.len() + h.len() + 2).sum());
+    for (p, h) in &lines {
+        listing.push_str(p);
+        listing.push(' ');
+        listing.push_str(h);
+        listing.push('\n');
+    }
     Sha256Digest::of(listing.as_bytes())
 }
 
@@ -67,21 +78,36 @@ pub fn spec_digest(spec: &serde_json::Value) -> Sha256Digest {
 
 impl Bundle {
     pub fn build(rendered: &Rendered, spec_digest: Sha256Digest) -> Bundle {
-        let serialized = crate::parallel::map(&rendered.groups, |group| {
-            let mut text = String::with_capacity(2048 * group.manifests.len());
-            let mut ids = Vec::with_capacity(group.manifests.len());
-            for (i, m) in group.manifests.iter().enumerate() {
-                if i > 0 {
-                    text.push_str(DOCUMENT_SEPARATOR);
+        // Each thread writes its files into one buffer it reuses (and the
+        // entries of the maps being written into another); a file keeps a
+        // copy of its exact size.
+        let serialized = crate::parallel::map_with(
+            &rendered.groups,
+            || (String::new(), Vec::new()),
+            |(text, entries), group| {
+                text.clear();
+                let mut ids = Vec::with_capacity(group.manifests.len());
+                for (i, m) in group.manifests.iter().enumerate() {
+                    if i > 0 {
+                        text.push_str(DOCUMENT_SEPARATOR);
+                    }
+                    let start = text.len();
+                    if yaml_ser::write_document(text, entries, &m.body).is_err() {
+                        text.truncate(start);
+                        yaml::write_document(text, &m.body.to_json());
+                    }
+                    ids.push(IndexObject { id: m.id(), sha256: sha256_hex(&text.as_bytes()[start..]) });
                 }
-                let start = text.len();
-                yaml::write_document(&mut text, &m.body.to_json());
-                ids.push(IndexObject { id: m.id(), sha256: sha256_hex(&text.as_bytes()[start..]) });
-            }
-            let content = text.into_bytes();
-            let (file, sha) = ObjectFile::for_content(&content);
-            (content, file, sha, ids)
-        });
+                let content = text.as_bytes().to_vec();
+                // A file of one object is that object's document: one hash.
+                let sha = match &ids[..] {
+                    [only] => only.sha256.clone(),
+                    _ => sha256_hex(&content),
+                };
+                let file = ObjectFile::of_hash(&sha);
+                (content, file, sha, ids)
+            },
+        );
         let mut objects = Vec::with_capacity(serialized.len());
         let mut files = Vec::with_capacity(serialized.len());
         for (group, (content, file, sha, ids)) in rendered.groups.iter().zip(serialized) {
@@ -134,8 +160,14 @@ impl Bundle {
 
     /// `bundle.json`'s bytes: pretty JSON with a final newline.
     pub fn index_bytes(&self) -> Vec<u8> {
+        // About what the entries take, so that the buffer seldom grows.
+        let users: usize = self.index.images.iter().map(|i| i.used_by.len()).sum();
+        let estimate = 4096 + 300 * self.index.files.len() + 256 * self.object_count() + 192 * users;
+        let mut v = Vec::with_capacity(estimate);
         // A struct of strings and vectors always serialises.
-        let mut v = serde_json::to_vec_pretty(&self.index).unwrap_or_default();
+        if serde_json::to_writer_pretty(&mut v, &self.index).is_err() {
+            v.clear();
+        }
         v.push(b'\n');
         v
     }

@@ -31,7 +31,12 @@ impl ObjectFile {
     /// The file for `content`, and the content's sha256 in hex.
     pub fn for_content(content: &[u8]) -> (ObjectFile, String) {
         let sha = sha256_hex(content);
-        (ObjectFile(format!("{OBJECTS_DIR}/{sha}.yaml")), sha)
+        (ObjectFile::of_hash(&sha), sha)
+    }
+
+    /// The file for content whose sha256 `sha256_hex` gave as `sha`.
+    pub(crate) fn of_hash(sha: &str) -> ObjectFile {
+        ObjectFile(format!("{OBJECTS_DIR}/{sha}.yaml"))
     }
 
     /// The sha256 its name says its content has.

@@ -31,7 +31,7 @@ pub fn to_string(value: &Value) -> String {
     s
 }
 
-fn indent(out: &mut String, n: usize) {
+pub(super) fn indent(out: &mut String, n: usize) {
     out.extend(std::iter::repeat_n(' ', n));
 }
 
@@ -85,7 +85,7 @@ fn write_seq(out: &mut String, a: &[Value], col: usize, inline_first: bool) {
 }
 
 /// A scalar (or empty collection); `col` is the indentation of block text.
-fn write_scalar(out: &mut String, v: &Value, col: usize) {
+pub(super) fn write_scalar(out: &mut String, v: &Value, col: usize) {
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -96,7 +96,7 @@ fn write_scalar(out: &mut String, v: &Value, col: usize) {
     }
 }
 
-fn write_string(out: &mut String, s: &str, col: usize, is_key: bool) {
+pub(super) fn write_string(out: &mut String, s: &str, col: usize, is_key: bool) {
     if is_plain_safe(s) {
         out.push_str(s);
     } else if !is_key && is_block_safe(s) {

@@ -154,7 +154,7 @@ pub fn build_bundle_with(input: &SpecInput, crds: Option<&Crds>, extra: Addition
     let (rendered, digest) = std::thread::scope(|scope| {
         let digest = scope.spawn(|| {
             // The text parsed as a spec, so it is valid JSON.
-            serde_json::from_str::<serde_json::Value>(&text).map(|v| bundle::spec_digest(&v))
+            bundle::canonical::digest_of_text(&text)
         });
         let rendered = render_with(&spec, crds);
         (rendered, digest.join())
@@ -167,9 +167,11 @@ pub fn build_bundle_with(input: &SpecInput, crds: Option<&Crds>, extra: Addition
     let apps = spec.apps.values().filter(|a| a.enable).count();
     let warnings = Problems { source_name: name, problems: std::mem::take(&mut rendered.warnings) };
     let (notes, public_apps) = (std::mem::take(&mut rendered.notes), std::mem::take(&mut rendered.public_apps));
-    // Freeing the rendered objects and the spec (many small allocations)
-    // takes a while, and what follows (writing the files) needs neither.
-    crate::parallel::drop_aside((rendered, spec));
+    // What follows (writing the files) needs neither the rendered objects
+    // nor the spec, and every caller is a command that exits soon after:
+    // freeing their many small allocations one by one (a tenth of a large
+    // render's CPU) is left to the end of the process, which frees it all at once.
+    std::mem::forget((rendered, spec));
     Ok(SpecBuild { bundle, apps, warnings, notes, public_apps })
 }
 

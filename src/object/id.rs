@@ -74,7 +74,8 @@ impl fmt::Display for ObjectId {
 
 impl serde::Serialize for ObjectId {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.inventory_id())
+        let ns = self.namespace.as_deref().unwrap_or("");
+        s.collect_str(&format_args!("{ns}_{}_{}_{}", self.name, self.group, self.kind))
     }
 }
 

@@ -162,6 +162,16 @@ macro_rules! kinds {
             }
         }
 
+        /// As its typed struct serialises, or the JSON of a dynamic body.
+        impl serde::Serialize for Body {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    $(Body::$variant(o) => o.serialize(s),)*
+                    Body::Dynamic(m) => m.serialize(s),
+                }
+            }
+        }
+
         /// Types a raw object of a typed kind. `None` for other kinds.
         pub fn type_raw(map: &Map<String, Value>, at: &JsonPath) -> Option<Result<Body, Vec<Problem>>> {
             let api_version = map.get("apiVersion").and_then(Value::as_str).unwrap_or_default();

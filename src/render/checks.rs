@@ -10,7 +10,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use crate::spec::{JsonPath, Problem, Spec};
 
 use super::manifest::{Group, Manifest};
-use crate::object::{kind_info, Body, ObjectId};
+use crate::object::{kind_info, Body};
 
 pub fn run(spec: &Spec, groups: &[Group], problems: &mut Vec<Problem>) {
     let all: Vec<&Manifest> = groups.iter().flat_map(|g| &g.manifests).collect();
@@ -82,22 +82,22 @@ fn kinds(all: &[&Manifest], problems: &mut Vec<Problem>) {
 fn names(all: &[&Manifest], problems: &mut Vec<Problem>) {
     for m in all {
         let info = kind_info(m.body.api_version(), m.body.kind());
-        let id = m.id();
-        if let Err(rule) = info.name_rule.check(&id.name) {
-            problems.push(Problem::new(m.origin.clone(), format!("{} `{}`: the name {rule}", id.kind, id.name)));
+        let (kind, name) = (m.body.kind(), m.name());
+        if let Err(rule) = info.name_rule.check(name) {
+            problems.push(Problem::new(m.origin.clone(), format!("{kind} `{name}`: the name {rule}")));
         }
-        match (&id.namespace, info.namespaced) {
+        match (m.namespace(), info.namespaced) {
             (Some(ns), true) => {
                 if let Err(rule) = crate::spec::names::NameRule::Dns1123Label.check(ns) {
-                    problems.push(Problem::new(m.origin.clone(), format!("{id}: namespace `{ns}` {rule}")));
+                    problems.push(Problem::new(m.origin.clone(), format!("{}: namespace `{ns}` {rule}", m.id())));
                 }
             }
             (Some(ns), false) => problems.push(
-                Problem::new(m.origin.clone(), format!("{id} is cluster-scoped but has namespace `{ns}`"))
+                Problem::new(m.origin.clone(), format!("{} is cluster-scoped but has namespace `{ns}`", m.id()))
                     .with_hint("remove `metadata.namespace`"),
             ),
             (None, true) => problems.push(
-                Problem::new(m.origin.clone(), format!("{id} is namespaced but has no namespace"))
+                Problem::new(m.origin.clone(), format!("{} is namespaced but has no namespace", m.id()))
                     .with_hint("set `metadata.namespace`, or move the object into an app's `objects`"),
             ),
             (None, false) => {}
@@ -106,16 +106,17 @@ fn names(all: &[&Manifest], problems: &mut Vec<Problem>) {
 }
 
 fn duplicates(all: &[&Manifest], problems: &mut Vec<Problem>) {
-    let mut seen: HashMap<ObjectId, &JsonPath> = HashMap::new();
+    // By the parts of each object's id, borrowed (an `ObjectId` is four strings).
+    let mut seen: HashMap<(&str, &str, Option<&str>, &str), &JsonPath> = HashMap::with_capacity(all.len());
     for m in all {
-        let id = m.id();
-        if let Some(first) = seen.get(&id) {
+        let key = (crate::object::group_of(m.body.api_version()), m.body.kind(), m.namespace(), m.name());
+        if let Some(first) = seen.get(&key) {
             problems.push(
-                Problem::new(m.origin.clone(), format!("{id} is defined twice; the first is at `{first}`"))
+                Problem::new(m.origin.clone(), format!("{} is defined twice; the first is at `{first}`", m.id()))
                     .with_hint("Flux refuses a build with duplicate objects: keep one of them"),
             );
         } else {
-            seen.insert(id, &m.origin);
+            seen.insert(key, &m.origin);
         }
     }
 }

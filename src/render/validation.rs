@@ -32,7 +32,7 @@ pub fn run(all: &[&Manifest], problems: &mut Vec<Problem>) {
 /// Raw objects sit at `objects[N]` (top level or in an app); every other
 /// origin is an app field that nixflux rendered into the object.
 fn is_raw(origin: &JsonPath) -> bool {
-    let s = origin.to_string();
+    let s = origin.as_str();
     s.ends_with(']') && s.rsplit('.').next().is_some_and(|last| last.starts_with("objects["))
 }
 

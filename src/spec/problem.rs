@@ -46,6 +46,11 @@ impl JsonPath {
     pub fn is_root(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// The path as written (empty at the root, which `Display` calls `(top level)`).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 impl fmt::Display for JsonPath {
