@@ -1,5 +1,6 @@
-//! What should become live: a bundle directory read only when there is
-//! work to do (a no-op publish needs its digest alone), a bundle already in
+//! What should become live: a bundle directory (its index parsed once,
+//! its digest all a no-op publish takes from it; its object files verified
+//! only when there is work to do), a bundle already in
 //! memory, or a retained generation's index (a rollback, whose object files
 //! must still be in the target).
 

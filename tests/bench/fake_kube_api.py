@@ -3,8 +3,8 @@
 what a `nixflux publish --kubeconfig ... --flux-bucket NS/NAME` sends (GET
 of the kube-system Namespace, GET and PATCH of the Bucket and of the
 Kustomization) with realistic JSON (only the metadata to a client asking
-for `as=PartialObjectMetadata`, as the API server does), and appends one line per request to
-LOG: `<arrival time.time_ns()> <method> <path>`.
+for `as=PartialObjectMetadata`, as the API server does), and appends one
+line per request to LOG: `<arrival time.time_ns()> <method> <path>`.
 
 Usage: fake_kube_api.py PORT LOG BUNDLE_JSON [NAMESPACE/NAME]
 The Kustomization's status.inventory lists the objects of BUNDLE_JSON (a
