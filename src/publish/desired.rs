@@ -69,21 +69,21 @@ impl Desired {
 /// A bundle directory's index: being read, or read.
 pub enum IndexRead {
     Pending(tokio::task::JoinHandle<Result<Indexed, ReadError>>),
-    Done(Result<Indexed, ReadError>),
+    Done(Box<Result<Indexed, ReadError>>),
 }
 
 impl IndexRead {
     /// Waits for the read (kept for `finish`).
     async fn settle(&mut self, dir: &Path) {
         if let IndexRead::Pending(handle) = self {
-            *self = IndexRead::Done(joined(handle, dir).await);
+            *self = IndexRead::Done(Box::new(joined(handle, dir).await));
         }
     }
 
     /// The index, read to the end.
     async fn finish(self, dir: &Path) -> Result<Indexed, ReadError> {
         match self {
-            IndexRead::Done(read) => read,
+            IndexRead::Done(read) => *read,
             IndexRead::Pending(mut handle) => joined(&mut handle, dir).await,
         }
     }
@@ -140,8 +140,11 @@ impl Reading {
             Reading::Pending { dir, index, .. } => {
                 index.settle(dir).await;
                 match index {
-                    IndexRead::Done(Ok(indexed)) => Ok(indexed.index.digest.clone()),
-                    _ => Ok(read_digest(dir)?),
+                    IndexRead::Done(read) => match read.as_ref() {
+                        Ok(indexed) => Ok(indexed.index.digest.clone()),
+                        Err(_) => Ok(read_digest(dir)?),
+                    },
+                    IndexRead::Pending(_) => Ok(read_digest(dir)?),
                 }
             }
             Reading::Ready(Desired::Lazy { dir, .. }) => Ok(read_digest(dir)?),
