@@ -12,6 +12,7 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::Sha256Digest;
+use crate::spec::duplicates::KeySeed;
 
 /// The digest of the JSON document `text`: that of `Value::to_string()`.
 pub fn digest_of_text(text: &str) -> Result<Sha256Digest, serde_json::Error> {
@@ -151,29 +152,6 @@ impl<'de> Visitor<'de> for Canon<'_, 'de> {
         self.0.close_object(base, body);
         self.0.out.push(b'}');
         Ok(())
-    }
-}
-
-/// Reads a key, borrowed from the input when it has no escapes.
-struct KeySeed;
-
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Cow<'de, str>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeySeed {
-    type Value = Cow<'de, str>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a key")
-    }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Cow::Borrowed(v))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v.to_owned()))
     }
 }
 

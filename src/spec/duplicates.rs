@@ -175,7 +175,7 @@ impl<'de> Visitor<'de> for Walk<'_, 'de> {
 }
 
 /// Reads a key, borrowed from the input when it has no escapes.
-struct KeySeed;
+pub(crate) struct KeySeed;
 
 impl<'de> DeserializeSeed<'de> for KeySeed {
     type Value = Cow<'de, str>;
