@@ -158,13 +158,11 @@ impl Reading {
         match self {
             Reading::Pending { dir, source, index, ahead } => {
                 let indexed = index.finish(&dir).await?;
-                let digest = indexed.index.digest.clone();
-                Ok(Indexing::Dir { dir, digest, source, indexed, ahead: Some(ahead) })
+                Ok(Indexing::Dir { dir, source, indexed, ahead: Some(ahead) })
             }
             Reading::Ready(Desired::Lazy { dir, source }) => {
                 let indexed = Indexed::read(&dir)?;
-                let digest = indexed.index.digest.clone();
-                Ok(Indexing::Dir { dir, digest, source, indexed, ahead: None })
+                Ok(Indexing::Dir { dir, source, indexed, ahead: None })
             }
             Reading::Ready(Desired::Bundle { bundle, source }) => {
                 Ok(Indexing::Ready(Loaded { index: bundle.index, files: bundle.objects, source, retained: false }))
@@ -178,7 +176,7 @@ impl Reading {
 
 /// A desired bundle whose index is known (see `Reading::indexed`).
 pub enum Indexing {
-    Dir { dir: PathBuf, digest: Sha256Digest, source: Source, indexed: Indexed, ahead: Option<Ahead> },
+    Dir { dir: PathBuf, source: Source, indexed: Indexed, ahead: Option<Ahead> },
     Ready(Loaded),
 }
 
@@ -200,7 +198,7 @@ impl Indexing {
     /// live generation's, verified when published) are not parsed again.
     pub async fn load(self, live: &[IndexFile]) -> Result<Loaded, PublishError> {
         match self {
-            Indexing::Dir { dir, digest, source, indexed, ahead } => {
+            Indexing::Dir { dir, source, indexed, ahead } => {
                 let ahead = match ahead {
                     Some(ahead) => ahead.get().await,
                     None => ReadAhead::default(),
@@ -213,24 +211,21 @@ impl Indexing {
                         return Err(ReadError::Damaged { bundle: dir, why: "its read was cancelled".into() }.into())
                     }
                 };
-                finish(dir, digest, source, unparsed, live)
+                finish(source, unparsed, live)
             }
             Indexing::Ready(loaded) => Ok(loaded),
         }
     }
 }
-/// A lazy bundle's read verified against its digest and the live files.
+
+/// A lazy bundle's read verified against the live files. Its digest (the
+/// one the no-op check took) comes from the same read of its index.
 fn finish(
-    dir: PathBuf,
-    digest: Sha256Digest,
     mut source: Source,
     unparsed: Result<Unparsed, ReadError>,
     live: &[IndexFile],
 ) -> Result<Loaded, PublishError> {
     let bundle = unparsed?.verify(&Trusted::new(live))?;
-    if bundle.index.digest != digest {
-        return Err(ReadError::Damaged { bundle: dir, why: "it changed while it was being published".into() }.into());
-    }
     // A store-path bundle is recorded with its NAR hash; computed only
     // now, so that a no-op publish does not hash the whole bundle.
     if let Some(store_path) = &source.store_path {
