@@ -65,8 +65,7 @@ fn not_read(dir: &Path, source: std::io::Error) -> ReadError {
 pub fn read_index(dir: &Path) -> Result<BundleIndex, ReadError> {
     let index_path = dir.join(INDEX_FILE);
     let bytes = read_index_file(dir)?;
-    let text = String::from_utf8_lossy(&bytes);
-    parse_index(&index_path, &text)
+    parse_index(&index_path, &bytes)
 }
 
 /// Reads only the digest from the bundle's `bundle.json`.
@@ -87,18 +86,28 @@ pub fn read_digest(dir: &Path) -> Result<Sha256Digest, ReadError> {
     Ok(d.digest)
 }
 
-fn parse_index(index_path: &Path, text: &str) -> Result<BundleIndex, ReadError> {
+fn parse_index(index_path: &Path, bytes: &[u8]) -> Result<BundleIndex, ReadError> {
     #[derive(serde::Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Version {
         format_version: u32,
     }
-    if let Ok(v) = serde_json::from_str::<Version>(text) {
-        if v.format_version != super::index::FORMAT_VERSION {
-            return Err(ReadError::Format { path: index_path.to_owned(), found: v.format_version });
-        }
+    let wrong_version = |found: u32| ReadError::Format { path: index_path.to_owned(), found };
+    // Valid UTF-8 (any index nixflux writes) is parsed as it is; other
+    // bytes are read lossily, so that the error still names a line.
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    };
+    match serde_json::from_str::<BundleIndex>(&text) {
+        Ok(index) if index.format_version != super::index::FORMAT_VERSION => Err(wrong_version(index.format_version)),
+        Ok(index) => Ok(index),
+        // An index of another format says so, before what does not parse in it.
+        Err(source) => match serde_json::from_str::<Version>(&text) {
+            Ok(v) if v.format_version != super::index::FORMAT_VERSION => Err(wrong_version(v.format_version)),
+            _ => Err(ReadError::Index { path: index_path.to_owned(), source }),
+        },
     }
-    serde_json::from_str(text).map_err(|source| ReadError::Index { path: index_path.to_owned(), source })
 }
 
 impl Bundle {
@@ -134,8 +143,7 @@ impl Indexed {
     pub fn read(dir: &Path) -> Result<Indexed, ReadError> {
         let index_path = dir.join(INDEX_FILE);
         let bytes = read_index_file(dir)?;
-        let text = String::from_utf8_lossy(&bytes);
-        let index = parse_index(&index_path, &text)?;
+        let index = parse_index(&index_path, &bytes)?;
         for f in &index.files {
             if f.path.sha256() != f.sha256 {
                 return Err(ReadError::Damaged {
@@ -303,5 +311,48 @@ impl<'a> Trusted<'a> {
 
     fn objects(&self, path: &ObjectFile) -> Option<&'a [IndexObject]> {
         self.files.get(path).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/helm/bundle.json");
+
+    #[test]
+    fn an_index_of_this_format_parses() {
+        let bytes = fs::read(GOLDEN).unwrap();
+        let index = parse_index(Path::new(GOLDEN), &bytes).unwrap();
+        assert_eq!(index.format_version, super::super::index::FORMAT_VERSION);
+        assert!(!index.files.is_empty());
+    }
+
+    #[test]
+    fn another_format_is_named_whether_or_not_it_parses_as_this_one() {
+        let text = fs::read_to_string(GOLDEN).unwrap();
+        let same_shape = text.replacen("\"formatVersion\": 1", "\"formatVersion\": 9", 1);
+        let other_shape = "{\"formatVersion\": 9, \"files\": \"elsewhere\"}";
+        for bytes in [same_shape.as_bytes(), other_shape.as_bytes()] {
+            match parse_index(Path::new("b/bundle.json"), bytes) {
+                Err(ReadError::Format { found: 9, .. }) => {}
+                other => panic!("not a format error: {:?}", other.map(|i| i.format_version)),
+            }
+        }
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_an_index_error_with_a_line() {
+        let mut bytes = b"{\n  \"formatVersion\": 1,\n  \"digest\": \"".to_vec();
+        bytes.extend_from_slice(&[0xff, 0xfe]);
+        bytes.extend_from_slice(b"\"\n}");
+        match parse_index(Path::new("b/bundle.json"), &bytes) {
+            // Read lossily: the error shows the bytes as U+FFFD and names where.
+            Err(ReadError::Index { source, .. }) => {
+                assert!(source.to_string().contains('\u{fffd}'), "{source}");
+                assert!(source.line() >= 3, "{source}");
+            }
+            other => panic!("not an index error: {:?}", other.map(|i| i.format_version)),
+        }
     }
 }

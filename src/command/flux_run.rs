@@ -120,6 +120,9 @@ impl FluxRun {
                     &format!("  asked Flux to reconcile ({}, {} ms after the switch)", r.via, r.after_switch_ms),
                 );
             }
+            // Its cluster facts (a Kustomization's whole inventory) take a
+            // while to free, which the report need not wait for.
+            crate::parallel::drop_aside(self.session);
             return Ok(out);
         };
         if out.requested.is_none() {

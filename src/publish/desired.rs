@@ -52,11 +52,19 @@ impl Desired {
                 let stop = Arc::new(AtomicBool::new(false));
                 let reading = {
                     let dir = dir.clone();
-                    tokio::task::spawn_blocking(move || Indexed::read(&dir))
+                    tokio::task::spawn_blocking(move || {
+                        let read = Indexed::read(&dir);
+                        tracing::debug!("bundle index parsed");
+                        read
+                    })
                 };
                 let ahead = {
                     let (dir, stop) = (dir.clone(), stop.clone());
-                    tokio::task::spawn_blocking(move || ReadAhead::read(&dir, &stop))
+                    tokio::task::spawn_blocking(move || {
+                        let read = ReadAhead::read(&dir, &stop);
+                        tracing::debug!("object files read ahead");
+                        read
+                    })
                 };
                 let index = IndexRead::Pending(reading);
                 Reading::Pending { dir, source, index, ahead: Ahead { handle: ahead, stop } }
