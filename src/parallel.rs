@@ -37,3 +37,22 @@ pub fn map_with<T: Sync, S, R: Send>(
 pub fn drop_aside<T: Send + 'static>(value: T) {
     std::thread::spawn(move || drop(value));
 }
+
+/// A spawned task that is cancelled when dropped unawaited (a publish of
+/// what is live does not wait for the live record it read meanwhile).
+pub struct Aborting<T>(pub tokio::task::JoinHandle<T>);
+
+impl<T> Aborting<T> {
+    pub async fn join(mut self) -> T {
+        match (&mut self.0).await {
+            Ok(value) => value,
+            Err(join) => std::panic::resume_unwind(join.into_panic()),
+        }
+    }
+}
+
+impl<T> Drop for Aborting<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

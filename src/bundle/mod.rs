@@ -12,8 +12,10 @@ pub mod canonical;
 pub mod digest;
 pub mod index;
 pub mod layered;
+pub mod loaded;
 pub mod object_file;
 pub mod read;
+mod read_error;
 pub mod verify;
 pub mod write;
 pub mod yaml;
@@ -55,7 +57,7 @@ pub struct Bundle {
 /// kustomization and every object file, sorted by path.
 /// The object files' hashes are those their names carry (computed when
 /// built, checked against the content when read), so none is hashed again.
-fn digest_of(files: &[IndexFile], kustomization: &BundleFile) -> Sha256Digest {
+pub(crate) fn digest_of(files: &[IndexFile], kustomization: &BundleFile) -> Sha256Digest {
     let mut lines: Vec<(&str, String)> = files.iter().map(|f| (f.path.as_str(), f.sha256.clone())).collect();
     lines.push((kustomization.path.as_str(), sha256_hex(&kustomization.content)));
     lines.sort();

@@ -3,37 +3,19 @@
 //! to its name, and `kustomization.yaml` must list exactly those files.
 //! A bundle that fails is refused before anything is published.
 
-use std::collections::HashMap;
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use super::loaded::LoadedFile;
+pub use super::read_error::ReadError;
 
 use super::{
     sha256_hex, Bundle, BundleFile, BundleIndex, IndexFile, IndexObject, ObjectFile, Sha256Digest, INDEX_FILE,
     KUSTOMIZATION_FILE,
 };
-
-#[derive(Debug, thiserror::Error)]
-pub enum ReadError {
-    #[error("`{path}`: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("`{path}` is not a nixflux bundle index: {source}")]
-    Index {
-        path: PathBuf,
-        #[source]
-        source: serde_json::Error,
-    },
-    #[error("`{path}` uses bundle format {found}; this nixflux reads format {}", super::index::FORMAT_VERSION)]
-    Format { path: PathBuf, found: u32 },
-    #[error("bundle `{bundle}` is damaged: {why}")]
-    Damaged { bundle: PathBuf, why: String },
-    #[error("`{}` is not a bundle: {why}", dir.display())]
-    NotABundle { dir: PathBuf, why: &'static str },
-}
 
 /// Reads `bundle.json` of the bundle at `dir`; a directory that does not
 /// exist, or holds no `bundle.json`, is not a bundle (the user's input).
@@ -160,58 +142,78 @@ impl Indexed {
 
     /// Reads the object files, each checked against its name.
     pub fn read_files(self) -> Result<Unparsed, ReadError> {
-        self.read_files_ahead(ReadAhead::default())
+        let keep_all = vec![false; self.index.files.len()];
+        self.read_files_ahead(ReadAhead::default(), &keep_all)
     }
 
-    /// `read_files`, taking the files `ahead` holds from it instead of
-    /// reading them again (each is still checked against its name).
-    pub fn read_files_ahead(self, mut ahead: ReadAhead) -> Result<Unparsed, ReadError> {
+    /// For each file of the index, whether `read_files_ahead` may leave it
+    /// unread: `ahead` hashed it to its name, and `trusted` knows it with
+    /// the same objects (the publish needs its bytes only to repair).
+    pub fn unread_ok(&self, ahead: &ReadAhead, trusted: &Trusted) -> Vec<bool> {
+        self.index
+            .files
+            .iter()
+            .map(|f| {
+                ahead.files.get(f.path.as_str()).is_some_and(|(sha, _)| *sha == f.sha256)
+                    && trusted.objects(&f.path).is_some_and(|o| o == f.objects.as_slice())
+            })
+            .collect()
+    }
+
+    /// `read_files`, leaving the files `unread_ok` says unread (the
+    /// read-ahead checked them) and reading the others (again, where the
+    /// read-ahead read them too: only their hash was kept).
+    pub fn read_files_ahead(self, ahead: ReadAhead, unread_ok: &[bool]) -> Result<Unparsed, ReadError> {
         let Indexed { dir, index, kustomization } = self;
         let io = |path: PathBuf| move |source| ReadError::Io { path, source };
         let damaged = |why: String| ReadError::Damaged { bundle: dir.to_owned(), why };
-        let mut objects = Vec::with_capacity(index.files.len());
-        for f in &index.files {
-            let (content, actual) = match ahead.files.remove(f.path.as_str()) {
-                Some(read) => read,
-                None => {
-                    let path = dir.join(f.path.as_str());
-                    let content = match fs::read(&path) {
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                            return Err(damaged(format!("`{}` is missing", f.path)));
-                        }
-                        other => other.map_err(io(path.clone()))?,
-                    };
-                    let actual = sha256_hex(&content);
-                    (content, actual)
+        let at: Arc<Path> = Arc::from(dir.as_path());
+        let mut files = Vec::with_capacity(index.files.len());
+        for (i, f) in index.files.iter().enumerate() {
+            if unread_ok.get(i).copied().unwrap_or(false) {
+                if let Some((_, size)) = ahead.files.get(f.path.as_str()) {
+                    files.push(LoadedFile::unread(f.path.to_string(), *size, at.clone()));
+                    continue;
                 }
+            }
+            let path = dir.join(f.path.as_str());
+            let content = match fs::read(&path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(damaged(format!("`{}` is missing", f.path)));
+                }
+                other => other.map_err(io(path.clone()))?,
             };
+            let actual = sha256_hex(&content);
             if actual != f.sha256 {
                 return Err(damaged(format!("`{}` has sha256 {actual}, not the one its name says", f.path)));
             }
-            objects.push(BundleFile { path: f.path.to_string(), content });
+            files.push(LoadedFile::read(f.path.to_string(), content));
         }
-        Ok(Unparsed { dir, bundle: Bundle { objects, kustomization, index } })
+        Ok(Unparsed { dir, index, kustomization, files })
     }
 }
 
-/// The object files of a bundle directory, read (and hashed) before its
+/// The object files of a bundle directory, read and hashed before its
 /// index says which it needs, so that the reading overlaps with parsing
-/// the index and with a publish's reads of its target. What it cannot
+/// the index and with a publish's reads of its target. Only each file's
+/// hash and size are kept (one buffer serves every read). What it cannot
 /// read it leaves out: `Indexed::read_files_ahead` reads those again and
 /// reports the error there.
 #[derive(Default)]
 pub struct ReadAhead {
-    /// Path in the bundle (`objects/<sha256>.yaml`) to content and sha256.
-    files: HashMap<String, (Vec<u8>, String)>,
+    /// Path in the bundle (`objects/<sha256>.yaml`) to sha256 and size.
+    files: foldhash::HashMap<String, (String, u64)>,
 }
 
 impl ReadAhead {
     /// Reads `dir/objects/*.yaml` until `stop` is set.
     pub fn read(dir: &Path, stop: &AtomicBool) -> ReadAhead {
-        let mut files = HashMap::new();
-        let Ok(entries) = fs::read_dir(dir.join(super::OBJECTS_DIR)) else {
+        let mut files = foldhash::HashMap::default();
+        let objects = dir.join(super::OBJECTS_DIR);
+        let (Ok(entries), Ok(at)) = (fs::read_dir(&objects), fs::File::open(&objects)) else {
             return ReadAhead { files };
         };
+        let mut buf = Vec::with_capacity(64 << 10);
         for entry in entries.flatten() {
             if stop.load(Ordering::Relaxed) {
                 break;
@@ -220,20 +222,40 @@ impl ReadAhead {
             if !name.ends_with(".yaml") {
                 continue;
             }
-            if let Ok(content) = fs::read(entry.path()) {
-                let sha = sha256_hex(&content);
-                files.insert(format!("{}/{name}", super::OBJECTS_DIR), (content, sha));
+            buf.clear();
+            // Through `Take`, which reads to the end without asking the
+            // file's size first: two reads per file, no stat.
+            let read = open_in(&at, &name).and_then(|f| f.take(u64::MAX).read_to_end(&mut buf));
+            if read.is_ok() {
+                files.insert(format!("{}/{name}", super::OBJECTS_DIR), (sha256_hex(&buf), buf.len() as u64));
             }
         }
         ReadAhead { files }
     }
 }
 
+/// Opens `name` in the directory `dir` for reading: a lookup of one path
+/// component instead of the whole path (a thousand opens add up).
+fn open_in(dir: &fs::File, name: &str) -> std::io::Result<fs::File> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let name = std::ffi::CString::new(name).map_err(std::io::Error::other)?;
+    // SAFETY: `dir` is an open directory and `name` a NUL-terminated path;
+    // openat returns a new descriptor or -1.
+    let fd = unsafe { libc::openat(dir.as_raw_fd(), name.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just opened and is owned by nothing else.
+    Ok(unsafe { fs::File::from_raw_fd(fd) })
+}
+
 /// A bundle whose files are read and match their names, but whose objects
 /// are not yet checked against the index (`verify`).
 pub struct Unparsed {
     dir: PathBuf,
-    bundle: Bundle,
+    index: BundleIndex,
+    kustomization: BundleFile,
+    files: Vec<LoadedFile>,
 }
 
 impl Unparsed {
@@ -241,15 +263,26 @@ impl Unparsed {
     /// the ones the index lists (files `trusted` knows are not parsed), the
     /// kustomization lists exactly the index's files, the digest holds.
     pub fn verify(self, trusted: &Trusted) -> Result<Bundle, ReadError> {
-        let Unparsed { dir, bundle } = self;
+        let (index, files, kustomization) = self.verify_loaded(trusted)?;
+        let objects = files.into_iter().map(LoadedFile::into_bundle_file).collect::<Result<_, _>>()?;
+        Ok(Bundle { objects, kustomization, index })
+    }
+
+    /// `verify`, keeping the files as read (some possibly unread).
+    pub fn verify_loaded(self, trusted: &Trusted) -> Result<(BundleIndex, Vec<LoadedFile>, BundleFile), ReadError> {
+        let Unparsed { dir, index, kustomization, files } = self;
         let damaged = |why: String| ReadError::Damaged { bundle: dir.clone(), why };
-        for (f, file) in bundle.index.files.iter().zip(&bundle.objects) {
+        for (f, file) in index.files.iter().zip(&files) {
+            // Left unread only where `trusted` holds these very objects.
+            if file.is_unread() {
+                continue;
+            }
             // The ids the guard counts must be the ones Flux will apply.
-            match trusted
-                .objects(&f.path)
-                .filter(|o| *o == f.objects.as_slice())
-                .map_or_else(|| super::verify::objects_of(&file.content), |o| Ok(o.to_vec()))
-            {
+            let found = match trusted.objects(&f.path).filter(|o| *o == f.objects.as_slice()) {
+                Some(o) => Ok(o.to_vec()),
+                None => file.content().map_err(|e| e.to_string()).and_then(|c| super::verify::objects_of(&c)),
+            };
+            match found {
                 Ok(found) if found == f.objects => {}
                 Ok(found) => {
                     let ids =
@@ -264,21 +297,18 @@ impl Unparsed {
                 Err(why) => return Err(damaged(format!("`{}` cannot be read as Flux reads it: {why}", f.path))),
             }
         }
-        let listed = listed_resources(&bundle.kustomization.content)
+        let listed = listed_resources(&kustomization.content)
             .ok_or_else(|| damaged(format!("`{KUSTOMIZATION_FILE}` cannot be read")))?;
-        let mut want: Vec<&str> = bundle.index.files.iter().map(|f| f.path.as_str()).collect();
+        let mut want: Vec<&str> = index.files.iter().map(|f| f.path.as_str()).collect();
         want.dedup();
         if listed.iter().map(String::as_str).collect::<Vec<_>>() != want {
             return Err(damaged(format!("`{KUSTOMIZATION_FILE}` does not list exactly the files of `{INDEX_FILE}`")));
         }
-        if bundle.digest() != bundle.index.digest {
-            return Err(damaged(format!(
-                "its digest is {}, but `{INDEX_FILE}` says {}",
-                bundle.digest(),
-                bundle.index.digest
-            )));
+        let digest = super::digest_of(&index.files, &kustomization);
+        if digest != index.digest {
+            return Err(damaged(format!("its digest is {digest}, but `{INDEX_FILE}` says {}", index.digest)));
         }
-        Ok(bundle)
+        Ok((index, files, kustomization))
     }
 }
 
@@ -301,7 +331,7 @@ pub fn listed_resources(content: &[u8]) -> Option<Vec<String>> {
 /// the live generation's, when a bundle is read to be published over it.
 #[derive(Debug, Default)]
 pub struct Trusted<'a> {
-    files: std::collections::HashMap<&'a ObjectFile, &'a [IndexObject]>,
+    files: foldhash::HashMap<&'a ObjectFile, &'a [IndexObject]>,
 }
 
 impl<'a> Trusted<'a> {

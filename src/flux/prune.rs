@@ -103,7 +103,7 @@ pub async fn live_inventories(
         // Flux lists each object once, in its own order; sorting thousands
         // of ids costs more than the rest of the gate, so only a list with
         // repeats (which no Flux writes) is sorted to drop them.
-        if ids.iter().collect::<std::collections::HashSet<_>>().len() != ids.len() {
+        if ids.iter().collect::<foldhash::HashSet<_>>().len() != ids.len() {
             ids.sort_unstable();
             ids.dedup();
         }

@@ -3,7 +3,7 @@
 //! inventory (fetched while the publish reads the target); the moment the
 //! pointer switches, the reconcile request (annotation or Receiver).
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -275,7 +275,7 @@ pub enum Gate<'a> {
 impl<'a> Gate<'a> {
     /// What Flux would delete: live inventory no layer keeps.
     fn gone(&self, facts: &ClusterFacts) -> Vec<ObjectId> {
-        let ids = |indexes: &[&'a BundleIndex]| -> HashSet<&'a ObjectId> {
+        let ids = |indexes: &[&'a BundleIndex]| -> foldhash::HashSet<&'a ObjectId> {
             indexes.iter().flat_map(|d| d.files.iter().flat_map(|f| f.objects.iter().map(|o| &o.id))).collect()
         };
         match self {

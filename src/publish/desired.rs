@@ -10,8 +10,9 @@ use std::sync::Arc;
 
 use super::error::PublishError;
 use super::generation::Source;
+use crate::bundle::loaded::LoadedFile;
 use crate::bundle::read::{check_is_bundle, read_digest, Indexed, ReadAhead, ReadError, Trusted, Unparsed};
-use crate::bundle::{Bundle, BundleFile, BundleIndex, IndexFile, Sha256Digest};
+use crate::bundle::{Bundle, BundleIndex, IndexFile, Sha256Digest};
 
 pub enum Desired {
     /// A bundle directory, read once the publish starts.
@@ -27,8 +28,8 @@ pub struct Loaded {
     pub index: BundleIndex,
     /// Object files to make sure the target has, every one read and
     /// checked against its name (live ones too: a damaged bundle is refused
-    /// whatever the target holds).
-    pub files: Vec<BundleFile>,
+    /// whatever the target holds; their bytes are read again if needed).
+    pub files: Vec<LoadedFile>,
     pub source: Source,
     /// A retained generation: every file it lists must already be there.
     pub retained: bool,
@@ -173,7 +174,8 @@ impl Reading {
                 Ok(Indexing::Dir { dir, source, indexed, ahead: None })
             }
             Reading::Ready(Desired::Bundle { bundle, source }) => {
-                Ok(Indexing::Ready(Loaded { index: bundle.index, files: bundle.objects, source, retained: false }))
+                let files = bundle.objects.into_iter().map(LoadedFile::from).collect();
+                Ok(Indexing::Ready(Loaded { index: bundle.index, files, source, retained: false }))
             }
             Reading::Ready(Desired::Retained { index, source }) => {
                 Ok(Indexing::Ready(Loaded { index: *index, files: Vec::new(), source, retained: true }))
@@ -211,7 +213,8 @@ impl Indexing {
                     Some(ahead) => ahead.get().await,
                     None => ReadAhead::default(),
                 };
-                let read = tokio::task::spawn_blocking(move || indexed.read_files_ahead(ahead));
+                let unread_ok = indexed.unread_ok(&ahead, &Trusted::new(live));
+                let read = tokio::task::spawn_blocking(move || indexed.read_files_ahead(ahead, &unread_ok));
                 let unparsed = match read.await {
                     Ok(read) => read,
                     Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
@@ -233,13 +236,13 @@ fn finish(
     unparsed: Result<Unparsed, ReadError>,
     live: &[IndexFile],
 ) -> Result<Loaded, PublishError> {
-    let bundle = unparsed?.verify(&Trusted::new(live))?;
+    let (index, files, _) = unparsed?.verify_loaded(&Trusted::new(live))?;
     // A store-path bundle is recorded with its NAR hash; computed only
     // now, so that a no-op publish does not hash the whole bundle.
     if let Some(store_path) = &source.store_path {
         source.nar_hash = Some(crate::nix::nar::hash_path(&store_path.to_path_buf())?.to_nix_string());
     }
-    Ok(Loaded { index: bundle.index, files: bundle.objects, source, retained: false })
+    Ok(Loaded { index, files, source, retained: false })
 }
 
 impl Loaded {

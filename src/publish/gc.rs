@@ -34,6 +34,8 @@ pub struct Known {
 pub struct Collected {
     pub keys: Vec<String>,
     pub object_files: usize,
+    /// Whether it found the lease still held as it began deleting.
+    pub lease_checked: bool,
 }
 
 /// Collects garbage under `lease`, keeping `keep` generations (the live one
@@ -107,13 +109,13 @@ pub async fn collect_garbage<T: Target>(
     // The pointer once more: whatever is live now is never deleted.
     let (held, pointer_now) = tokio::join!(lease.check(target), target.get(POINTER_KEY));
     held?;
+    let mut collected = Collected { lease_checked: true, ..Collected::default() };
     if let Some(fetched) = pointer_now? {
         if let Ok(p) = Pointer::parse(&fetched.bytes) {
             let now: BTreeSet<String> = p.resources.into_iter().collect();
             candidates.retain(|k| !now.contains(*k));
         }
     }
-    let mut collected = Collected::default();
     // Object files first, then the records and notes.
     delete_all(target, &candidates, |key| {
         collected.keys.push(key.to_owned());

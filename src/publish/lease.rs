@@ -70,6 +70,15 @@ fn process_alive(pid: u32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
+/// Fails unless the lease on the target is `owner`'s.
+async fn check_owner(target: &impl Target, owner: &str) -> Result<(), LeaseError> {
+    match read(target).await? {
+        Some((body, _)) if body.owner == owner => Ok(()),
+        Some((body, _)) => Err(LeaseError::Lost { target: target.name(), holder: body.describe() }),
+        None => Err(LeaseError::Lost { target: target.name(), holder: "nobody (it was deleted)".into() }),
+    }
+}
+
 impl LeaseBody {
     fn stale(&self) -> bool {
         self.expires_at_unix <= now_unix() || (self.host == hostname() && !process_alive(self.pid))
@@ -109,9 +118,34 @@ async fn read(target: &impl Target) -> Result<Option<(LeaseBody, String)>, Targe
     }))
 }
 
+/// The lease as a publish found it before it knew it had work to do (see
+/// `Lease::look`): read at once with the pointer, so that taking it later
+/// is one write.
+#[derive(Debug)]
+pub struct Seen(Option<(LeaseBody, String)>);
+
 impl Lease {
     pub async fn acquire(target: &impl Target, ttl: Duration) -> Result<Lease, LeaseError> {
-        let condition = match read(target).await? {
+        let seen = Self::look(target).await?;
+        let lease = Self::acquire_seen(target, ttl, seen).await?;
+        lease.check(target).await?;
+        tracing::debug!(owner = %lease.owner, "lease acquired");
+        Ok(lease)
+    }
+
+    /// Reads the lease without taking it.
+    pub async fn look(target: &impl Target) -> Result<Seen, TargetError> {
+        Ok(Seen(read(target).await?))
+    }
+
+    /// Takes the lease as `seen` found it (held: an error; stale: taken
+    /// over; none: created), and does not read it back: the caller's next
+    /// step must be `check` (a publish reads the pointer with it). A lease
+    /// another publisher took since `seen` is refused by the servers that
+    /// enforce conditions; on the others the check finds who holds it,
+    /// and whoever lost stops at its next check, before it switches.
+    pub async fn acquire_seen(target: &impl Target, ttl: Duration, seen: Seen) -> Result<Lease, LeaseError> {
+        let condition = match seen.0 {
             Some((body, _)) if !body.stale() => {
                 return Err(LeaseError::Held { target: target.name(), holder: body.describe() })
             }
@@ -121,7 +155,7 @@ impl Lease {
             }
             None => Condition::IfAbsent,
         };
-        let mut lease = Self::take(target, &condition, ttl).await?;
+        let mut lease = Self::write(target, &condition, ttl).await?;
         lease.took_over = matches!(condition, Condition::IfMatch(_));
         Ok(lease)
     }
@@ -134,6 +168,13 @@ impl Lease {
 
     /// Writes a new lease under `condition` and reads it back.
     async fn take(target: &impl Target, condition: &Condition, ttl: Duration) -> Result<Lease, LeaseError> {
+        let lease = Self::write(target, condition, ttl).await?;
+        lease.check(target).await?;
+        Ok(lease)
+    }
+
+    /// Writes a new lease under `condition`.
+    async fn write(target: &impl Target, condition: &Condition, ttl: Duration) -> Result<Lease, LeaseError> {
         let owner = {
             let seed = format!("{}:{}:{}", hostname(), std::process::id(), jiff::Timestamp::now().as_nanosecond());
             crate::bundle::sha256_hex(seed.as_bytes())[..16].to_owned()
@@ -154,10 +195,7 @@ impl Lease {
             }
             Err(e) => return Err(e.into()),
         }
-        let lease = Lease { owner, took_over: false };
-        lease.check(target).await?;
-        tracing::debug!(owner = %lease.owner, "lease acquired");
-        Ok(lease)
+        Ok(Lease { owner, took_over: false })
     }
 
     /// Removes a stale lease (its holder is gone), as a publish with
@@ -165,8 +203,8 @@ impl Lease {
     /// that it does not block other hosts until it expires. It is taken
     /// over first (a conditional write), so a live publisher's fresh lease
     /// is never deleted. Returns whether one was removed.
-    pub async fn clear_stale(target: &impl Target) -> Result<bool, LeaseError> {
-        match read(target).await? {
+    pub async fn clear_stale(target: &impl Target, seen: Seen) -> Result<bool, LeaseError> {
+        match seen.0 {
             Some((body, etag)) if body.stale() => {
                 tracing::warn!(holder = %body.describe(), "removing a stale lease");
                 let lease = Self::take(target, &Condition::IfMatch(etag), Duration::from_secs(60)).await?;
@@ -179,16 +217,26 @@ impl Lease {
 
     /// Fails unless the lease on the target is still this one.
     pub async fn check(&self, target: &impl Target) -> Result<(), LeaseError> {
-        match read(target).await? {
-            Some((body, _)) if body.owner == self.owner => Ok(()),
-            Some((body, _)) => Err(LeaseError::Lost { target: target.name(), holder: body.describe() }),
-            None => Err(LeaseError::Lost { target: target.name(), holder: "nobody (it was deleted)".into() }),
-        }
+        check_owner(target, &self.owner).await
+    }
+
+    /// `check`, as a future that borrows nothing (to spawn it).
+    pub fn check_spawned<T: Target>(&self, target: &T) -> tokio::task::JoinHandle<Result<(), LeaseError>> {
+        let (target, owner) = (target.clone(), self.owner.clone());
+        tokio::spawn(async move { check_owner(&target, &owner).await })
     }
 
     /// `release`, warning when it cannot: a lease left behind expires by itself.
     pub async fn give_up(self, target: &impl Target) {
         if let Err(e) = self.release(target).await {
+            tracing::warn!(error = %e, "could not release the lease; it expires by itself");
+        }
+    }
+
+    /// `give_up` right after a `check` found the lease still this one
+    /// (garbage collection's, moments before): deleted without reading it again.
+    pub async fn give_up_checked(self, target: &impl Target) {
+        if let Err(e) = target.delete(LEASE_KEY).await {
             tracing::warn!(error = %e, "could not release the lease; it expires by itself");
         }
     }

@@ -12,6 +12,7 @@
 //! | `generation.rs` | the pointer, record keys, object-level changes |
 //! | `record.rs` | generation records (format 2: files and manifest; format 1 read) |
 //! | `next_record.rs` | the record a publish writes: its files' ETags, `held` from the live manifest |
+//! | `upload.rs` | which object files a publish uploads, and the uploads |
 //! | `manifest.rs` | the fast path: shallow listings and the live record's manifest in place of a full listing |
 //! | `lease.rs` | the publish lease |
 //! | `hooks.rs` | what a caller adds: a check before writing, a call at the switch |
@@ -39,6 +40,7 @@ pub mod revision_note;
 pub mod state;
 pub mod target;
 pub mod tracked;
+pub mod upload;
 
 #[cfg(test)]
 mod manifest_tests;

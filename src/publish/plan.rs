@@ -12,7 +12,7 @@ use super::options::Options;
 use super::state::State;
 use super::target::dir::md5_hex;
 use super::target::ObjectInfo;
-use crate::bundle::BundleFile;
+use crate::bundle::loaded::LoadedFile;
 use crate::object::data::data_removals;
 
 #[derive(Debug, Clone)]
@@ -48,7 +48,7 @@ impl Plan {
     /// The plan uploading these files of `desired` (indexes).
     pub fn uploading(mut self, uploads: Vec<usize>, desired: &Loaded) -> Plan {
         self.uploads = uploads;
-        self.upload_bytes = self.uploads.iter().map(|i| desired.files[*i].content.len() as u64).sum();
+        self.upload_bytes = self.uploads.iter().map(|i| desired.files[*i].size).sum();
         self
     }
 }
@@ -105,7 +105,7 @@ pub fn missing_files(
                 return false;
             }
             let whole = match listed.get(path) {
-                Some(o) if live.contains(path) => o.size == f.content.len() as u64,
+                Some(o) if live.contains(path) => o.size == f.size,
                 listed => has_whole_copy(listed.copied(), f),
             };
             !whole && seen.insert(path)
@@ -115,12 +115,14 @@ pub fn missing_files(
 
 /// Whether the target's copy of `file` is whole: its ETag is the MD5 of the
 /// content where the server lists MD5 ETags, else its size matches.
-pub fn has_whole_copy(listed: Option<&ObjectInfo>, file: &BundleFile) -> bool {
+/// A file whose bytes cannot be read again has no whole copy: its upload
+/// reports why.
+pub fn has_whole_copy(listed: Option<&ObjectInfo>, file: &LoadedFile) -> bool {
     let Some(o) = listed else { return false };
     let md5_like = o.etag.len() == 32 && o.etag.bytes().all(|c| c.is_ascii_hexdigit());
     if md5_like {
-        o.etag.eq_ignore_ascii_case(&md5_hex(&file.content))
+        file.content().is_ok_and(|content| o.etag.eq_ignore_ascii_case(&md5_hex(&content)))
     } else {
-        o.size == file.content.len() as u64
+        o.size == file.size
     }
 }

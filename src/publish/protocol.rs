@@ -7,7 +7,6 @@
 //! the job.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -16,17 +15,20 @@ use super::error::PublishError;
 use super::failpoint;
 use super::gc::{collect_garbage, Known};
 use super::generation::{record_key, Changes, Pointer, LEASE_KEY, POINTER_KEY};
-use super::lease::Lease;
+use super::lease::{Lease, LeaseError};
 use super::listing::Listing;
-use super::manifest::{fill_etags, held, last_refs, record_numbers, Overview};
-use super::next_record::{held_from, record_of};
+use super::manifest::{fill_etags, Overview};
+use super::next_record::{early_record, new_record};
 use super::options::Options;
-use super::plan::{entering, missing_files, Plan};
-use super::progress::{Phase, Progress};
-use super::state::{bucket_ignore, flux_revision, live_record, pointer_etag, read_pointer, State};
-use super::target::{Condition, ObjectInfo, Target, TargetError};
+use super::plan::Plan;
+use super::progress::Progress;
+use super::record::Record;
+use super::state::{bucket_ignore, flux_revision, live_record, pointer_etag, read_pointer, LivePointer, State};
+use super::target::{Condition, Target, TargetError};
 use super::tracked::{revision_after, Tracked};
-use crate::bundle::{BundleFile, Sha256Digest};
+use super::upload::{upload_all, uploads_for};
+use crate::bundle::Sha256Digest;
+use crate::parallel::Aborting;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -59,6 +61,8 @@ struct Outcome {
     replaced_rollback_of: Option<u64>,
     /// What the target holds now; `None` when a step's effect is unsure.
     tracked: Option<Tracked>,
+    /// Whether garbage collection found the lease held as it ended.
+    lease_checked: bool,
 }
 
 impl Report {
@@ -118,29 +122,56 @@ pub async fn publish<T: Target>(
     // it go the two cheap listings (the root's keys and `generations/`)
     // that, with the live record, stand in for a listing of every object
     // file (see `manifest.rs`). The bundle is read meanwhile, on other threads.
+    // The live record, the bucket's `.sourceignore` and the lease are
+    // read meanwhile too (reads only: a publish of what is live drops
+    // them), so that a publish with work to do finds them at hand.
     let mut reading = desired.start_reading();
-    let (digest, pointer, overview) = tokio::join!(reading.digest(), read_pointer(target), Overview::read(target));
+    // (`.sourceignore` once the pointer is read: a target that cannot be
+    // read fails with that error alone.)
+    let pointer_read = async {
+        let pointer = read_pointer(target).await?;
+        tracing::debug!("pointer read");
+        let record = pointer.as_ref().map(|p| {
+            let (target, pointer) = (target.clone(), p.pointer.clone());
+            Aborting(tokio::spawn(async move { live_record(&target, &pointer).await }))
+        });
+        let ignore = {
+            let (target, spec_ignore) = (target.clone(), opts.flux_ignore.clone());
+            Aborting(tokio::spawn(async move { bucket_ignore(&target, &spec_ignore).await }))
+        };
+        Ok::<_, PublishError>((pointer, record, ignore))
+    };
+    let lease_seen = async {
+        if opts.dry_run {
+            None
+        } else {
+            Some(Lease::look(target).await)
+        }
+    };
+    let (digest, pointer_read, overview, lease_seen) =
+        tokio::join!(reading.digest(), pointer_read, Overview::read(target), lease_seen);
     let digest = digest?;
-    let pointer = pointer?;
-    tracing::debug!("pointer read");
+    let (pointer, record, ignore) = pointer_read?;
     if let Some(live) = pointer.as_ref().filter(|p| p.pointer.bundle_digest == digest) {
         // A run after a crash past the switch ends here: clear the dead run's lease.
-        if !opts.dry_run {
-            if let Err(e) = Lease::clear_stale(target).await {
+        if let Some(seen) = lease_seen {
+            let cleared = match seen {
+                Ok(seen) => Lease::clear_stale(target, seen).await.map(|_| ()),
+                Err(e) => Err(e.into()),
+            };
+            if let Err(e) = cleared {
                 tracing::warn!(error = %e, "could not remove a stale lease; it expires by itself");
             }
         }
         return Ok(Report::unchanged(name, live.pointer.generation, digest, opts.dry_run));
     }
     let overview = overview?;
-    let live = async {
-        match &pointer {
-            Some(p) => Ok::<_, PublishError>(live_record(target, &p.pointer).await?),
-            None => Ok(None),
-        }
+    let lease_seen = lease_seen.transpose()?;
+    let live = match record {
+        Some(record) => record.join().await?,
+        None => None,
     };
-    let (live, ignore) = tokio::join!(live, bucket_ignore(target, &opts.flux_ignore));
-    let live = live?;
+    let ignore = ignore.join().await;
     tracing::debug!("live record read");
     let indexing = reading.indexed().await?;
     tracing::debug!("bundle index read");
@@ -190,13 +221,36 @@ pub async fn publish<T: Target>(
             deleted: 0,
             replaced_rollback_of: replaced_rollback(&planned, &desired),
             tracked: None,
+            lease_checked: false,
         };
         return Ok(Report::of_plan(name, before, digest, outcome, revision, true));
     }
 
-    let lease = Lease::acquire(target, opts.lease_ttl).await?;
-    failpoint::hit("lease");
-    let result = publish_under_lease(target, &desired, opts, &lease, (planned, plan, listing, fast), progress).await;
+    let seen = match lease_seen {
+        Some(seen) => seen,
+        None => Lease::look(target).await?,
+    };
+    // Taken, then read back at once with the pointer as the first step
+    // under it; in the usual case the record is built meanwhile. Nothing
+    // returns before the lease is known (a dropped task could leave it).
+    let acquiring = {
+        let (target, ttl) = (target.clone(), opts.lease_ttl);
+        Aborting(tokio::spawn(async move {
+            let lease = Lease::acquire_seen(&target, ttl, seen).await?;
+            failpoint::hit("lease");
+            let (held, now) = tokio::join!(lease.check(&target), read_pointer(&target));
+            Ok::<_, PublishError>((lease, held, now))
+        }))
+    };
+    let early = match fast {
+        true => Some(early_record(target, &desired, opts, &planned, &plan, &mut listing).await),
+        false => None,
+    };
+    let (lease, held, now) = acquiring.join().await?;
+    tracing::debug!("lease taken and read back");
+    let first = Under { held, now, early };
+    let result =
+        publish_under_lease(target, &desired, opts, &lease, (planned, plan, listing, fast), first, progress).await;
     let mut outcome = match result {
         Ok(outcome) => outcome,
         Err(e) => {
@@ -210,8 +264,15 @@ pub async fn publish<T: Target>(
     }
     // Where the Bucket's rules index the lease, the revision is what the
     // target holds once it is gone; else the note is written while it goes.
+    let checked = outcome.lease_checked;
+    let release = |lease: Lease| async move {
+        match checked {
+            true => lease.give_up_checked(target).await,
+            false => lease.give_up(target).await,
+        }
+    };
     let lease = if crate::flux::revision::is_indexed(&format!("{}{LEASE_KEY}", target.key_prefix()), &ignore) {
-        lease.give_up(target).await;
+        release(lease).await;
         None
     } else {
         Some(lease)
@@ -224,7 +285,7 @@ pub async fn publish<T: Target>(
     };
     let releasing = async {
         if let Some(lease) = lease {
-            lease.give_up(target).await;
+            release(lease).await;
         }
     };
     tokio::join!(releasing, note);
@@ -248,22 +309,31 @@ fn replaced_rollback(state: &State, desired: &Loaded) -> Option<u64> {
     state.live.as_ref().and_then(|r| r.source.rollback_of)
 }
 
+/// What the first step under the lease found: the lease read back, the
+/// pointer, and the record built meanwhile.
+struct Under {
+    held: Result<(), LeaseError>,
+    now: Result<Option<LivePointer>, PublishError>,
+    early: Option<Result<(Record, Vec<u8>), PublishError>>,
+}
+
 async fn publish_under_lease<T: Target>(
     target: &T,
     desired: &Loaded,
     opts: &Options,
     lease: &Lease,
     (planned, plan, mut listing, fast): (State, Plan, Listing, bool),
+    first: Under,
     progress: &dyn Progress,
 ) -> Result<Outcome, PublishError> {
     // A stale lease's dead holder may have written after it was taken, and
     // someone may have switched before the lease was ours: then the plan
-    // is made again from a new listing. The lease was checked as it was
-    // taken; checked again (at once with the pointer), a later check is
+    // is made again from a new listing. The lease was read back (at once
+    // with the pointer) as the first step under it; a later check is
     // needed only after a slow re-plan.
-    let (now, lease_held) = tokio::join!(read_pointer(target), lease.check(target));
-    lease_held?;
-    let now = now?;
+    first.held?;
+    let now = first.now?;
+    let early = first.early.transpose()?;
     let moved = now.as_ref().map(|p| p.etag.as_str()) != planned.pointer_etag();
     let fast = fast && !moved && !lease.took_over();
     if lease.took_over() {
@@ -304,30 +374,26 @@ async fn publish_under_lease<T: Target>(
         uploads_for(fast, &listed, desired, &live)
     };
 
-    // The record lists the generation's files and what else the target
-    // holds for the retained generations, with the ETags known so far.
-    let oldest_kept = generation.saturating_sub(opts.keep.max(1) as u64 - 1);
-    let held = match (fast, &state.live) {
-        (true, Some(live_record)) => Some(held_from(live_record, desired, oldest_kept)),
-        _ => {
-            let window: Vec<u64> =
-                record_numbers(&listed).into_iter().filter(|n| (oldest_kept..generation).contains(n)).collect();
-            let own: BTreeSet<&str> = desired.index.files.iter().map(|f| f.path.as_str()).collect();
-            last_refs(target, &window).await?.map(|refs| held(&listed, &refs, &own, oldest_kept))
-        }
+    let (record, record_bytes) = match early {
+        Some(early) if fast => early,
+        _ => new_record(target, desired, opts, &state, &plan, &listed, fast).await?,
     };
-    let record = record_of(generation, desired, &plan, &listed, held);
-    let record_bytes = serde_json::to_vec(&record).map_err(PublishError::Encode)?;
     // The record goes out first: a publish that fails after it leaves a
     // record above the live generation, which sends the next publish to a
     // whole listing (and its garbage collection) instead of the manifest.
     if moved || lease.took_over() {
         lease.check(target).await?;
     }
+    // The switch needs the lease still ours and the pointer still the one
+    // this plan started from: both are read while the record and the
+    // files go out.
+    let lease_kept = Aborting(lease.check_spawned(target));
+    let pointer_kept = {
+        let target = target.clone();
+        Aborting(tokio::spawn(async move { pointer_etag(&target).await }))
+    };
     let record_etag = target.put_tagged(&record_key(generation), &record_bytes, &Condition::None).await?;
-    let files_of =
-        |indexes: &[usize]| -> Vec<BundleFile> { indexes.iter().map(|i| desired.files[*i].clone()).collect() };
-    let written = upload_all(target, files_of(&uploads), opts, progress).await?;
+    let written = upload_all(target, desired, &uploads, opts, progress).await?;
     let plan = plan.uploading(uploads, desired);
     // What the target holds, for garbage collection and Flux's revision, without listing it again.
     let mut tracked = Tracked::from_listing(&listed);
@@ -342,9 +408,8 @@ async fn publish_under_lease<T: Target>(
     // The switch: only if the lease is still ours and the pointer still the
     // one this plan started from (both read at once).
     let base = state.pointer_etag().map(str::to_owned);
-    let (held_lease, now) = tokio::join!(lease.check(target), pointer_etag(target));
-    held_lease?;
-    if now? != base {
+    lease_kept.join().await?;
+    if pointer_kept.join().await? != base {
         return Err(PublishError::Changed { target: target.name() });
     }
     let condition = base.map_or(Condition::IfAbsent, Condition::IfMatch);
@@ -367,80 +432,15 @@ async fn publish_under_lease<T: Target>(
     });
     let known = Known { listing: tracked.listing(), pointer, retained };
     crate::parallel::drop_aside((state, record, listed));
-    let (deleted, tracked) = match collect_garbage(target, opts.keep, lease, Some(known)).await {
+    let (deleted, tracked, lease_checked) = match collect_garbage(target, opts.keep, lease, Some(known)).await {
         Ok(collected) => {
             collected.keys.iter().for_each(|k| tracked.delete(k));
-            (collected.object_files, Some(tracked))
+            (collected.object_files, Some(tracked), collected.lease_checked)
         }
         Err(e) => {
             tracing::warn!(error = %e, "garbage collection failed; `nixflux gc` retries it");
-            (0, None)
+            (0, None, false)
         }
     };
-    Ok(Outcome { plan, deleted, replaced_rollback_of, tracked })
-}
-
-/// The files of `desired` to upload over `listed`. With the manifest
-/// (`fast`), the live generation's files are known whole (and were not
-/// read): only the files entering it are checked.
-fn uploads_for(fast: bool, listed: &[ObjectInfo], desired: &Loaded, live: &BTreeSet<&str>) -> Vec<usize> {
-    if fast {
-        let entering = entering(desired, live);
-        missing_files(listed, desired, &BTreeSet::new(), &not_in(desired, &entering))
-    } else {
-        missing_files(listed, desired, live, &BTreeSet::new())
-    }
-}
-
-/// The indexes of `desired`'s files other than `entering`, by path.
-fn not_in<'a>(desired: &'a Loaded, entering: &[usize]) -> BTreeSet<&'a str> {
-    let entering: BTreeSet<usize> = entering.iter().copied().collect();
-    (0..desired.files.len()).filter(|i| !entering.contains(i)).map(|i| desired.files[i].path.as_str()).collect()
-}
-
-/// Uploads `files`; returns each key with the ETag the target answered
-/// (when it says) and the size.
-async fn upload_all<T: Target>(
-    target: &T,
-    files: Vec<BundleFile>,
-    opts: &Options,
-    progress: &dyn Progress,
-) -> Result<Vec<(String, Option<String>, u64)>, PublishError> {
-    if files.is_empty() {
-        return Ok(Vec::new());
-    }
-    progress.start(Phase::Upload, files.len() as u64);
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
-    for f in files {
-        let target = target.clone();
-        let permit = semaphore.clone();
-        tasks.spawn(async move {
-            let _permit = permit.acquire_owned().await;
-            let etag = target.put_tagged(&f.path, &f.content, &Condition::None).await?;
-            Ok::<_, TargetError>((f.path.to_string(), etag, f.content.len() as u64))
-        });
-    }
-    let mut first_error = None;
-    let mut written = Vec::new();
-    while let Some(done) = tasks.join_next().await {
-        match done {
-            Ok(Ok(w)) => {
-                written.push(w);
-                failpoint::hit("upload");
-                progress.advance();
-            }
-            Ok(Err(e)) => {
-                first_error.get_or_insert(e);
-                tasks.abort_all();
-            }
-            Err(join) if join.is_cancelled() => {}
-            Err(join) => std::panic::resume_unwind(join.into_panic()),
-        }
-    }
-    progress.finish();
-    match first_error {
-        Some(e) => Err(e.into()),
-        None => Ok(written),
-    }
+    Ok(Outcome { plan, deleted, replaced_rollback_of, tracked, lease_checked })
 }

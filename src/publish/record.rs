@@ -124,7 +124,7 @@ impl Record {
             nixflux_version: r.nixflux_version,
             source: r.source,
             changes: r.changes,
-            files: record_files(&r.bundle.files),
+            files: record_files(&r.bundle.files, |_, _| None),
             held: None,
             objects: Some(r.bundle.files),
         }
@@ -141,14 +141,17 @@ impl Record {
 }
 
 /// A bundle's files as a record lists them (ETags and sizes unknown).
-pub fn record_files(files: &[IndexFile]) -> Vec<RecordFile> {
+/// `known` may give a file's `objects_sha256` (by its index in `files`)
+/// where it is known already.
+pub fn record_files(files: &[IndexFile], known: impl Fn(usize, &IndexFile) -> Option<String>) -> Vec<RecordFile> {
     files
         .iter()
-        .map(|f| RecordFile {
+        .enumerate()
+        .map(|(i, f)| RecordFile {
             path: f.path.clone(),
             owner: f.owner.clone(),
             objects: f.objects.len(),
-            objects_sha256: objects_sha256(&f.objects),
+            objects_sha256: known(i, f).unwrap_or_else(|| objects_sha256(&f.objects)),
             etag: None,
             size: 0,
         })

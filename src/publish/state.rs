@@ -17,7 +17,6 @@ use crate::bundle::verify::objects_of;
 use crate::bundle::{sha256_hex, IndexFile, IndexObject, ObjectFile};
 use crate::flux::ignore::Ignore;
 use crate::flux::revision::{self, SOURCEIGNORE_KEY};
-use std::collections::HashMap;
 
 /// The live pointer and the ETag it was read with (the switch's condition).
 #[derive(Debug, Clone)]
@@ -150,7 +149,7 @@ pub async fn hydrate(
     if let Some(files) = &record.objects {
         return Ok(Ok(files.clone()));
     }
-    let known: HashMap<&ObjectFile, &IndexFile> = candidates.iter().map(|f| (&f.path, f)).collect();
+    let known: foldhash::HashMap<&ObjectFile, &IndexFile> = candidates.iter().map(|f| (&f.path, f)).collect();
     let mut files: Vec<Option<IndexFile>> = Vec::with_capacity(record.files.len());
     let mut missing = Vec::new();
     for f in &record.files {
