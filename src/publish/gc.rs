@@ -27,6 +27,9 @@ pub struct Known {
     /// The object files the retained generations list, when the caller
     /// knows them (from the records' manifest): no record is read then.
     pub retained: Option<BTreeSet<String>>,
+    /// The ETag `pointer` was written with, when the caller wrote it: a
+    /// pointer read again with that ETag is that one, not parsed again.
+    pub pointer_etag: Option<String>,
 }
 
 /// What a collection deleted: object files and records.
@@ -46,10 +49,10 @@ pub async fn collect_garbage<T: Target>(
     lease: &Lease,
     known: Option<Known>,
 ) -> Result<Collected, PublishError> {
-    let Known { listing, pointer, retained: known_retained } = match known {
+    let Known { listing, pointer, retained: known_retained, pointer_etag } = match known {
         Some(k) => k,
         None => match load_pointer(target).await? {
-            (listing, Some(live)) => Known { listing, pointer: live.pointer, retained: None },
+            (listing, Some(live)) => Known { listing, pointer: live.pointer, retained: None, pointer_etag: None },
             (_, None) => return Ok(Collected::default()),
         },
     };
@@ -110,7 +113,7 @@ pub async fn collect_garbage<T: Target>(
     let (held, pointer_now) = tokio::join!(lease.check(target), target.get(POINTER_KEY));
     held?;
     let mut collected = Collected { lease_checked: true, ..Collected::default() };
-    if let Some(fetched) = pointer_now? {
+    if let Some(fetched) = pointer_now?.filter(|f| pointer_etag.as_ref() != Some(&f.etag)) {
         if let Ok(p) = Pointer::parse(&fetched.bytes) {
             let now: BTreeSet<String> = p.resources.into_iter().collect();
             candidates.retain(|k| !now.contains(*k));

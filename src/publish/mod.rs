@@ -3,6 +3,7 @@
 //! | file | concept |
 //! |---|---|
 //! | `protocol.rs` | the publish: plan, lease, upload, record, switch, GC |
+//! | `report.rs` | what a publish reports (`Report`) |
 //! | `plan.rs` | what a publish will do, and the prune guard |
 //! | `desired.rs` | what should become live (a bundle directory, a bundle, a retained generation) |
 //! | `state.rs` | what a target holds now, and Flux's revision of it |
@@ -36,6 +37,7 @@ pub mod plan;
 pub mod progress;
 pub mod protocol;
 pub mod record;
+mod report;
 pub mod revision_note;
 pub mod state;
 pub mod target;

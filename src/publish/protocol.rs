@@ -8,13 +8,11 @@
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
-
 use super::desired::{Desired, Loaded};
 use super::error::PublishError;
 use super::failpoint;
 use super::gc::{collect_garbage, Known};
-use super::generation::{record_key, Changes, Pointer, LEASE_KEY, POINTER_KEY};
+use super::generation::{record_key, Pointer, LEASE_KEY, POINTER_KEY};
 use super::lease::{Lease, LeaseError};
 use super::listing::Listing;
 use super::manifest::{fill_etags, Overview};
@@ -23,91 +21,13 @@ use super::options::Options;
 use super::plan::Plan;
 use super::progress::Progress;
 use super::record::Record;
-use super::state::{bucket_ignore, flux_revision, live_record, pointer_etag, read_pointer, LivePointer, State};
-use super::target::{Condition, Target, TargetError};
+use super::report::Outcome;
+pub use super::report::Report;
+use super::state::{bucket_ignore, flux_revision, live_pointer, live_record, pointer_etag, read_pointer, State};
+use super::target::{Condition, Fetched, Target, TargetError};
 use super::tracked::{revision_after, Tracked};
 use super::upload::{upload_all, uploads_for};
-use crate::bundle::Sha256Digest;
 use crate::parallel::Aborting;
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Report {
-    pub target: String,
-    pub generation_before: Option<u64>,
-    pub generation_after: Option<u64>,
-    pub bundle_digest: Sha256Digest,
-    pub unchanged: bool,
-    pub dry_run: bool,
-    pub changes: Changes,
-    pub files_uploaded: usize,
-    pub bytes_uploaded: u64,
-    pub objects_deleted: usize,
-    /// The revision Flux will compute for the target after this publish
-    /// (not computed for a publish that changed nothing).
-    pub flux_revision: Option<String>,
-    /// When this publish of a bundle replaces a live generation that was a
-    /// rollback (`generation_before`): the generation that rollback restored.
-    /// The configured bundle wins again, as after a CLI rollback followed by
-    /// a reboot or a `nixos-rebuild switch`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub replaced_rollback_of: Option<u64>,
-}
-
-/// What a publish under the lease did.
-struct Outcome {
-    plan: Plan,
-    deleted: usize,
-    replaced_rollback_of: Option<u64>,
-    /// What the target holds now; `None` when a step's effect is unsure.
-    tracked: Option<Tracked>,
-    /// Whether garbage collection found the lease held as it ended.
-    lease_checked: bool,
-}
-
-impl Report {
-    fn unchanged(target: String, generation: u64, digest: Sha256Digest, dry_run: bool) -> Report {
-        Report {
-            target,
-            generation_before: Some(generation),
-            generation_after: Some(generation),
-            bundle_digest: digest,
-            unchanged: true,
-            dry_run,
-            changes: Changes::default(),
-            files_uploaded: 0,
-            bytes_uploaded: 0,
-            objects_deleted: 0,
-            flux_revision: None,
-            replaced_rollback_of: None,
-        }
-    }
-
-    fn of_plan(
-        target: String,
-        before: Option<u64>,
-        digest: Sha256Digest,
-        outcome: Outcome,
-        revision: String,
-        dry_run: bool,
-    ) -> Report {
-        let Outcome { plan, deleted, replaced_rollback_of, .. } = outcome;
-        Report {
-            target,
-            generation_before: before,
-            generation_after: Some(plan.generation),
-            bundle_digest: digest,
-            unchanged: false,
-            dry_run,
-            files_uploaded: plan.uploads.len(),
-            bytes_uploaded: plan.upload_bytes,
-            changes: plan.changes,
-            objects_deleted: deleted,
-            flux_revision: Some(revision),
-            replaced_rollback_of,
-        }
-    }
-}
 
 /// Makes `desired` the live generation of `target`.
 pub async fn publish<T: Target>(
@@ -238,7 +158,7 @@ pub async fn publish<T: Target>(
         Aborting(tokio::spawn(async move {
             let lease = Lease::acquire_seen(&target, ttl, seen).await?;
             failpoint::hit("lease");
-            let (held, now) = tokio::join!(lease.check(&target), read_pointer(&target));
+            let (held, now) = tokio::join!(lease.check(&target), target.get(POINTER_KEY));
             Ok::<_, PublishError>((lease, held, now))
         }))
     };
@@ -313,7 +233,8 @@ fn replaced_rollback(state: &State, desired: &Loaded) -> Option<u64> {
 /// pointer, and the record built meanwhile.
 struct Under {
     held: Result<(), LeaseError>,
-    now: Result<Option<LivePointer>, PublishError>,
+    /// The pointer, parsed only if it moved.
+    now: Result<Option<Fetched>, TargetError>,
     early: Option<Result<(Record, Vec<u8>), PublishError>>,
 }
 
@@ -331,10 +252,12 @@ async fn publish_under_lease<T: Target>(
     // is made again from a new listing. The lease was read back (at once
     // with the pointer) as the first step under it; a later check is
     // needed only after a slow re-plan.
-    first.held?;
-    let now = first.now?;
-    let early = first.early.transpose()?;
+    let Under { held, now, early } = first;
+    held?;
+    let now = now?;
+    let early = early.transpose()?;
     let moved = now.as_ref().map(|p| p.etag.as_str()) != planned.pointer_etag();
+    let now = if moved { live_pointer(target, now)? } else { None };
     let fast = fast && !moved && !lease.took_over();
     if lease.took_over() {
         listing = Listing::spawn(target);
@@ -425,12 +348,12 @@ async fn publish_under_lease<T: Target>(
         hooks.switched(generation);
     }
 
-    tracked.put(POINTER_KEY, etag, pointer_bytes.len() as u64);
+    tracked.put(POINTER_KEY, etag.clone(), pointer_bytes.len() as u64);
     let replaced_rollback_of = replaced_rollback(&state, desired);
     let retained = record.held.as_ref().map(|held| {
         record.files.iter().map(|f| f.path.to_string()).chain(held.iter().map(|h| h.path.to_string())).collect()
     });
-    let known = Known { listing: tracked.listing(), pointer, retained };
+    let known = Known { listing: tracked.listing(), pointer, retained, pointer_etag: etag };
     crate::parallel::drop_aside((state, record, listed));
     let (deleted, tracked, lease_checked) = match collect_garbage(target, opts.keep, lease, Some(known)).await {
         Ok(collected) => {

@@ -11,7 +11,7 @@
 use super::error::PublishError;
 use super::generation::{record_key, Pointer, OBJECTS_PREFIX, POINTER_KEY};
 use super::record::Record;
-use super::target::{ObjectInfo, Target, TargetError};
+use super::target::{Fetched, ObjectInfo, Target, TargetError};
 use crate::bundle::index::objects_sha256;
 use crate::bundle::verify::objects_of;
 use crate::bundle::{sha256_hex, IndexFile, IndexObject, ObjectFile};
@@ -225,7 +225,12 @@ pub async fn load_pointer(target: &impl Target) -> Result<(Vec<ObjectInfo>, Opti
 /// The live pointer and its ETag; an error if the prefix holds a
 /// kustomization nixflux did not write.
 pub async fn read_pointer(target: &impl Target) -> Result<Option<LivePointer>, PublishError> {
-    match target.get(POINTER_KEY).await? {
+    live_pointer(target, target.get(POINTER_KEY).await?)
+}
+
+/// The pointer `fetched` from `target`, parsed.
+pub fn live_pointer(target: &impl Target, fetched: Option<Fetched>) -> Result<Option<LivePointer>, PublishError> {
+    match fetched {
         None => Ok(None),
         Some(fetched) => {
             let pointer = Pointer::parse(&fetched.bytes)
