@@ -213,7 +213,9 @@ impl Indexing {
                     Some(ahead) => ahead.get().await,
                     None => ReadAhead::default(),
                 };
-                let unread_ok = indexed.unread_ok(&ahead, &Trusted::new(live));
+                // One trust for both: a file left unread is not checked again.
+                let trusted = Trusted::new(live);
+                let unread_ok = indexed.unread_ok(&ahead, &trusted);
                 let read = tokio::task::spawn_blocking(move || indexed.read_files_ahead(ahead, &unread_ok));
                 let unparsed = match read.await {
                     Ok(read) => read,
@@ -222,21 +224,22 @@ impl Indexing {
                         return Err(ReadError::Damaged { bundle: dir, why: "its read was cancelled".into() }.into())
                     }
                 };
-                finish(source, unparsed, live)
+                finish(source, unparsed, &trusted)
             }
             Indexing::Ready(loaded) => Ok(loaded),
         }
     }
 }
 
-/// A lazy bundle's read verified against the live files. Its digest (the
-/// one the no-op check took) comes from the same read of its index.
+/// A lazy bundle's read verified against the live files (`trusted`, the
+/// trust its read left files unread by). Its digest (the one the no-op
+/// check took) comes from the same read of its index.
 fn finish(
     mut source: Source,
     unparsed: Result<Unparsed, ReadError>,
-    live: &[IndexFile],
+    trusted: &Trusted,
 ) -> Result<Loaded, PublishError> {
-    let (index, files, _) = unparsed?.verify_loaded(&Trusted::new(live))?;
+    let (index, files, _) = unparsed?.verify_loaded(trusted)?;
     // A store-path bundle is recorded with its NAR hash; computed only
     // now, so that a no-op publish does not hash the whole bundle.
     if let Some(store_path) = &source.store_path {
