@@ -112,6 +112,6 @@ pub async fn early_record<T: Target>(
     plan: &Plan,
     listing: &mut Listing,
 ) -> Result<(Record, Vec<u8>), PublishError> {
-    let listed = listing.get().await?.to_vec();
-    new_record(target, desired, opts, planned, plan, &listed, true).await
+    let listed = listing.get().await?;
+    new_record(target, desired, opts, planned, plan, listed, true).await
 }
