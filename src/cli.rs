@@ -61,6 +61,11 @@ impl Cli {
         LogSettings { verbosity: self.verbose, quiet: self.quiet, format: self.log_format }
     }
 
+    /// Whether the command renders a spec (and fills its memory).
+    pub fn renders(&self) -> bool {
+        matches!(self.command, Command::Render(_) | Command::Check(_))
+    }
+
     /// Runs the command; an error is the caller's to `report`.
     pub fn run(self) -> anyhow::Result<ExitCode> {
         let global = Global { output: self.output, quiet: self.quiet };

@@ -27,6 +27,7 @@ pub mod command;
 pub mod crd;
 pub mod flux;
 pub mod image;
+pub mod lifetime;
 pub mod logging;
 pub mod nix;
 pub mod notify;

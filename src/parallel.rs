@@ -30,14 +30,6 @@ pub fn map_with<T: Sync, S, R: Send>(
     })
 }
 
-/// Frees `value` on a thread of its own: a large tree of small allocations
-/// (a bundle's index, rendered objects) takes milliseconds to free, which
-/// whatever comes next need not wait for. A process that exits first
-/// leaves it to the kernel.
-pub fn drop_aside<T: Send + 'static>(value: T) {
-    std::thread::spawn(move || drop(value));
-}
-
 /// A spawned task that is cancelled when dropped unawaited (a publish of
 /// what is live does not wait for the live record it read meanwhile).
 pub struct Aborting<T>(pub tokio::task::JoinHandle<T>);

@@ -43,7 +43,9 @@ pub struct IndexFile {
     pub path: ObjectFile,
     pub sha256: String,
     pub owner: String,
-    pub objects: Vec<IndexObject>,
+    /// Shared, not copied, where the live generation's files are known to
+    /// hold the same objects as the bundle's (`publish::state::hydrate`).
+    pub objects: std::sync::Arc<[IndexObject]>,
 }
 
 /// One object of a file: its Flux inventory id (`<namespace>_<name>_<group>_<kind>`)

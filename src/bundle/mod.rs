@@ -114,7 +114,7 @@ impl Bundle {
         let mut files = Vec::with_capacity(serialized.len());
         for (group, (content, file, sha, ids)) in rendered.groups.iter().zip(serialized) {
             objects.push(BundleFile { path: file.to_string(), content });
-            files.push(IndexFile { path: file, sha256: sha, owner: group.owner.clone(), objects: ids });
+            files.push(IndexFile { path: file, sha256: sha, owner: group.owner.clone(), objects: ids.into() });
         }
 
         // Two groups with identical content would be one file listed twice;

@@ -155,7 +155,7 @@ impl Indexed {
             .iter()
             .map(|f| {
                 ahead.files.get(f.path.as_str()).is_some_and(|(sha, _)| *sha == f.sha256)
-                    && trusted.objects(&f.path).is_some_and(|o| o == f.objects.as_slice())
+                    && trusted.objects(&f.path).is_some_and(|o| same_objects(o, &f.objects))
             })
             .collect()
     }
@@ -278,12 +278,12 @@ impl Unparsed {
                 continue;
             }
             // The ids the guard counts must be the ones Flux will apply.
-            let found = match trusted.objects(&f.path).filter(|o| *o == f.objects.as_slice()) {
+            let found = match trusted.objects(&f.path).filter(|o| same_objects(o, &f.objects)) {
                 Some(o) => Ok(o.to_vec()),
                 None => file.content().map_err(|e| e.to_string()).and_then(|c| super::verify::objects_of(&c)),
             };
             match found {
-                Ok(found) if found == f.objects => {}
+                Ok(found) if found[..] == f.objects[..] => {}
                 Ok(found) => {
                     let ids =
                         |v: &[super::IndexObject]| v.iter().map(|o| o.id.inventory_id()).collect::<Vec<_>>().join(", ");
@@ -336,12 +336,18 @@ pub struct Trusted<'a> {
 
 impl<'a> Trusted<'a> {
     pub fn new(files: &'a [IndexFile]) -> Trusted<'a> {
-        Trusted { files: files.iter().map(|f| (&f.path, f.objects.as_slice())).collect() }
+        Trusted { files: files.iter().map(|f| (&f.path, &f.objects[..])).collect() }
     }
 
     fn objects(&self, path: &ObjectFile) -> Option<&'a [IndexObject]> {
         self.files.get(path).copied()
     }
+}
+
+/// Whether two lists of objects are the same: at once when they are one
+/// list (a live file whose objects were taken from the bundle's own).
+fn same_objects(a: &[IndexObject], b: &[IndexObject]) -> bool {
+    std::ptr::eq(a, b) || a == b
 }
 
 #[cfg(test)]

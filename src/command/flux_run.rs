@@ -122,7 +122,7 @@ impl FluxRun {
             }
             // Its cluster facts (a Kustomization's whole inventory) take a
             // while to free, which the report need not wait for.
-            crate::parallel::drop_aside(self.session);
+            crate::lifetime::let_go(self.session);
             return Ok(out);
         };
         if out.requested.is_none() {

@@ -75,7 +75,6 @@ pub struct Args {
 }
 
 pub fn run(args: Args, global: Global) -> anyhow::Result<ExitCode> {
-    small_pages();
     tracing::debug!("publish starts");
     let source = source_of(&args.bundle)?;
     let mut opts = args.guard.options();
@@ -120,17 +119,4 @@ fn source_of(path: &std::path::Path) -> anyhow::Result<Source> {
     };
     let store_path = resolved.to_str().and_then(|s| s.parse::<crate::nix::StorePath>().ok());
     Ok(Source { bundle_path: Some(path.display().to_string()), store_path, nar_hash: None, rollback_of: None })
-}
-
-/// Turns transparent huge pages off for the rest of the process. mimalloc
-/// asks for them, which pays off when a render fills its memory, but a
-/// publish touches a little of each 2 MiB page and the kernel zeroes all of
-/// it: a fifth of a 1000-app publish's time went to that.
-fn small_pages() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: PR_SET_THP_DISABLE takes integer arguments and changes only
-    // how this process's later page faults are served.
-    unsafe {
-        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
-    }
 }

@@ -83,5 +83,11 @@ impl BucketArgs {
 /// Runs a future on a small runtime: the target commands are I/O-bound.
 pub fn block_on<F: std::future::Future>(f: F) -> anyhow::Result<F::Output> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    Ok(rt.block_on(f))
+    let out = rt.block_on(f);
+    if crate::lifetime::ends_with_command_set() {
+        // Its threads stop with the process; shutting them down one by one
+        // would only delay the command's output.
+        std::mem::forget(rt);
+    }
+    Ok(out)
 }

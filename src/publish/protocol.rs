@@ -209,7 +209,7 @@ pub async fn publish<T: Target>(
         }
     };
     tokio::join!(releasing, note);
-    crate::parallel::drop_aside(desired);
+    crate::lifetime::let_go(desired);
     let revision = revision?;
     // Changes and uploads as planned under the lease, which the record holds too.
     Ok(Report::of_plan(name, before, digest, outcome, revision, false))
@@ -237,6 +237,9 @@ struct Under {
     now: Result<Option<Fetched>, TargetError>,
     early: Option<Result<(Record, Vec<u8>), PublishError>>,
 }
+
+/// How many uploads make the record worth writing again with their ETags.
+const RECORD_AGAIN_AFTER: usize = 16;
 
 async fn publish_under_lease<T: Target>(
     target: &T,
@@ -315,8 +318,18 @@ async fn publish_under_lease<T: Target>(
         let target = target.clone();
         Aborting(tokio::spawn(async move { pointer_etag(&target).await }))
     };
-    let record_etag = target.put_tagged(&record_key(generation), &record_bytes, &Condition::None).await?;
+    let mut record_etag = target.put_tagged(&record_key(generation), &record_bytes, &Condition::None).await?;
     let written = upload_all(target, desired, &uploads, opts, progress).await?;
+    // The record went out before the files, so it knows none of their
+    // ETags, and the next publish would ask for each one (a HEAD per file,
+    // 0.6 s for a first publish of 1000 apps on rclone). After a bulk upload
+    // it is written again with what the target answered.
+    let mut record = record;
+    let mut record_bytes = record_bytes;
+    if written.len() >= RECORD_AGAIN_AFTER && record.learn(&written) {
+        record_bytes = serde_json::to_vec(&record).map_err(PublishError::Encode)?;
+        record_etag = target.put_tagged(&record_key(generation), &record_bytes, &Condition::None).await?;
+    }
     let plan = plan.uploading(uploads, desired);
     // What the target holds, for garbage collection and Flux's revision, without listing it again.
     let mut tracked = Tracked::from_listing(&listed);
@@ -354,7 +367,7 @@ async fn publish_under_lease<T: Target>(
         record.files.iter().map(|f| f.path.to_string()).chain(held.iter().map(|h| h.path.to_string())).collect()
     });
     let known = Known { listing: tracked.listing(), pointer, retained, pointer_etag: etag };
-    crate::parallel::drop_aside((state, record, listed));
+    crate::lifetime::let_go((state, record, listed));
     let (deleted, tracked, lease_checked) = match collect_garbage(target, opts.keep, lease, Some(known)).await {
         Ok(collected) => {
             collected.keys.iter().for_each(|k| tracked.delete(k));

@@ -106,11 +106,31 @@ impl Record {
         struct Format {
             format_version: u32,
         }
+        // The current format first: the version is looked up (a second
+        // pass over the whole text) only for a record that is not one.
+        if let Ok(record) = serde_json::from_slice::<Record>(bytes) {
+            return (record.format_version == RECORD_FORMAT).then_some(record);
+        }
         match serde_json::from_slice::<Format>(bytes).ok()?.format_version {
             1 => serde_json::from_slice::<RecordV1>(bytes).ok().map(Record::from_v1),
-            RECORD_FORMAT => serde_json::from_slice(bytes).ok(),
             _ => None,
         }
+    }
+
+    /// Takes in the ETags and sizes the target answered for the files
+    /// `written` (key, ETag, size); whether any file learnt one.
+    pub fn learn(&mut self, written: &[(String, Option<String>, u64)]) -> bool {
+        let answered: std::collections::HashMap<&str, (&str, u64)> =
+            written.iter().filter_map(|(key, etag, size)| Some((key.as_str(), (etag.as_deref()?, *size)))).collect();
+        let mut learnt = false;
+        for file in self.files.iter_mut().filter(|f| f.etag.is_none()) {
+            if let Some((etag, size)) = answered.get(file.path.as_str()) {
+                file.etag = Some((*etag).to_owned());
+                file.size = *size;
+                learnt = true;
+            }
+        }
+        learnt
     }
 
     fn from_v1(r: RecordV1) -> Record {

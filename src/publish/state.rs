@@ -134,7 +134,7 @@ async fn read_live_files(
         .zip(fetched)
         .map(|(path, objects)| {
             let sha256 = path.sha256().to_owned();
-            Ok(IndexFile { path, sha256, owner: "(read from the target)".into(), objects: objects? })
+            Ok(IndexFile { path, sha256, owner: "(read from the target)".into(), objects: objects?.into() })
         })
         .collect())
 }
@@ -158,7 +158,7 @@ pub async fn hydrate(
                 path: f.path.clone(),
                 sha256: f.path.sha256().to_owned(),
                 owner: f.owner.clone(),
-                objects: c.objects.clone(),
+                objects: std::sync::Arc::clone(&c.objects),
             })),
             _ => {
                 files.push(None);
@@ -180,7 +180,12 @@ pub async fn hydrate(
                 if objects_sha256(&objects) != f.objects_sha256 {
                     return Ok(Err(format!("its object file `{}` does not hold the objects its record lists", f.path)));
                 }
-                IndexFile { path: f.path.clone(), sha256: f.path.sha256().to_owned(), owner: f.owner.clone(), objects }
+                IndexFile {
+                    path: f.path.clone(),
+                    sha256: f.path.sha256().to_owned(),
+                    owner: f.owner.clone(),
+                    objects: objects.into(),
+                }
             }
         };
         out.push(file);

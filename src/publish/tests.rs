@@ -336,3 +336,29 @@ async fn a_listing_showing_another_lease_is_taken_again_under_ours() {
     assert!(files_of(&next).is_subset(&object_files(&target)));
     assert!(!target.keys().contains(&super::generation::LEASE_KEY.to_owned()), "the lease is released");
 }
+
+#[tokio::test]
+async fn a_bulk_upload_leaves_a_record_that_knows_every_files_etag() {
+    // The record goes out before the files; after 16 uploads or more it is
+    // written again with the ETags the target answered, so that the next
+    // publish need not ask for each file.
+    let target = MemoryTarget::new();
+    let apps: Vec<(String, i64)> = (0..20).map(|i| (format!("app{i:02}"), 1)).collect();
+    let apps: Vec<(&str, i64)> = apps.iter().map(|(n, r)| (n.as_str(), *r)).collect();
+    let b = bundle(&apps);
+    put(&target, &b, &Options::default()).await.unwrap();
+    let record = Record::parse(&target.read("generations/00000001.json").unwrap()).unwrap();
+    assert_eq!(record.files.len(), 20);
+    for f in &record.files {
+        let bytes = target.read(f.path.as_str()).unwrap();
+        assert_eq!(f.etag.as_deref(), Some(super::target::dir::md5_hex(&bytes).as_str()), "{}", f.path);
+        assert_eq!(f.size, bytes.len() as u64);
+    }
+    // A small change keeps the record as first written: the new file's ETag
+    // is learnt by the next publish.
+    let mut changed = apps.clone();
+    changed[0].1 = 2;
+    put(&target, &bundle(&changed), &Options::default()).await.unwrap();
+    let record = Record::parse(&target.read("generations/00000002.json").unwrap()).unwrap();
+    assert_eq!(record.files.iter().filter(|f| f.etag.is_none()).count(), 1);
+}
