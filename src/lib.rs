@@ -14,11 +14,35 @@ macro_rules! serde_via_str {
 
         impl<'de> serde::Deserialize<'de> for $t {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
-                s.parse().map_err(serde::de::Error::custom)
+                $crate::parse_str(d)
             }
         }
     };
+}
+
+/// Deserialises a string through `FromStr` without copying it first: the
+/// parser's own slice (or scratch) is parsed in place. A bundle index or
+/// a record holds thousands of such strings.
+pub fn parse_str<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    struct Parse<T>(std::marker::PhantomData<T>);
+    impl<T: std::str::FromStr> serde::de::Visitor<'_> for Parse<T>
+    where
+        T::Err: std::fmt::Display,
+    {
+        type Value = T;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<T, E> {
+            s.parse().map_err(E::custom)
+        }
+    }
+    d.deserialize_str(Parse(std::marker::PhantomData))
 }
 
 pub mod bundle;

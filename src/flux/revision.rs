@@ -20,8 +20,6 @@
 //! revision Flux reports. After a publish nothing changes, so the listing
 //! taken then gives Flux's revision.
 
-use std::collections::BTreeMap;
-
 use super::ignore::Ignore;
 use crate::bundle::Sha256Digest;
 use crate::publish::target::ObjectInfo;
@@ -53,14 +51,32 @@ pub fn is_indexed(full_key: &str, ignore: &Ignore) -> bool {
 /// front of each, as Flux sees them. A key listed twice counts once, with
 /// its last ETag, as in Flux's map.
 pub fn bucket_index(prefix: &str, listing: &[ObjectInfo], ignore: &Ignore) -> String {
-    let mut index = BTreeMap::new();
-    for o in listing {
-        let key = format!("{prefix}{}", o.key);
+    let mut entries: Vec<(&str, &str)> = listing.iter().map(|o| (o.key.as_str(), o.etag.as_str())).collect();
+    // Stable: of a key listed twice, the later ETag stays later.
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    index_of_sorted(prefix, &entries, ignore)
+}
+
+/// `bucket_index` of (key, ETag) pairs already sorted by key. A common
+/// prefix keeps the order, so the keys are sorted without it.
+pub fn index_of_sorted(prefix: &str, entries: &[(&str, &str)], ignore: &Ignore) -> String {
+    let mut out = String::with_capacity(entries.len() * (prefix.len() + 120));
+    let mut key = String::with_capacity(prefix.len() + 96);
+    for (i, (relative, etag)) in entries.iter().enumerate() {
+        if entries.get(i + 1).is_some_and(|next| next.0 == *relative) {
+            continue;
+        }
+        key.clear();
+        key.push_str(prefix);
+        key.push_str(relative);
         if is_indexed(&key, ignore) {
-            index.insert(key, o.etag.as_str());
+            out.push_str(&key);
+            out.push(' ');
+            out.push_str(etag);
+            out.push('\n');
         }
     }
-    index.iter().map(|(key, etag)| format!("{key} {etag}\n")).collect()
+    out
 }
 
 /// The revision a Bucket with these rules reports for this listing.

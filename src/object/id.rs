@@ -81,8 +81,7 @@ impl serde::Serialize for ObjectId {
 
 impl<'de> serde::Deserialize<'de> for ObjectId {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
+        crate::parse_str(d)
     }
 }
 

@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 
 use super::state::flux_revision;
 use super::target::{ObjectInfo, Target, TargetError};
+use crate::bundle::Sha256Digest;
 use crate::flux::ignore::Ignore;
-use crate::flux::revision::is_indexed;
+use crate::flux::revision::{index_of_sorted, is_indexed};
 
 #[derive(Debug, Clone, Default)]
 pub struct Tracked {
@@ -50,11 +51,25 @@ impl Tracked {
             .collect()
     }
 
-    /// The listing Flux indexes, if every object in it has a known ETag.
-    fn indexed_listing(&self, prefix: &str, ignore: &Ignore) -> Option<Vec<ObjectInfo>> {
-        let unknown =
-            self.objects.iter().any(|(key, (etag, _))| etag.is_none() && is_indexed(&format!("{prefix}{key}"), ignore));
-        (!unknown).then(|| self.listing())
+    /// The revision Flux computes from what is known, if every object it
+    /// indexes has a known ETag.
+    fn revision(&self, prefix: &str, ignore: &Ignore) -> Option<String> {
+        let mut key = String::with_capacity(prefix.len() + 96);
+        let mut entries = Vec::with_capacity(self.objects.len());
+        for (relative, (etag, _)) in &self.objects {
+            match etag {
+                Some(etag) => entries.push((relative.as_str(), etag.as_str())),
+                None => {
+                    key.clear();
+                    key.push_str(prefix);
+                    key.push_str(relative);
+                    if is_indexed(&key, ignore) {
+                        return None;
+                    }
+                }
+            }
+        }
+        Some(Sha256Digest::of(index_of_sorted(prefix, &entries, ignore).as_bytes()).to_string())
     }
 }
 
@@ -65,13 +80,11 @@ pub async fn revision_after(
     tracked: Option<&Tracked>,
     ignore: &Ignore,
 ) -> Result<String, TargetError> {
-    let listing = match tracked.and_then(|t| t.indexed_listing(target.key_prefix(), ignore)) {
-        Some(listing) => listing,
-        None => {
-            tracing::debug!("listing the target for the Flux revision");
-            target.list().await?
-        }
-    };
+    if let Some(revision) = tracked.and_then(|t| t.revision(target.key_prefix(), ignore)) {
+        return Ok(revision);
+    }
+    tracing::debug!("listing the target for the Flux revision");
+    let listing = target.list().await?;
     Ok(flux_revision(target, &listing, ignore))
 }
 
@@ -90,12 +103,15 @@ mod tests {
         let mut t = Tracked::from_listing(&[info("kustomization.yaml", "a"), info("objects/x.yaml", "b")]);
         t.unsure("nixflux.lock");
         t.put("generations/2.json", None, 10);
-        assert!(t.indexed_listing("p/", &ignore).is_some());
+        assert!(t.revision("p/", &ignore).is_some());
         t.put("objects/y.yaml", None, 10);
-        assert!(t.indexed_listing("p/", &ignore).is_none());
+        assert!(t.revision("p/", &ignore).is_none());
         t.put("objects/y.yaml", Some("c".into()), 10);
         t.delete("objects/x.yaml");
-        let keys: Vec<String> = t.indexed_listing("p/", &ignore).unwrap().into_iter().map(|o| o.key).collect();
-        assert!(keys.contains(&"objects/y.yaml".to_owned()) && !keys.contains(&"objects/x.yaml".to_owned()));
+        // What Flux computes from a listing of what is there (the record
+        // and the lease are ignored by these rules).
+        let listed = [info("objects/y.yaml", "c"), info("kustomization.yaml", "a")];
+        let want = crate::flux::revision::bucket_revision("p/", &listed, &ignore).to_string();
+        assert_eq!(t.revision("p/", &ignore), Some(want));
     }
 }
