@@ -27,15 +27,25 @@ use crate::publish::PublishError;
 struct ClusterFacts {
     uid: String,
     binding: Option<Binding>,
-    /// The union of `inventories`.
-    inventory: Vec<ObjectId>,
+    /// The union of `inventories` when there are several.
+    union: Option<Vec<ObjectId>>,
     /// Each Kustomization's inventory with its path (for layers).
     inventories: Vec<prune::LiveInventory>,
 }
 
 impl ClusterFacts {
     fn new(uid: String, binding: Option<Binding>, inventories: Vec<prune::LiveInventory>) -> ClusterFacts {
-        ClusterFacts { uid, binding, inventory: prune::union(&inventories), inventories }
+        let union = (inventories.len() > 1).then(|| prune::union(&inventories));
+        ClusterFacts { uid, binding, union, inventories }
+    }
+
+    /// Every id Flux applied: one inventory is its own union (6,000 ids for
+    /// 1,000 apps, not copied).
+    fn inventory(&self) -> &[ObjectId] {
+        match &self.union {
+            Some(union) => union,
+            None => self.inventories.first().map_or(&[], |one| &one.ids),
+        }
     }
 }
 
@@ -281,7 +291,8 @@ impl<'a> Gate<'a> {
         match self {
             Gate::One(desired) => {
                 let kept = ids(&[*desired]);
-                let mut gone: Vec<ObjectId> = facts.inventory.iter().filter(|id| !kept.contains(id)).cloned().collect();
+                let mut gone: Vec<ObjectId> =
+                    facts.inventory().iter().filter(|id| !kept.contains(id)).cloned().collect();
                 gone.sort_unstable();
                 gone
             }
