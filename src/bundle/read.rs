@@ -277,11 +277,12 @@ impl Unparsed {
             if file.is_unread() {
                 continue;
             }
-            // The ids the guard counts must be the ones Flux will apply.
-            let found = match trusted.objects(&f.path).filter(|o| same_objects(o, &f.objects)) {
-                Some(o) => Ok(o.to_vec()),
-                None => file.content().map_err(|e| e.to_string()).and_then(|c| super::verify::objects_of(&c)),
-            };
+            // The ids the guard counts must be the ones Flux will apply:
+            // known already where `trusted` holds these very objects.
+            if trusted.objects(&f.path).is_some_and(|o| same_objects(o, &f.objects)) {
+                continue;
+            }
+            let found = file.content().map_err(|e| e.to_string()).and_then(|c| super::verify::objects_of(&c));
             match found {
                 Ok(found) if found[..] == f.objects[..] => {}
                 Ok(found) => {
